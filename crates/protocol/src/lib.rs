@@ -1,0 +1,1 @@
+//! The messages that cross the boundary between the page and the inference worker.
