@@ -9,5 +9,6 @@
 pub mod annotation;
 pub mod formats;
 pub mod geometry;
+pub mod history;
 pub mod project;
 pub mod view;

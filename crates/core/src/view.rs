@@ -81,6 +81,33 @@ impl ViewTransform {
         )
     }
 
+    /// Zoomed by `factor` (> 1 magnifies) keeping `anchor_in_view` fixed: the image point
+    /// under the cursor stays under the cursor. A non-finite or non-positive factor, or a
+    /// scale that would leave `min_scale..=max_scale`, is clamped into that range.
+    pub fn zoomed_about(&self, anchor_in_view: Point, factor: f64, min_scale: f64, max_scale: f64) -> Self {
+        let factor = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
+        let scale = (self.scale * factor).clamp(min_scale, max_scale);
+        let anchor_in_image = self.image_from_view(anchor_in_view);
+        Self {
+            scale,
+            offset_in_view: Point::new(
+                anchor_in_view.x - anchor_in_image.x * scale,
+                anchor_in_view.y - anchor_in_image.y * scale,
+            ),
+        }
+    }
+
+    /// Moved by `delta_in_view` (a drag of the canvas).
+    pub fn panned_by(&self, delta_in_view: Point) -> Self {
+        Self {
+            scale: self.scale,
+            offset_in_view: Point::new(
+                self.offset_in_view.x + delta_in_view.x,
+                self.offset_in_view.y + delta_in_view.y,
+            ),
+        }
+    }
+
     /// The size an image of `image_size` takes in the view.
     pub fn view_size_of(&self, image_size: Size) -> Size {
         Size::new(image_size.width * self.scale, image_size.height * self.scale)
@@ -116,6 +143,21 @@ mod tests {
             ViewTransform::fit(Size::new(10.0, 10.0), Size::new(10.0, f64::NAN)),
             ViewTransform::IDENTITY
         );
+    }
+
+    #[test]
+    fn zoom_keeps_the_anchor_and_pan_moves() {
+        let t = ViewTransform::fit(Size::new(640.0, 480.0), Size::new(800.0, 600.0));
+        let anchor = Point::new(123.0, 456.0);
+        let under = t.image_from_view(anchor);
+        let zoomed = t.zoomed_about(anchor, 2.5, 0.01, 100.0);
+        assert!((zoomed.scale - t.scale * 2.5).abs() < 1e-12);
+        let still = zoomed.view_from_image(under);
+        assert!((still.x - anchor.x).abs() < 1e-9 && (still.y - anchor.y).abs() < 1e-9);
+        assert_eq!(t.zoomed_about(anchor, 1e9, 0.01, 100.0).scale, 100.0);
+        assert_eq!(t.zoomed_about(anchor, f64::NAN, 0.01, 100.0), t);
+        let panned = t.panned_by(Point::new(5.0, -3.0));
+        assert_eq!(panned.view_from_image(Point::new(0.0, 0.0)), Point::new(t.offset_in_view.x + 5.0, t.offset_in_view.y - 3.0));
     }
 
     #[test]
