@@ -309,8 +309,9 @@ pub(crate) fn export(dataset: &Dataset) -> Result<Export, ExportError> {
     let mut export = Export::default();
     let mut ids = String::new();
     for image in &dataset.images {
-        let image_out = format!("JPEGImages/{}", image.image_path);
-        let xml_out = format!("Annotations/{}", with_extension(&image.image_path, "xml"));
+        let inner = image.image_path.strip_prefix("JPEGImages/").unwrap_or(&image.image_path);
+        let image_out = format!("JPEGImages/{inner}");
+        let xml_out = format!("Annotations/{}", with_extension(inner, "xml"));
         let folder = parent_dir(&image_out).rsplit('/').next().unwrap_or("JPEGImages");
         let file_name = super::file_name(&image.image_path);
         let (xml, problems) = to_xml(file_name, folder, image.image_size, &image.shapes);
@@ -319,8 +320,7 @@ pub(crate) fn export(dataset: &Dataset) -> Result<Export, ExportError> {
         }
         export.files.push(OutputFile { path: xml_out, bytes: xml.into_bytes() });
         export.image_placements.push(ImagePlacement { image_path: image.image_path.clone(), output_path: image_out });
-        let dir = parent_dir(&image.image_path);
-        ids.push_str(&join_path(dir, file_stem(&image.image_path)));
+        ids.push_str(&join_path(parent_dir(inner), file_stem(inner)));
         ids.push('\n');
     }
     export.files.push(OutputFile { path: "ImageSets/Main/default.txt".to_owned(), bytes: ids.into_bytes() });
