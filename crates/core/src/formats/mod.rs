@@ -155,6 +155,8 @@ pub enum IssueOutcome {
     EntrySkipped,
     /// Imported as read (or as described by the error).
     Kept,
+    /// Not an annotation file of a known format; nothing to import.
+    Ignored,
 }
 
 /// One problem of one file.
@@ -168,7 +170,10 @@ pub struct ImportIssue {
 impl ImportIssue {
     /// An error when the input is wrong or something was left out; a warning otherwise.
     pub fn severity(&self) -> Severity {
-        if self.outcome == IssueOutcome::Kept { self.error.severity() } else { Severity::Error }
+        match self.outcome {
+            IssueOutcome::Kept | IssueOutcome::Ignored => self.error.severity(),
+            IssueOutcome::FileSkipped | IssueOutcome::EntrySkipped => Severity::Error,
+        }
     }
 }
 
@@ -178,6 +183,7 @@ impl std::fmt::Display for ImportIssue {
             IssueOutcome::FileSkipped => "file skipped",
             IssueOutcome::EntrySkipped => "entry skipped",
             IssueOutcome::Kept => "kept",
+            IssueOutcome::Ignored => "ignored",
         };
         write!(f, "{}: {} ({outcome})", self.file, self.error)
     }
@@ -375,15 +381,18 @@ pub fn import_folder(
                     (JsonKind::Labelme, None | Some(Format::Labelme)) => {
                         labelme::import_file(file, &index, &mut dataset, &mut report)
                     }
-                    (JsonKind::Unknown, Some(Format::Labelme)) => {
+                    (JsonKind::Unknown | JsonKind::Malformed, Some(Format::Labelme)) => {
                         labelme::import_file(file, &index, &mut dataset, &mut report)
                     }
-                    (JsonKind::Unknown, Some(Format::Coco)) => {
+                    (JsonKind::Unknown | JsonKind::Malformed, Some(Format::Coco)) => {
                         coco::import_file(file, &index, &mut dataset, &mut report)
                     }
-                    (JsonKind::Unknown, None) => {
-                        // Let the LabelMe reader say what is wrong with it.
+                    (JsonKind::Malformed, None) => {
+                        // Let the LabelMe reader say where it is broken.
                         labelme::import_file(file, &index, &mut dataset, &mut report)
+                    }
+                    (JsonKind::Unknown, None) => {
+                        report.push(&file.path, ImportError::Unrecognised, IssueOutcome::Ignored)
                     }
                     _ => {}
                 }
@@ -408,11 +417,14 @@ enum JsonKind {
     Labelme,
     Coco,
     Unknown,
+    Malformed,
 }
 
 fn sniff_json(bytes: &[u8]) -> JsonKind {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(bytes)
-    else {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return JsonKind::Malformed;
+    };
+    let serde_json::Value::Object(map) = value else {
         return JsonKind::Unknown;
     };
     if map.contains_key("shapes") {
