@@ -1,1 +1,59 @@
-fn main() {}
+//! `cargo xtask`: the one place that installs tools, builds, serves, tests and benchmarks.
+//!
+//! ```text
+//! cargo xtask serve [--port N]   set up, build the app and serve it on 127.0.0.1 (the demo)
+//! cargo xtask test               set up, then every check: fmt, clippy (native + wasm32),
+//!                                native tests, wasm tests in headless Chromium, fuzz smoke,
+//!                                browser end-to-end specs
+//! cargo xtask setup              only install what is missing (idempotent, quiet when done)
+//! cargo xtask build              set up and build the app into dist/
+//! ```
+//!
+//! Everything is installed from crates.io, npm, PyPI or Debian; nothing else is downloaded.
+//! Build outputs go to `$CARGO_TARGET_DIR`, by default `~/.cache/sightline/target`, outside
+//! the clone, so fresh clones (CI) reuse earlier builds.
+
+mod setup;
+mod steps;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let env = steps::Env::new(&root);
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::build_tools(&env).map(|()| true),
+        Some("build") => setup::build_tools(&env).and_then(|()| steps::build_app(&env)).map(|()| true),
+        Some("serve") => {
+            let port = flag_value(&args, "--port").unwrap_or_else(|| "8080".to_owned());
+            setup::build_tools(&env).and_then(|()| steps::serve(&env, &port)).map(|()| true)
+        }
+        Some("test") => setup::build_tools(&env)
+            .and_then(|()| setup::test_tools(&env))
+            .map(|()| steps::test_all(&env)),
+        _ => {
+            eprintln!("usage: cargo xtask <serve [--port N] | test | setup | build>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn flag_value(args: &[String], name: &str) -> Option<String> {
+    let position = args.iter().position(|a| a == name)?;
+    args.get(position + 1).cloned()
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}

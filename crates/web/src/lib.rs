@@ -1,1 +1,20 @@
-//! The app.
+//! The Sightline app: a Leptos client-side app in the browser.
+//!
+//! Owns the main window (image list, canvas, labels panel, status bar), the bridge to the
+//! inference worker, and everything that touches browser APIs (fetch, image decoding,
+//! canvas). Logic that needs no browser lives in `core`; burn never reaches this crate (it
+//! lives in the worker), so the app shell stays small. The whole crate is browser-only and
+//! compiles to nothing natively.
+#![cfg(target_arch = "wasm32")]
+
+mod app;
+mod components;
+pub mod image_loader;
+mod project_loader;
+mod worker_bridge;
+
+/// Mounts the app on `<body>`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

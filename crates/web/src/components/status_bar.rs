@@ -1,0 +1,52 @@
+//! The status bar (bottom): position in the project, image size, the worker and its backend.
+
+use leptos::prelude::*;
+use sightline_protocol::Backend;
+
+use crate::app::{AppState, OpenImage};
+use crate::worker_bridge::WorkerState;
+
+#[component]
+pub fn StatusBar() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let position = move || {
+        let cursor = state.cursor.get();
+        match cursor.index() {
+            Some(index) => format!("{} / {}", index + 1, cursor.len()),
+            None => "no images".to_owned(),
+        }
+    };
+    let image_size = move || {
+        state.open_image.with(|open| match open {
+            OpenImage::Loaded(bitmap) => format!("{} × {}", bitmap.width(), bitmap.height()),
+            _ => String::new(),
+        })
+    };
+    let worker = move || match state.worker.get() {
+        WorkerState::Starting => "worker starting…".to_owned(),
+        WorkerState::Ready(info) => format!("worker {}", info.version),
+        WorkerState::Failed(err) => format!("worker failed: {err}"),
+    };
+    let backend = move || match state.worker.get() {
+        WorkerState::Ready(info) => info.backend.label().to_owned(),
+        _ => String::new(),
+    };
+    let backend_detail = move || match state.worker.get() {
+        WorkerState::Ready(info) => match info.backend {
+            Backend::WebGpu { adapter } => adapter,
+            Backend::Cpu { reason } => reason,
+        },
+        _ => String::new(),
+    };
+    view! {
+        <footer class="status-bar">
+            <span data-testid="position">{position}</span>
+            <span>{image_size}</span>
+            <span class="spacer"></span>
+            <span data-testid="worker">{worker}</span>
+            <span class="backend" data-testid="backend" title=backend_detail>
+                {backend}
+            </span>
+        </footer>
+    }
+}

@@ -1,0 +1,112 @@
+//! Fetching and decoding images with the browser's own decoder (`createImageBitmap`, off the
+//! main thread), and drawing them on a canvas.
+
+use js_sys::Promise;
+use sightline_core::view::{Size, ViewTransform};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, Response};
+
+/// Why an image could not be shown, in words for the status bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    Network { url: String, detail: String },
+    Http { url: String, status: u16 },
+    Decode { url: String, detail: String },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Network { url, detail } => write!(f, "could not fetch {url}: {detail}"),
+            LoadError::Http { url, status } => write!(f, "could not fetch {url}: HTTP {status}"),
+            LoadError::Decode { url, detail } => {
+                write!(f, "{url} is not an image the browser can decode: {detail}")
+            }
+        }
+    }
+}
+
+pub(crate) fn js_error_text(err: &JsValue) -> String {
+    err.as_string()
+        .or_else(|| err.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{err:?}"))
+}
+
+fn window() -> Result<web_sys::Window, String> {
+    web_sys::window().ok_or_else(|| "no window".to_owned())
+}
+
+/// GETs `url` and returns the response, failing on network errors and non-2xx statuses.
+pub async fn fetch(url: &str) -> Result<Response, LoadError> {
+    let network = |detail: String| LoadError::Network { url: url.to_owned(), detail };
+    let window = window().map_err(network)?;
+    let response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|err| network(js_error_text(&err)))?;
+    let response: Response = response.dyn_into().map_err(|err| network(js_error_text(&err)))?;
+    if !response.ok() {
+        return Err(LoadError::Http { url: url.to_owned(), status: response.status() });
+    }
+    Ok(response)
+}
+
+/// Fetches `url` and decodes it into an `ImageBitmap`.
+pub async fn load_bitmap(url: &str) -> Result<ImageBitmap, LoadError> {
+    let response = fetch(url).await?;
+    let blob_promise = response
+        .blob()
+        .map_err(|err| LoadError::Network { url: url.to_owned(), detail: js_error_text(&err) })?;
+    let blob: Blob = JsFuture::from(blob_promise)
+        .await
+        .map_err(|err| LoadError::Network { url: url.to_owned(), detail: js_error_text(&err) })?
+        .unchecked_into();
+    decode_blob(&blob).await.map_err(|detail| LoadError::Decode { url: url.to_owned(), detail })
+}
+
+/// Decodes image bytes held in a blob.
+pub async fn decode_blob(blob: &Blob) -> Result<ImageBitmap, String> {
+    let window = window()?;
+    let promise: Promise =
+        window.create_image_bitmap_with_blob(blob).map_err(|err| js_error_text(&err))?;
+    let bitmap = JsFuture::from(promise).await.map_err(|err| js_error_text(&err))?;
+    Ok(bitmap.unchecked_into())
+}
+
+/// Sizes the canvas backing store to its CSS box at the device pixel ratio, clears it and
+/// draws `bitmap` fitted into it. Returns the `view_from_image` transform used (in CSS
+/// pixels), `None` when the canvas has no size yet.
+pub fn draw_fitted(
+    canvas: &HtmlCanvasElement,
+    bitmap: Option<&ImageBitmap>,
+) -> Result<Option<ViewTransform>, String> {
+    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let view_size = Size::new(f64::from(canvas.client_width()), f64::from(canvas.client_height()));
+    if view_size.is_empty() {
+        return Ok(None);
+    }
+    canvas.set_width((view_size.width * ratio).round() as u32);
+    canvas.set_height((view_size.height * ratio).round() as u32);
+    let context: CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .map_err(|err| js_error_text(&err))?
+        .ok_or("the canvas has no 2d context")?
+        .unchecked_into();
+    context.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0).map_err(|err| js_error_text(&err))?;
+    context.clear_rect(0.0, 0.0, view_size.width, view_size.height);
+    let Some(bitmap) = bitmap else { return Ok(None) };
+    let image_size = Size::new(f64::from(bitmap.width()), f64::from(bitmap.height()));
+    let view_from_image = ViewTransform::fit(image_size, view_size);
+    let size_in_view = view_from_image.view_size_of(image_size);
+    context.set_image_smoothing_enabled(view_from_image.scale < 1.0);
+    context
+        .draw_image_with_image_bitmap_and_dw_and_dh(
+            bitmap,
+            view_from_image.offset_in_view.x,
+            view_from_image.offset_in_view.y,
+            size_in_view.width,
+            size_in_view.height,
+        )
+        .map_err(|err| js_error_text(&err))?;
+    Ok(Some(view_from_image))
+}

@@ -1,0 +1,106 @@
+// Shared by the browser specs: a static server for the built app (dist/) on a loopback port,
+// and Debian's Chromium driven by playwright-core (never a downloaded browser).
+import { createServer } from 'node:http';
+import { readFile, mkdir } from 'node:fs/promises';
+import { extname, join, normalize, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.onnx': 'application/octet-stream',
+};
+
+export const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
+// playwright-core is installed by `cargo xtask setup` under xtask/tools (ESM ignores NODE_PATH).
+const { chromium } = createRequire(join(ROOT, 'xtask/tools/package.json'))('playwright-core');
+export const DIST = process.env.SIGHTLINE_DIST ?? join(ROOT, 'dist');
+export const OUTPUT = join(ROOT, 'tests/output/e2e');
+
+/** Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close }. */
+export async function serveStatic(dir = DIST) {
+  const root = resolve(dir);
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let file = normalize(join(root, path.endsWith('/') ? path + 'index.html' : path));
+    if (!file.startsWith(root)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/** Debian's Chromium, headless, fresh profile; `webgpu` adds --enable-unsafe-webgpu. */
+export async function launchChromium({ webgpu }) {
+  const args = [
+    '--no-sandbox',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+  ];
+  if (webgpu) args.push('--enable-unsafe-webgpu');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args,
+  });
+}
+
+/** A page that fails the test on uncaught errors in the page or its worker. */
+export async function openApp(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  await page.goto(url);
+  return { page, errors };
+}
+
+export async function screenshot(page, name) {
+  await mkdir(OUTPUT, { recursive: true });
+  const path = join(OUTPUT, name);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Statistics of the canvas backing store: how many pixels are painted, how many colours. */
+export async function canvasStats(page) {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('canvas[data-testid="canvas"]');
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    let painted = 0;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4 * 7) {
+      if (data[i + 3] > 0) {
+        painted += 1;
+        colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+      }
+    }
+    return { width, height, sampled: Math.ceil(data.length / 28), painted, colours: colours.size };
+  });
+}
