@@ -1,6 +1,30 @@
 //! Model execution for Sightline.
 //!
 //! Owns loading the ONNX files that users bring (Ultralytics YOLO exports and AnyLabeling
-//! model configs), running them with burn tensor ops generic over `B: Backend`, and the YOLO
+//! model configs), running them with burn tensor ops on any burn device, and the YOLO
 //! pre/post-processing that turns pixels into detections. Backends are chosen by cargo
-//! features; nothing here touches the browser or the terminal.
+//! features (see [`device`]); nothing here touches the browser or the terminal.
+//!
+//! burn 0.22 dispatches backends at run time through [`burn::tensor::Device`] (its tensors
+//! carry no backend type parameter), so the engine is written once against `Tensor<D>` and
+//! runs on whichever device the caller picks.
+
+pub mod detection;
+pub mod detector;
+pub mod device;
+pub mod error;
+pub mod image_io;
+pub mod model_config;
+pub mod npy;
+pub mod onnx;
+mod ops;
+pub mod runtime;
+pub mod yolo;
+
+pub use detection::Detection;
+pub use detector::{Detector, DetectorOptions};
+pub use device::{ComputeDevice, DeviceChoice};
+pub use error::{Result, VisionError};
+pub use model_config::ModelConfig;
+pub use runtime::value::DeviceTensor;
+pub use runtime::{ModelOutput, OnnxModel};

@@ -1,0 +1,242 @@
+//! The whole pipeline for every supported model kind: letterbox → model → decode → NMS →
+//! boxes (and polygons) in original-image pixels.
+
+use image::RgbImage;
+
+use crate::detection::Detection;
+use crate::error::{Result, VisionError};
+use crate::model_config::ModelConfig;
+use crate::runtime::{ModelOutput, OnnxModel};
+use crate::yolo::contour::{largest_contour, simplify_closed};
+use crate::yolo::decode::{DecodeThresholds, HeadLayout, decode_head};
+use crate::yolo::letterbox::{Letterbox, letterbox};
+use crate::yolo::mask::{Prototypes, mask_for_box};
+use crate::yolo::names::parse_names;
+use crate::yolo::nms::non_max_suppression;
+
+/// Thresholds and limits of post-processing (Ultralytics' `predict` defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectorOptions {
+    /// Minimum confidence (`conf`).
+    pub score_threshold: f32,
+    /// NMS IoU threshold (`iou`).
+    pub iou_threshold: f32,
+    /// Minimum objectness for classic YOLOv5 heads (defaults to `score_threshold`).
+    pub objectness_threshold: Option<f32>,
+    /// At most this many detections per image (`max_det`).
+    pub max_detections: usize,
+    /// Douglas–Peucker tolerance for mask polygons, in model-input pixels.
+    pub polygon_tolerance: f32,
+}
+
+impl Default for DetectorOptions {
+    fn default() -> Self {
+        Self {
+            score_threshold: 0.25,
+            iou_threshold: 0.45,
+            objectness_threshold: None,
+            max_detections: 300,
+            polygon_tolerance: 1.0,
+        }
+    }
+}
+
+/// Raw outputs read back to the host: (shape, values) per output, in graph order.
+pub type HostOutputs = Vec<(Vec<usize>, Vec<f32>)>;
+
+/// A YOLO detector or segmenter ready to run.
+#[derive(Debug)]
+pub struct Detector {
+    model: OnnxModel,
+    layout: HeadLayout,
+    class_names: Vec<String>,
+    input_size: (u32, u32),
+    /// Post-processing settings; change freely between calls.
+    pub options: DetectorOptions,
+}
+
+impl Detector {
+    /// Wraps a loaded model. `layout` and `class_names` default to what the outputs and the
+    /// ONNX metadata say.
+    pub fn new(model: OnnxModel, layout: Option<HeadLayout>, class_names: Option<Vec<String>>) -> Result<Self> {
+        let input = model.inputs().first().ok_or_else(|| VisionError::InvalidModel("no input".into()))?;
+        let (height, width) = match input.shape.as_slice() {
+            [_, Some(3), Some(h), Some(w)] => (*h, *w),
+            other => {
+                return Err(VisionError::InvalidModel(format!(
+                    "input `{}` must be a static [N, 3, H, W] image tensor, found {other:?} \
+                     (export with a fixed imgsz)",
+                    input.name
+                )));
+            }
+        };
+        let input_size = (
+            u32::try_from(width).map_err(|_| VisionError::InvalidModel("input too wide".into()))?,
+            u32::try_from(height).map_err(|_| VisionError::InvalidModel("input too tall".into()))?,
+        );
+        let head = model.outputs().first().ok_or_else(|| VisionError::InvalidModel("no output".into()))?;
+        let layout = match layout {
+            Some(layout) => layout,
+            None => match head.shape.as_slice() {
+                [_, Some(a), Some(b)] if a > b => HeadLayout::Classic,
+                _ => HeadLayout::AnchorFree,
+            },
+        };
+        let class_names = match class_names {
+            Some(names) => names,
+            None => model.metadata_value("names").and_then(parse_names).unwrap_or_default(),
+        };
+        Ok(Self { model, layout, class_names, input_size, options: DetectorOptions::default() })
+    }
+
+    /// Builds a detector from an AnyLabeling config and the ONNX bytes it points at.
+    pub fn from_config(config: &ModelConfig, onnx_bytes: &[u8], device: &burn::tensor::Device) -> Result<Self> {
+        let model = OnnxModel::from_bytes(onnx_bytes, device)?;
+        let mut detector = Self::new(model, Some(config.head_layout()?), config.classes.clone())?;
+        if let (Some(w), Some(h)) = (config.input_width, config.input_height)
+            && (w, h) != detector.input_size
+        {
+            return Err(VisionError::Config(format!(
+                "the config says {w}x{h} but the model takes {}x{}",
+                detector.input_size.0, detector.input_size.1
+            )));
+        }
+        if let Some(score) = config.score_threshold {
+            detector.options.score_threshold = score;
+        }
+        if let Some(iou) = config.nms_threshold {
+            detector.options.iou_threshold = iou;
+        }
+        detector.options.objectness_threshold = config.confidence_threshold;
+        Ok(detector)
+    }
+
+    /// Loads an `.onnx` file, or an AnyLabeling `.yaml`/`.yml` config and the model it names
+    /// (a relative `model_path` is resolved against the config's folder).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(path: impl AsRef<std::path::Path>, device: &burn::tensor::Device) -> Result<Self> {
+        let path = path.as_ref();
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|err| VisionError::Io { path: p.display().to_string(), message: err.to_string() })
+        };
+        let is_yaml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if is_yaml {
+            let text = String::from_utf8(read(path)?).map_err(|_| VisionError::Config("the config is not UTF-8".into()))?;
+            let config = ModelConfig::from_yaml(&text)?;
+            if config.model_path.contains("://") {
+                return Err(VisionError::Config(format!(
+                    "model_path `{}` is a URL; download it and point model_path at the file",
+                    config.model_path
+                )));
+            }
+            let model_path = path.parent().unwrap_or(std::path::Path::new(".")).join(&config.model_path);
+            Self::from_config(&config, &read(&model_path)?, device)
+        } else {
+            Self::new(OnnxModel::from_bytes(&read(path)?, device)?, None, None)
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &OnnxModel {
+        &self.model
+    }
+
+    /// Class names in class-id order.
+    pub fn class_names(&self) -> &[String] {
+        &self.class_names
+    }
+
+    /// Model input `(width, height)` in pixels.
+    pub fn input_size(&self) -> (u32, u32) {
+        self.input_size
+    }
+
+    /// The head layout.
+    pub fn layout(&self) -> HeadLayout {
+        self.layout
+    }
+
+    /// True for segmentation models (a prototype output exists).
+    pub fn is_segmentation(&self) -> bool {
+        self.model.outputs().len() >= 2
+    }
+
+    /// Letterboxes, runs and post-processes one image (blocking read-back).
+    pub fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
+        let (input, placement) = letterbox(image, self.input_size);
+        let outputs = self.forward(&input)?;
+        let host = read_outputs(&outputs)?;
+        self.postprocess(&host, &placement)
+    }
+
+    /// Runs the model on one letterboxed NCHW input (outputs stay on the device, so that a
+    /// browser worker can read them back asynchronously).
+    pub fn forward(&self, input: &[f32]) -> Result<Vec<ModelOutput>> {
+        let (w, h) = (self.input_size.0 as usize, self.input_size.1 as usize);
+        self.model.forward_host(&[(input, &[1, 3, h, w])])
+    }
+
+    /// Turns raw outputs into detections in original-image pixels.
+    pub fn postprocess(&self, outputs: &HostOutputs, placement: &Letterbox) -> Result<Vec<Detection>> {
+        let Some((head_shape, head)) = outputs.first() else {
+            return Err(VisionError::Outputs("the model produced no output".into()));
+        };
+        let protos = match outputs.get(1) {
+            Some((shape, values)) => match shape.as_slice() {
+                [1, count, height, width] => {
+                    Some(Prototypes { values, count: *count, height: *height, width: *width })
+                }
+                other => {
+                    return Err(VisionError::Outputs(format!("prototype output has shape {other:?}, expected [1, nm, h, w]")));
+                }
+            },
+            None => None,
+        };
+        let mask_channels = protos.map_or(0, |p| p.count);
+        let expected_layout = match (self.layout, head_shape.as_slice()) {
+            (_, [1, _, _]) => true,
+            _ => false,
+        };
+        if !expected_layout {
+            return Err(VisionError::Outputs(format!("detection output has shape {head_shape:?}, expected [1, a, b]")));
+        }
+        let score = self.options.score_threshold;
+        let thresholds = DecodeThresholds { score, objectness: self.options.objectness_threshold.unwrap_or(score) };
+        let candidates = decode_head(head, head_shape, self.layout, mask_channels, thresholds);
+        let kept = non_max_suppression(candidates, self.options.iou_threshold, self.options.max_detections);
+        let input_size = (self.input_size.0 as usize, self.input_size.1 as usize);
+        let detections = kept
+            .into_iter()
+            .map(|candidate| {
+                let polygon_in_image = protos.and_then(|protos| {
+                    let mask = mask_for_box(&candidate.mask_coefficients, protos, candidate.bbox_in_input, input_size)?;
+                    let contour = largest_contour(&mask.inside, mask.width, mask.height);
+                    let simplified = simplify_closed(&contour, self.options.polygon_tolerance);
+                    (simplified.len() >= 3).then(|| {
+                        simplified
+                            .iter()
+                            .map(|p| placement.point_in_image([p[0] + mask.x0 as f32, p[1] + mask.y0 as f32]))
+                            .collect()
+                    })
+                });
+                Detection {
+                    class_id: candidate.class_id,
+                    class_name: self
+                        .class_names
+                        .get(candidate.class_id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("class{}", candidate.class_id)),
+                    score: candidate.score,
+                    bbox_in_image: placement.bbox_in_image(candidate.bbox_in_input),
+                    polygon_in_image,
+                }
+            })
+            .collect();
+        Ok(detections)
+    }
+}
+
+/// Reads every output back to the host (blocking).
+pub fn read_outputs(outputs: &[ModelOutput]) -> Result<HostOutputs> {
+    outputs.iter().map(|o| Ok((o.shape().to_vec(), o.to_vec()?))).collect()
+}

@@ -1,0 +1,43 @@
+//! Decoding user images (JPEG, PNG) into RGB with EXIF orientation applied, as OpenCV's
+//! `imread` does, and with a pixel limit so that a hostile file cannot exhaust memory.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
+
+use crate::error::{Result, VisionError};
+
+/// Images above this many pixels are refused.
+pub const MAX_IMAGE_PIXELS: u64 = 200_000_000;
+
+/// Decodes encoded image bytes to 8-bit RGB (grey, 16-bit and alpha are converted).
+pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
+    if bytes.is_empty() {
+        return Err(VisionError::Image("the file is empty".into()));
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|err| VisionError::Image(err.to_string()))?;
+    let mut decoder = reader.into_decoder().map_err(|err| VisionError::Image(err.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+        return Err(VisionError::Image(format!(
+            "{width}x{height} is above the limit of {MAX_IMAGE_PIXELS} pixels"
+        )));
+    }
+    let orientation = decoder.orientation().ok();
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|err| VisionError::Image(err.to_string()))?;
+    if let Some(orientation) = orientation {
+        image.apply_orientation(orientation);
+    }
+    Ok(image.to_rgb8())
+}
+
+/// Reads and decodes an image file.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_image(path: impl AsRef<std::path::Path>) -> Result<RgbImage> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path)
+        .map_err(|err| VisionError::Io { path: path.display().to_string(), message: err.to_string() })?;
+    decode_image(&bytes)
+}

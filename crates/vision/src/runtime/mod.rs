@@ -1,0 +1,266 @@
+//! The graph executor: weights uploaded once, nodes run in order, intermediate values freed
+//! after their last use.
+
+pub mod value;
+
+use std::collections::HashMap;
+
+use burn::tensor::Device;
+
+use crate::error::{Result, VisionError};
+use crate::onnx::{Graph, HostData, HostTensor, Node, ValueDecl, parse_onnx};
+use crate::ops::{self, SUPPORTED_OPS};
+use value::{DeviceTensor, MAX_RANK, Value};
+
+/// Float constants up to this many elements stay on the host (scalars, scales, shapes).
+const HOST_CONSTANT_LIMIT: usize = 64;
+
+/// An ONNX model ready to run on one device: the graph plus its weights on that device.
+#[derive(Debug)]
+pub struct OnnxModel {
+    nodes: Vec<Node>,
+    /// Per node: values whose last reader is that node (freed right after it).
+    frees_after: Vec<Vec<String>>,
+    constants: HashMap<String, Value>,
+    inputs: Vec<ValueDecl>,
+    outputs: Vec<ValueDecl>,
+    metadata: Vec<(String, String)>,
+    opset: i64,
+    device: Device,
+}
+
+/// One output of a forward pass, still on the device.
+#[derive(Debug, Clone)]
+pub struct ModelOutput {
+    /// The graph output's name (e.g. `output0`).
+    pub name: String,
+    /// The tensor.
+    pub tensor: DeviceTensor,
+}
+
+impl ModelOutput {
+    /// Logical shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.tensor.shape
+    }
+
+    /// Reads the values back to the host (blocking; native only for GPU backends).
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
+        tensor_to_vec(&self.tensor)
+    }
+}
+
+/// Reads a device tensor back as row-major `f32`.
+pub fn tensor_to_vec(tensor: &DeviceTensor) -> Result<Vec<f32>> {
+    let data = tensor.padded.to_data().convert::<f32>();
+    data.as_slice::<f32>()
+        .map(<[f32]>::to_vec)
+        .map_err(|err| VisionError::Backend(format!("cannot read tensor back: {err:?}")))
+}
+
+impl OnnxModel {
+    /// Decodes `bytes` and uploads the weights to `device`.
+    pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self> {
+        Self::from_graph(parse_onnx(bytes)?, device)
+    }
+
+    /// Reads and loads an ONNX file.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_file(path: impl AsRef<std::path::Path>, device: &Device) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|err| VisionError::Io { path: path.display().to_string(), message: err.to_string() })?;
+        Self::from_bytes(&bytes, device)
+    }
+
+    /// Uploads the weights of an already decoded graph.
+    pub fn from_graph(graph: Graph, device: &Device) -> Result<Self> {
+        let Graph { opset, inputs, outputs, nodes, initializers, metadata } = graph;
+        let mut constants = HashMap::with_capacity(initializers.len());
+        for (name, tensor) in initializers {
+            constants.insert(name, constant_value(tensor, device)?);
+        }
+        // Constant nodes are evaluated once, here, like initializers.
+        let mut kept = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            if node.op_type == "Constant" {
+                let Some(tensor) = ops::constant_value(&node) else {
+                    return Err(VisionError::BadNode {
+                        op_type: node.op_type.clone(),
+                        node: node.name.clone(),
+                        message: "no supported value attribute".into(),
+                    });
+                };
+                if let Some(output) = node.outputs.first() {
+                    constants.insert(output.clone(), constant_value(tensor, device)?);
+                }
+            } else {
+                kept.push(node);
+            }
+        }
+        let frees_after = plan_frees(&kept, &outputs, &constants);
+        debug_assert!(kept.iter().all(|n| SUPPORTED_OPS.contains(&n.op_type.as_str())));
+        Ok(Self { nodes: kept, frees_after, constants, inputs, outputs, metadata, opset, device: device.clone() })
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Declared runtime inputs.
+    pub fn inputs(&self) -> &[ValueDecl] {
+        &self.inputs
+    }
+
+    /// Declared outputs.
+    pub fn outputs(&self) -> &[ValueDecl] {
+        &self.outputs
+    }
+
+    /// The exporter's metadata (`names`, `stride`, `imgsz`, ...).
+    pub fn metadata(&self) -> &[(String, String)] {
+        &self.metadata
+    }
+
+    /// A metadata value by key.
+    pub fn metadata_value(&self, key: &str) -> Option<&str> {
+        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Runs the graph on host data given as (values, shape) per declared input, in order.
+    pub fn forward_host(&self, inputs: &[(&[f32], &[usize])]) -> Result<Vec<ModelOutput>> {
+        let mut tensors = Vec::with_capacity(inputs.len());
+        for (values, shape) in inputs {
+            if shape.len() > MAX_RANK || shape.iter().product::<usize>() != values.len() {
+                return Err(VisionError::BadInput(format!(
+                    "{} values do not fill shape {shape:?}",
+                    values.len()
+                )));
+            }
+            tensors.push(DeviceTensor::upload(values.to_vec(), shape, &self.device));
+        }
+        self.forward(tensors)
+    }
+
+    /// Runs the graph on device tensors, one per declared input, in order.
+    pub fn forward(&self, inputs: Vec<DeviceTensor>) -> Result<Vec<ModelOutput>> {
+        if inputs.len() != self.inputs.len() {
+            return Err(VisionError::BadInput(format!(
+                "the model takes {} input(s), got {}",
+                self.inputs.len(),
+                inputs.len()
+            )));
+        }
+        let mut env: HashMap<&str, Value> = HashMap::with_capacity(self.nodes.len());
+        for (decl, tensor) in self.inputs.iter().zip(inputs) {
+            let fits = decl.shape.len() == tensor.shape.len()
+                && decl.shape.iter().zip(&tensor.shape).all(|(want, &got)| want.is_none_or(|w| w == got));
+            if !fits && !decl.shape.is_empty() {
+                return Err(VisionError::BadInput(format!(
+                    "input `{}` must have shape {:?}, got {:?}",
+                    decl.name, decl.shape, tensor.shape
+                )));
+            }
+            env.insert(decl.name.as_str(), Value::Device(tensor));
+        }
+        for (node, frees) in self.nodes.iter().zip(&self.frees_after) {
+            let mut args = Vec::with_capacity(node.inputs.len());
+            for name in &node.inputs {
+                if name.is_empty() {
+                    args.push(None);
+                    continue;
+                }
+                let value = env.get(name.as_str()).or_else(|| self.constants.get(name)).cloned();
+                let Some(value) = value else {
+                    return Err(VisionError::InvalidModel(format!("node `{}` reads missing value `{name}`", node.name)));
+                };
+                args.push(Some(value));
+            }
+            let results = guard(node, || ops::run_node(node, args, &self.device, self.opset))?;
+            for (name, value) in node.outputs.iter().zip(results) {
+                if !name.is_empty() {
+                    env.insert(name.as_str(), value);
+                }
+            }
+            for name in frees {
+                env.remove(name.as_str());
+            }
+        }
+        let mut outputs = Vec::with_capacity(self.outputs.len());
+        for decl in &self.outputs {
+            let value = env.remove(decl.name.as_str()).or_else(|| self.constants.get(&decl.name).cloned());
+            let Some(value) = value else {
+                return Err(VisionError::InvalidModel(format!("output `{}` was not computed", decl.name)));
+            };
+            let tensor = match value {
+                Value::Device(tensor) => tensor,
+                Value::Host(HostTensor { shape, data }) => {
+                    let values = match data {
+                        HostData::F32(v) => v,
+                        HostData::I64(v) => v.into_iter().map(|x| x as f32).collect(),
+                    };
+                    DeviceTensor::upload(values, &shape, &self.device)
+                }
+            };
+            outputs.push(ModelOutput { name: decl.name.clone(), tensor });
+        }
+        Ok(outputs)
+    }
+}
+
+fn constant_value(tensor: HostTensor, device: &Device) -> Result<Value> {
+    match &tensor.data {
+        HostData::F32(values) if tensor.len() > HOST_CONSTANT_LIMIT => {
+            if tensor.shape.len() > MAX_RANK {
+                return Err(VisionError::InvalidModel(format!(
+                    "a constant of rank {} is above the supported {MAX_RANK}",
+                    tensor.shape.len()
+                )));
+            }
+            Ok(Value::Device(DeviceTensor::upload(values.clone(), &tensor.shape, device)))
+        }
+        _ => Ok(Value::Host(tensor)),
+    }
+}
+
+fn plan_frees(nodes: &[Node], outputs: &[ValueDecl], constants: &HashMap<String, Value>) -> Vec<Vec<String>> {
+    let mut last_use: HashMap<&str, usize> = HashMap::new();
+    for (index, node) in nodes.iter().enumerate() {
+        for name in node.inputs.iter().chain(&node.outputs) {
+            last_use.insert(name.as_str(), index);
+        }
+    }
+    let mut frees = vec![Vec::new(); nodes.len()];
+    for (name, index) in last_use {
+        let kept = name.is_empty() || constants.contains_key(name) || outputs.iter().any(|o| o.name == name);
+        if !kept {
+            frees[index].push(name.to_string());
+        }
+    }
+    frees
+}
+
+/// Runs one node, turning a backend panic into an error that names the node (native only:
+/// wasm aborts on panic, so there the shape checks in `ops` are the only guard).
+fn guard<T>(node: &Node, run: impl FnOnce() -> Result<T>) -> Result<T> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+            Ok(result) => result,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown failure".into());
+                Err(VisionError::Backend(format!("node `{}` ({}) failed: {message}", node.name, node.op_type)))
+            }
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = node;
+        run()
+    }
+}

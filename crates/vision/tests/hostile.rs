@@ -1,0 +1,76 @@
+//! Bad model files get specific errors, never a panic.
+
+mod common;
+
+use common::data_dir;
+use sightline_vision::{ComputeDevice, OnnxModel, VisionError};
+
+fn load(bytes: &[u8]) -> Result<OnnxModel, VisionError> {
+    OnnxModel::from_bytes(bytes, &ComputeDevice::cpu().unwrap().device)
+}
+
+fn tiny() -> Vec<u8> {
+    std::fs::read(data_dir().join("yolov8t.onnx")).unwrap()
+}
+
+#[test]
+fn non_onnx_bytes_are_not_onnx() {
+    for bytes in [&b""[..], b"this is a text file, not a model\n", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"] {
+        let error = load(bytes).unwrap_err();
+        assert!(matches!(error, VisionError::NotOnnx(_)), "{error}");
+    }
+    let jpeg = std::fs::read(common::shared_fixtures().join("images/dog.jpg"));
+    if let Ok(jpeg) = jpeg {
+        assert!(matches!(load(&jpeg).unwrap_err(), VisionError::NotOnnx(_)));
+    }
+}
+
+#[test]
+fn truncated_files_are_rejected() {
+    let bytes = tiny();
+    for keep in [10, 1000, bytes.len() / 2, bytes.len() - 1] {
+        let error = load(&bytes[..keep]).unwrap_err();
+        assert!(
+            matches!(error, VisionError::NotOnnx(_) | VisionError::InvalidModel(_)),
+            "cut at {keep}: {error}"
+        );
+    }
+}
+
+#[test]
+fn unsupported_op_is_named_with_its_node() {
+    // Rename every `Sigmoid` op type to `Sigmoix` (same length, so the protobuf stays valid).
+    let mut bytes = tiny();
+    let needle = b"Sigmoid";
+    let mut renamed = 0;
+    let mut i = 0;
+    while i + needle.len() <= bytes.len() {
+        // op_type is field 4 (tag 0x22) followed by the length 7.
+        if i >= 2 && bytes[i - 2] == 0x22 && bytes[i - 1] == 7 && &bytes[i..i + 7] == needle {
+            bytes[i + 6] = b'x';
+            renamed += 1;
+        }
+        i += 1;
+    }
+    assert!(renamed > 0);
+    let error = load(&bytes).unwrap_err();
+    match &error {
+        VisionError::UnsupportedOp { op_type, node } => {
+            assert_eq!(op_type, "Sigmoix");
+            assert!(!node.is_empty());
+        }
+        other => panic!("expected UnsupportedOp, got {other}"),
+    }
+    let message = error.to_string();
+    assert!(message.contains("Sigmoix") && message.contains("node"), "{message}");
+}
+
+#[test]
+fn wrong_input_shape_is_an_error() {
+    let model = load(&tiny()).unwrap();
+    let values = vec![0.5f32; 3 * 64 * 64];
+    let error = model.forward_host(&[(&values, &[1, 3, 64, 64])]).unwrap_err();
+    assert!(matches!(error, VisionError::BadInput(_)), "{error}");
+    let error = model.forward_host(&[(&values[..10], &[1, 3, 64, 64])]).unwrap_err();
+    assert!(matches!(error, VisionError::BadInput(_)), "{error}");
+}
