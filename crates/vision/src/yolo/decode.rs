@@ -84,6 +84,10 @@ pub fn decode_head(
             continue;
         }
         let (cx, cy, w, h) = (at(0, index), at(1, index), at(2, index), at(3, index));
+        // A box without area (or an inverted one from a broken model) is not an object.
+        if !(w > 0.0 && h > 0.0) {
+            continue;
+        }
         let mask_coefficients =
             (0..mask_channels).map(|k| at(first_class + classes + k, index)).collect();
         candidates.push(Candidate {
