@@ -15,6 +15,23 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
     if bytes.is_empty() {
         return Err(VisionError::Image("the file is empty".into()));
     }
+    // Baseline JPEGs: decode exactly as libjpeg-turbo (OpenCV) does; the rest: `image`.
+    let orientation_only = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .filter(|r| r.format() == Some(image::ImageFormat::Jpeg))
+        .and_then(|r| r.into_decoder().ok())
+        .map(|mut d| d.orientation().ok());
+    if let Some(orientation) = orientation_only
+        && let Some((width, height, rgb)) = crate::jpeg::decode_baseline(bytes)
+        && let Some(rgb) = RgbImage::from_raw(width as u32, height as u32, rgb)
+    {
+        let mut image = DynamicImage::ImageRgb8(rgb);
+        if let Some(orientation) = orientation {
+            image.apply_orientation(orientation);
+        }
+        return Ok(image.to_rgb8());
+    }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|err| VisionError::Image(err.to_string()))?;

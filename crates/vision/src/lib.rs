@@ -14,6 +14,7 @@ pub mod detector;
 pub mod device;
 pub mod error;
 pub mod image_io;
+mod jpeg;
 pub mod model_config;
 pub mod npy;
 pub mod onnx;
