@@ -63,7 +63,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
             ("flags", Value::Object(flags)) => annotations.flags = flags,
             ("imagePath", Value::String(path)) => annotations.image_path = path,
             ("imageData", Value::String(data)) => annotations.image_data = Some(data),
-            ("imageData", Value::Null) => {}
+            ("imageData" | "imageHeight" | "imageWidth", Value::Null) => {}
             (_, value) => {
                 extra.insert(key, value);
             }
@@ -110,7 +110,8 @@ fn parse_points(value: &Value, field: &str) -> Result<(Vec<Point>, bool), Import
         let (Some(xf), Some(yf)) = (x.as_f64(), y.as_f64()) else {
             return Err(invalid("a coordinate is not a number"));
         };
-        all_integers &= !x.is_f64() && !y.is_f64();
+        // Integers beyond 2^53 cannot come back as the same integer; write those as floats.
+        all_integers &= !x.is_f64() && !y.is_f64() && xf.abs() < 9.0e15 && yf.abs() < 9.0e15;
         points.push(Point::new(xf, yf));
     }
     Ok((points, all_integers))
@@ -181,17 +182,23 @@ fn coordinate(value: f64, integer: bool) -> Value {
     }
 }
 
+/// A key Sightline models: its value, whether the model holds a value of its own for it
+/// (else a verbatim value from `extra` wins), and whether it is written even when the file
+/// did not have it.
+struct Known {
+    key: &'static str,
+    value: Value,
+    set: bool,
+    always: bool,
+}
+
+fn known(key: &'static str, value: Value, set: bool, always: bool) -> Known {
+    Known { key, value, set, always }
+}
+
 /// The JSON object of one shape.
 pub fn shape_to_json(shape: &Shape) -> Value {
-    let mut known: Vec<(&str, Value, bool)> = Vec::new();
-    let optional_json = |v: Option<Value>| v.unwrap_or(Value::Null);
-    // (key, value, always written)
-    known.push(("label", Value::String(shape.label.clone()), true));
-    if let Some(score) = shape.score {
-        known.push(("score", Number::from_f64(score).map_or(Value::Null, Value::Number), true));
-    } else {
-        known.push(("score", Value::Null, false));
-    }
+    let optional = |v: Option<Value>| v.unwrap_or(Value::Null);
     let points = shape
         .points_in_image
         .iter()
@@ -199,14 +206,6 @@ pub fn shape_to_json(shape: &Shape) -> Value {
             Value::Array(vec![coordinate(p.x, shape.integer_points), coordinate(p.y, shape.integer_points)])
         })
         .collect();
-    known.push(("points", Value::Array(points), true));
-    known.push(("group_id", optional_json(shape.group_id.map(Value::from)), true));
-    known.push((
-        "description",
-        optional_json(shape.description.clone().map(Value::String)),
-        shape.description.is_some(),
-    ));
-    known.push(("difficult", Value::Bool(shape.difficult), shape.difficult));
     // An alias as read (`line_strip`) is written back while it still names the kind.
     let shape_type = match shape.extra.get("shape_type") {
         Some(Value::String(alias)) if ShapeKind::from_labelme_name(alias) == Some(shape.kind) => {
@@ -214,38 +213,50 @@ pub fn shape_to_json(shape: &Shape) -> Value {
         }
         _ => shape.kind.labelme_name().to_owned(),
     };
-    known.push(("shape_type", Value::String(shape_type), true));
-    known.push(("flags", Value::Object(shape.flags.clone()), true));
-    known.push(("mask", optional_json(shape.mask.clone().map(Value::String)), shape.mask.is_some()));
-    Value::Object(ordered_object(known, &shape.extra, &shape.key_order))
+    let score = shape.score.and_then(Number::from_f64).map(Value::Number);
+    let fields = vec![
+        known("label", Value::String(shape.label.clone()), true, true),
+        known("score", optional(score.clone()), score.is_some(), score.is_some()),
+        known("points", Value::Array(points), true, true),
+        known("group_id", optional(shape.group_id.map(Value::from)), shape.group_id.is_some(), true),
+        known(
+            "description",
+            optional(shape.description.clone().map(Value::String)),
+            shape.description.is_some(),
+            shape.description.is_some(),
+        ),
+        known("difficult", Value::Bool(shape.difficult), shape.difficult, shape.difficult),
+        known("shape_type", Value::String(shape_type), true, true),
+        known("flags", Value::Object(shape.flags.clone()), !shape.flags.is_empty(), true),
+        known(
+            "mask",
+            optional(shape.mask.clone().map(Value::String)),
+            shape.mask.is_some(),
+            shape.mask.is_some(),
+        ),
+    ];
+    Value::Object(ordered_object(fields, &shape.extra, &shape.key_order))
 }
 
-/// Builds an object: keys of `key_order` first in that order, then the keys always written,
-/// then extra keys not in `key_order`. A key in `extra` wins over a known key that is unset.
-fn ordered_object(
-    known: Vec<(&str, Value, bool)>,
-    extra: &Map<String, Value>,
-    key_order: &[String],
-) -> Map<String, Value> {
+/// Builds an object: the keys of `key_order` first, in that order; then known keys that are
+/// always written or set; then the rest of `extra`. A verbatim value in `extra` wins over a
+/// known key the model has no value of its own for.
+fn ordered_object(fields: Vec<Known>, extra: &Map<String, Value>, key_order: &[String]) -> Map<String, Value> {
     let mut object = Map::new();
-    let known_value = |key: &str| known.iter().find(|(k, _, _)| *k == key);
+    let value_of = |field: &Known| match extra.get(field.key) {
+        Some(verbatim) if !field.set => verbatim.clone(),
+        _ => field.value.clone(),
+    };
     for key in key_order {
-        if let Some((_, value, set)) = known_value(key) {
-            if !*set && let Some(verbatim) = extra.get(key) {
-                object.insert(key.clone(), verbatim.clone());
-            } else {
-                object.insert(key.clone(), value.clone());
-            }
+        if let Some(field) = fields.iter().find(|f| f.key == key) {
+            object.insert(key.clone(), value_of(field));
         } else if let Some(verbatim) = extra.get(key) {
             object.insert(key.clone(), verbatim.clone());
         }
     }
-    for (key, value, always) in &known {
-        if *always && !object.contains_key(*key) {
-            match extra.get(*key) {
-                Some(verbatim) if value.is_null() => object.insert((*key).to_owned(), verbatim.clone()),
-                _ => object.insert((*key).to_owned(), value.clone()),
-            };
+    for field in &fields {
+        if (field.always || field.set) && !object.contains_key(field.key) {
+            object.insert(field.key.to_owned(), value_of(field));
         }
     }
     for (key, value) in extra {
@@ -260,32 +271,39 @@ fn ordered_object(
 pub fn to_json(annotations: &ImageAnnotations, embed_image_data: bool) -> Value {
     let shapes = annotations.shapes.iter().map(shape_to_json).collect();
     let image_data = match (&annotations.image_data, embed_image_data) {
-        (Some(data), true) => Value::String(data.clone()),
-        _ => Value::Null,
+        (Some(data), true) => Some(Value::String(data.clone())),
+        _ => None,
     };
-    let (height, width) = match annotations.image_size {
+    let size = annotations.image_size;
+    let (height, width) = match size {
         Some(size) => (Value::from(size.height), Value::from(size.width)),
         None => (Value::Null, Value::Null),
     };
-    let version = annotations.labelme_version.clone().unwrap_or_else(|| LABELME_VERSION.to_owned());
-    let known = vec![
-        ("version", Value::String(version), true),
-        ("flags", Value::Object(annotations.flags.clone()), true),
-        ("shapes", Value::Array(shapes), true),
-        ("imagePath", Value::String(annotations.image_path.clone()), true),
-        ("imageData", image_data, true),
-        ("imageHeight", height, annotations.image_size.is_some()),
-        ("imageWidth", width, annotations.image_size.is_some()),
+    // Without a size, write `null`s unless the file had something else there.
+    let size_always = size.is_some()
+        || !(annotations.extra.contains_key("imageHeight") || annotations.extra.contains_key("imageWidth"));
+    let version = annotations.labelme_version.clone();
+    let fields = vec![
+        known(
+            "version",
+            Value::String(version.clone().unwrap_or_else(|| LABELME_VERSION.to_owned())),
+            version.is_some(),
+            true,
+        ),
+        known("flags", Value::Object(annotations.flags.clone()), !annotations.flags.is_empty(), true),
+        known("shapes", Value::Array(shapes), true, true),
+        known(
+            "imagePath",
+            Value::String(annotations.image_path.clone()),
+            !annotations.image_path.is_empty(),
+            true,
+        ),
+        known("imageData", image_data.clone().unwrap_or(Value::Null), image_data.is_some(), true),
+        known("imageHeight", height, size.is_some(), size_always),
+        known("imageWidth", width, size.is_some(), size_always),
     ];
-    debug_assert_eq!(known.len(), FILE_KEYS.len());
-    let mut known = known;
-    if annotations.image_size.is_none() {
-        // Keep a verbatim value from the file (from `extra`), else write null.
-        for entry in known.iter_mut().filter(|(k, _, _)| *k == "imageHeight" || *k == "imageWidth") {
-            entry.2 = !annotations.extra.contains_key(entry.0);
-        }
-    }
-    Value::Object(ordered_object(known, &annotations.extra, &annotations.key_order))
+    debug_assert_eq!(fields.len(), FILE_KEYS.len());
+    Value::Object(ordered_object(fields, &annotations.extra, &annotations.key_order))
 }
 
 /// One LabelMe file as bytes, indented by two spaces as LabelMe writes it.
@@ -419,6 +437,20 @@ mod tests {
         let parsed = parse(text.as_bytes()).expect("valid");
         assert_eq!(to_json(&parsed.annotations, false)["imageData"], Value::Null);
         assert_eq!(to_json(&parsed.annotations, true)["imageData"], "AAAA");
+    }
+
+    /// Found by the `labelme` fuzz target: a file without a size is written with `null`
+    /// sizes, which must read back as "no size", not as unknown values.
+    #[test]
+    fn missing_size_round_trips() {
+        let parsed = parse(br#"{"shapes":[],"imageHeight":12}"#).expect("valid");
+        assert_eq!(parsed.annotations.image_size, None);
+        let written = to_json(&parsed.annotations, false);
+        assert!(written.get("imageWidth").is_none(), "no width added beside a kept height");
+        let bare = parse(br#"{"shapes":[]}"#).expect("valid");
+        let again = parse(&write(&bare.annotations, false).expect("writes")).expect("reads");
+        assert_eq!(again.annotations.extra, bare.annotations.extra);
+        assert_eq!(again.annotations.image_size, None);
     }
 
     #[test]

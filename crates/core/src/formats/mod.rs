@@ -22,7 +22,6 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::annotation::{Dataset, ImageAnnotations, ImageSize, Shape, ShapeKind};
-use crate::geometry;
 
 pub use zip_archive::{ZipError, zip_archive};
 
@@ -459,10 +458,12 @@ pub(crate) fn check_points_in_image(
         // The second point of a circle may lie outside the image while the disc is inside.
         return;
     }
-    if let Some(p) = shape.points_in_image.iter().find(|p| {
-        let single = Shape::new("", ShapeKind::Point, vec![**p]);
-        !geometry::points_in_image(&single, size.as_size(), POINT_TOLERANCE_PX)
-    }) {
+    let (width, height) = (f64::from(size.width), f64::from(size.height));
+    let tolerance = POINT_TOLERANCE_PX;
+    let outside = |p: &&crate::view::Point| {
+        !(p.x >= -tolerance && p.y >= -tolerance && p.x <= width + tolerance && p.y <= height + tolerance)
+    };
+    if let Some(p) = shape.points_in_image.iter().find(outside) {
         report.push(
             file,
             ImportError::PointOutsideImage {

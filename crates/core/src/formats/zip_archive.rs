@@ -1,5 +1,7 @@
 //! A dataset as one zip file, for a browser download: deflate for label files, stored for
-//! images (already compressed). Pure Rust, so it builds for wasm32 as well.
+//! images (already compressed). Pure Rust, so it builds for wasm32 as well. Entries carry
+//! the zip epoch (1980-01-01) as their time: archives are reproducible, and no clock is read
+//! (keep zip's `time` feature off: reading the clock panics on wasm32-unknown-unknown).
 
 use std::io::{Cursor, Write};
 
@@ -26,6 +28,7 @@ pub fn zip_archive<'a>(
             if is_image_path(path) { CompressionMethod::Stored } else { CompressionMethod::Deflated };
         let options = SimpleFileOptions::default()
             .compression_method(method)
+            .last_modified_time(zip::DateTime::default())
             .large_file(bytes.len() >= u32::MAX as usize);
         let entry_error = |e: &dyn std::fmt::Display| ZipError::Entry {
             path: path.to_owned(),
