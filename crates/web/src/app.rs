@@ -33,7 +33,12 @@ impl AppState {
     /// Name of the open image, if any.
     pub fn current_name(&self) -> Option<String> {
         let index = self.cursor.get().index()?;
-        self.manifest.with(|m| m.as_ref()?.images.get(index).map(|image| image.name.clone()))
+        self.manifest.with(|m| {
+            m.as_ref()?
+                .images
+                .get(index)
+                .map(|image| image.name.clone())
+        })
     }
 }
 
@@ -69,7 +74,8 @@ pub fn App() -> impl IntoView {
     Effect::new(move || {
         let index = state.cursor.get().index();
         let path = state.manifest.with(|m| {
-            m.as_ref().and_then(|m| index.and_then(|i| m.images.get(i)).map(|e| e.path.clone()))
+            m.as_ref()
+                .and_then(|m| index.and_then(|i| m.images.get(i)).map(|e| e.path.clone()))
         });
         let Some(path) = path else {
             state.open_image.set(OpenImage::None);

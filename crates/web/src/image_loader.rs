@@ -29,7 +29,10 @@ impl std::fmt::Display for LoadError {
 
 pub(crate) fn js_error_text(err: &JsValue) -> String {
     err.as_string()
-        .or_else(|| err.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .or_else(|| {
+            err.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
         .unwrap_or_else(|| format!("{err:?}"))
 }
 
@@ -39,14 +42,22 @@ fn window() -> Result<web_sys::Window, String> {
 
 /// GETs `url` and returns the response, failing on network errors and non-2xx statuses.
 pub async fn fetch(url: &str) -> Result<Response, LoadError> {
-    let network = |detail: String| LoadError::Network { url: url.to_owned(), detail };
+    let network = |detail: String| LoadError::Network {
+        url: url.to_owned(),
+        detail,
+    };
     let window = window().map_err(network)?;
     let response = JsFuture::from(window.fetch_with_str(url))
         .await
         .map_err(|err| network(js_error_text(&err)))?;
-    let response: Response = response.dyn_into().map_err(|err| network(js_error_text(&err)))?;
+    let response: Response = response
+        .dyn_into()
+        .map_err(|err| network(js_error_text(&err)))?;
     if !response.ok() {
-        return Err(LoadError::Http { url: url.to_owned(), status: response.status() });
+        return Err(LoadError::Http {
+            url: url.to_owned(),
+            status: response.status(),
+        });
     }
     Ok(response)
 }
@@ -54,22 +65,34 @@ pub async fn fetch(url: &str) -> Result<Response, LoadError> {
 /// Fetches `url` and decodes it into an `ImageBitmap`.
 pub async fn load_bitmap(url: &str) -> Result<ImageBitmap, LoadError> {
     let response = fetch(url).await?;
-    let blob_promise = response
-        .blob()
-        .map_err(|err| LoadError::Network { url: url.to_owned(), detail: js_error_text(&err) })?;
+    let blob_promise = response.blob().map_err(|err| LoadError::Network {
+        url: url.to_owned(),
+        detail: js_error_text(&err),
+    })?;
     let blob: Blob = JsFuture::from(blob_promise)
         .await
-        .map_err(|err| LoadError::Network { url: url.to_owned(), detail: js_error_text(&err) })?
+        .map_err(|err| LoadError::Network {
+            url: url.to_owned(),
+            detail: js_error_text(&err),
+        })?
         .unchecked_into();
-    decode_blob(&blob).await.map_err(|detail| LoadError::Decode { url: url.to_owned(), detail })
+    decode_blob(&blob)
+        .await
+        .map_err(|detail| LoadError::Decode {
+            url: url.to_owned(),
+            detail,
+        })
 }
 
 /// Decodes image bytes held in a blob.
 pub async fn decode_blob(blob: &Blob) -> Result<ImageBitmap, String> {
     let window = window()?;
-    let promise: Promise =
-        window.create_image_bitmap_with_blob(blob).map_err(|err| js_error_text(&err))?;
-    let bitmap = JsFuture::from(promise).await.map_err(|err| js_error_text(&err))?;
+    let promise: Promise = window
+        .create_image_bitmap_with_blob(blob)
+        .map_err(|err| js_error_text(&err))?;
+    let bitmap = JsFuture::from(promise)
+        .await
+        .map_err(|err| js_error_text(&err))?;
     Ok(bitmap.unchecked_into())
 }
 
@@ -81,7 +104,10 @@ pub fn draw_fitted(
     bitmap: Option<&ImageBitmap>,
 ) -> Result<Option<ViewTransform>, String> {
     let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-    let view_size = Size::new(f64::from(canvas.client_width()), f64::from(canvas.client_height()));
+    let view_size = Size::new(
+        f64::from(canvas.client_width()),
+        f64::from(canvas.client_height()),
+    );
     if view_size.is_empty() {
         return Ok(None);
     }
@@ -92,9 +118,13 @@ pub fn draw_fitted(
         .map_err(|err| js_error_text(&err))?
         .ok_or("the canvas has no 2d context")?
         .unchecked_into();
-    context.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0).map_err(|err| js_error_text(&err))?;
+    context
+        .set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0)
+        .map_err(|err| js_error_text(&err))?;
     context.clear_rect(0.0, 0.0, view_size.width, view_size.height);
-    let Some(bitmap) = bitmap else { return Ok(None) };
+    let Some(bitmap) = bitmap else {
+        return Ok(None);
+    };
     let image_size = Size::new(f64::from(bitmap.width()), f64::from(bitmap.height()));
     let view_from_image = ViewTransform::fit(image_size, view_size);
     let size_in_view = view_from_image.view_size_of(image_size);

@@ -33,7 +33,10 @@ pub fn start_worker(state: RwSignal<WorkerState>) {
             return;
         }
     };
-    let ping = sightline_protocol::encode(&Request { id: 1, body: RequestBody::Ping });
+    let ping = sightline_protocol::encode(&Request {
+        id: 1,
+        body: RequestBody::Ping,
+    });
     let worker_handle = worker.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let text = event.data().as_string().unwrap_or_default();
@@ -47,10 +50,15 @@ pub fn start_worker(state: RwSignal<WorkerState>) {
             // Requests go out only once the worker listens.
             Ok(Message::Ready { .. }) => {
                 if let Err(err) = worker_handle.post_message(&JsValue::from_str(&ping)) {
-                    state.set(WorkerState::Failed(crate::image_loader::js_error_text(&err)));
+                    state.set(WorkerState::Failed(crate::image_loader::js_error_text(
+                        &err,
+                    )));
                 }
             }
-            Ok(Message::Reply(Reply { outcome: Ok(ReplyBody::Pong(info)), .. })) => {
+            Ok(Message::Reply(Reply {
+                outcome: Ok(ReplyBody::Pong(info)),
+                ..
+            })) => {
                 if info.protocol_version == PROTOCOL_VERSION {
                     state.set(WorkerState::Ready(info));
                 } else {
@@ -60,7 +68,9 @@ pub fn start_worker(state: RwSignal<WorkerState>) {
                     )));
                 }
             }
-            Ok(Message::Reply(Reply { outcome: Err(err), .. })) => {
+            Ok(Message::Reply(Reply {
+                outcome: Err(err), ..
+            })) => {
                 state.set(WorkerState::Failed(err.to_string()));
             }
             Ok(Message::Progress(_)) => {}
@@ -70,7 +80,10 @@ pub fn start_worker(state: RwSignal<WorkerState>) {
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-        state.set(WorkerState::Failed(format!("the worker failed: {}", event.message())));
+        state.set(WorkerState::Failed(format!(
+            "the worker failed: {}",
+            event.message()
+        )));
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();

@@ -21,7 +21,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The first message the worker sends, once it listens.
 pub fn ready_message() -> Message {
-    Message::Ready { protocol_version: PROTOCOL_VERSION }
+    Message::Ready {
+        protocol_version: PROTOCOL_VERSION,
+    }
 }
 
 /// Answers one request, given the backend chosen at start-up. Pure: the platform code only
@@ -33,7 +35,9 @@ pub fn handle_request(text: &str, backend: &Backend) -> Message {
             // Without a readable id the reply cannot be matched; id 0 is reserved for that.
             return Message::Reply(Reply {
                 id: 0,
-                outcome: Err(WorkerError::BadRequest { detail: err.to_string() }),
+                outcome: Err(WorkerError::BadRequest {
+                    detail: err.to_string(),
+                }),
             });
         }
     };
@@ -44,7 +48,10 @@ pub fn handle_request(text: &str, backend: &Backend) -> Message {
             backend: backend.clone(),
         })),
     };
-    Message::Reply(Reply { id: request.id, outcome })
+    Message::Reply(Reply {
+        id: request.id,
+        outcome,
+    })
 }
 
 #[cfg(test)]
@@ -54,8 +61,13 @@ mod tests {
 
     #[test]
     fn ping_is_answered_with_version_and_backend() {
-        let backend = Backend::WebGpu { adapter: "test adapter".into() };
-        let text = encode(&Request { id: 42, body: RequestBody::Ping });
+        let backend = Backend::WebGpu {
+            adapter: "test adapter".into(),
+        };
+        let text = encode(&Request {
+            id: 42,
+            body: RequestBody::Ping,
+        });
         let reply = handle_request(&text, &backend);
         let expected = Message::Reply(Reply {
             id: 42,
@@ -67,16 +79,24 @@ mod tests {
         });
         assert_eq!(reply, expected);
         // And it survives the trip back to the page.
-        assert_eq!(decode::<Message>(&encode(&reply)).expect("decodes"), expected);
+        assert_eq!(
+            decode::<Message>(&encode(&reply)).expect("decodes"),
+            expected
+        );
     }
 
     #[test]
     fn garbage_gets_a_typed_error_not_a_panic() {
-        let reply = handle_request("{\"id\": 3, \"body\": {\"kind\": \"dance\"}}", &Backend::Cpu {
-            reason: "test".into(),
-        });
-        let Message::Reply(Reply { id: 0, outcome: Err(WorkerError::BadRequest { detail }) }) =
-            reply
+        let reply = handle_request(
+            "{\"id\": 3, \"body\": {\"kind\": \"dance\"}}",
+            &Backend::Cpu {
+                reason: "test".into(),
+            },
+        );
+        let Message::Reply(Reply {
+            id: 0,
+            outcome: Err(WorkerError::BadRequest { detail }),
+        }) = reply
         else {
             panic!("expected a bad-request error, got {reply:?}");
         };

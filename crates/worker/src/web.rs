@@ -32,7 +32,9 @@ pub fn start() {
                 .ok()
                 .and_then(|value| value.as_string())
                 .and_then(|text| sightline_protocol::decode::<Backend>(&text).ok())
-                .unwrap_or_else(|| Backend::Cpu { reason: "the WebGPU probe failed".into() });
+                .unwrap_or_else(|| Backend::Cpu {
+                    reason: "the WebGPU probe failed".into(),
+                });
             let reply = crate::handle_request(&text, &backend);
             let text = sightline_protocol::encode(&reply);
             if let Err(err) = scope.post_message(&JsValue::from_str(&text)) {
@@ -54,25 +56,34 @@ pub fn start() {
 pub async fn probe_backend(navigator: &JsValue) -> Backend {
     let gpu = Reflect::get(navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
-        return Backend::Cpu { reason: "this browser offers no WebGPU (navigator.gpu is missing)".into() };
+        return Backend::Cpu {
+            reason: "this browser offers no WebGPU (navigator.gpu is missing)".into(),
+        };
     }
     let request = Reflect::get(&gpu, &"requestAdapter".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     let Some(request) = request else {
-        return Backend::Cpu { reason: "navigator.gpu has no requestAdapter".into() };
+        return Backend::Cpu {
+            reason: "navigator.gpu has no requestAdapter".into(),
+        };
     };
     let adapter = match request.call0(&gpu).map(Promise::from) {
         Ok(promise) => JsFuture::from(promise).await,
         Err(err) => Err(err),
     };
     match adapter {
-        Ok(adapter) if !adapter.is_null() && !adapter.is_undefined() => {
-            Backend::WebGpu { adapter: describe_adapter(&adapter) }
-        }
-        Ok(_) => Backend::Cpu { reason: "WebGPU is present but offers no adapter".into() },
+        Ok(adapter) if !adapter.is_null() && !adapter.is_undefined() => Backend::WebGpu {
+            adapter: describe_adapter(&adapter),
+        },
+        Ok(_) => Backend::Cpu {
+            reason: "WebGPU is present but offers no adapter".into(),
+        },
         Err(err) => Backend::Cpu {
-            reason: format!("requesting a WebGPU adapter failed: {}", describe_js_error(&err)),
+            reason: format!(
+                "requesting a WebGPU adapter failed: {}",
+                describe_js_error(&err)
+            ),
         },
     }
 }
@@ -85,11 +96,18 @@ fn describe_adapter(adapter: &JsValue) -> String {
         .filter_map(|key| Reflect::get(&info, &(*key).into()).ok()?.as_string())
         .filter(|part| !part.is_empty())
         .collect();
-    if parts.is_empty() { "unnamed adapter".to_owned() } else { parts.join(" / ") }
+    if parts.is_empty() {
+        "unnamed adapter".to_owned()
+    } else {
+        parts.join(" / ")
+    }
 }
 
 fn describe_js_error(err: &JsValue) -> String {
     err.as_string()
-        .or_else(|| err.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .or_else(|| {
+            err.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
         .unwrap_or_else(|| "unknown error".to_owned())
 }

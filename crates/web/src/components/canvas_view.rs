@@ -18,7 +18,9 @@ pub fn CanvasView() -> impl IntoView {
 
     Effect::new(move || {
         resized.track();
-        let Some(canvas) = canvas_ref.get() else { return };
+        let Some(canvas) = canvas_ref.get() else {
+            return;
+        };
         state.open_image.with(|open| {
             let bitmap = match open {
                 OpenImage::Loaded(bitmap) => Some(bitmap),

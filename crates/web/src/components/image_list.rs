@@ -10,7 +10,13 @@ pub fn ImageList() -> impl IntoView {
     let entries = move || {
         state.manifest.with(|m| {
             m.as_ref()
-                .map(|m| m.images.iter().map(|e| e.name.clone()).enumerate().collect::<Vec<_>>())
+                .map(|m| {
+                    m.images
+                        .iter()
+                        .map(|e| e.name.clone())
+                        .enumerate()
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default()
         })
     };
