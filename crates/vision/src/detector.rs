@@ -58,8 +58,15 @@ pub struct Detector {
 impl Detector {
     /// Wraps a loaded model. `layout` and `class_names` default to what the outputs and the
     /// ONNX metadata say.
-    pub fn new(model: OnnxModel, layout: Option<HeadLayout>, class_names: Option<Vec<String>>) -> Result<Self> {
-        let input = model.inputs().first().ok_or_else(|| VisionError::InvalidModel("no input".into()))?;
+    pub fn new(
+        model: OnnxModel,
+        layout: Option<HeadLayout>,
+        class_names: Option<Vec<String>>,
+    ) -> Result<Self> {
+        let input = model
+            .inputs()
+            .first()
+            .ok_or_else(|| VisionError::InvalidModel("no input".into()))?;
         let (height, width) = match input.shape.as_slice() {
             [_, Some(3), Some(h), Some(w)] => (*h, *w),
             other => {
@@ -72,9 +79,13 @@ impl Detector {
         };
         let input_size = (
             u32::try_from(width).map_err(|_| VisionError::InvalidModel("input too wide".into()))?,
-            u32::try_from(height).map_err(|_| VisionError::InvalidModel("input too tall".into()))?,
+            u32::try_from(height)
+                .map_err(|_| VisionError::InvalidModel("input too tall".into()))?,
         );
-        let head = model.outputs().first().ok_or_else(|| VisionError::InvalidModel("no output".into()))?;
+        let head = model
+            .outputs()
+            .first()
+            .ok_or_else(|| VisionError::InvalidModel("no output".into()))?;
         let layout = match layout {
             Some(layout) => layout,
             None => match head.shape.as_slice() {
@@ -84,13 +95,26 @@ impl Detector {
         };
         let class_names = match class_names {
             Some(names) => names,
-            None => model.metadata_value("names").and_then(parse_names).unwrap_or_default(),
+            None => model
+                .metadata_value("names")
+                .and_then(parse_names)
+                .unwrap_or_default(),
         };
-        Ok(Self { model, layout, class_names, input_size, options: DetectorOptions::default() })
+        Ok(Self {
+            model,
+            layout,
+            class_names,
+            input_size,
+            options: DetectorOptions::default(),
+        })
     }
 
     /// Builds a detector from an AnyLabeling config and the ONNX bytes it points at.
-    pub fn from_config(config: &ModelConfig, onnx_bytes: &[u8], device: &burn::tensor::Device) -> Result<Self> {
+    pub fn from_config(
+        config: &ModelConfig,
+        onnx_bytes: &[u8],
+        device: &burn::tensor::Device,
+    ) -> Result<Self> {
         let model = OnnxModel::from_bytes(onnx_bytes, device)?;
         let mut detector = Self::new(model, Some(config.head_layout()?), config.classes.clone())?;
         if let (Some(w), Some(h)) = (config.input_width, config.input_height)
@@ -117,11 +141,17 @@ impl Detector {
     pub fn load(path: impl AsRef<std::path::Path>, device: &burn::tensor::Device) -> Result<Self> {
         let path = path.as_ref();
         let read = |p: &std::path::Path| {
-            std::fs::read(p).map_err(|err| VisionError::Io { path: p.display().to_string(), message: err.to_string() })
+            std::fs::read(p).map_err(|err| VisionError::Io {
+                path: p.display().to_string(),
+                message: err.to_string(),
+            })
         };
-        let is_yaml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        let is_yaml = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
         if is_yaml {
-            let text = String::from_utf8(read(path)?).map_err(|_| VisionError::Config("the config is not UTF-8".into()))?;
+            let text = String::from_utf8(read(path)?)
+                .map_err(|_| VisionError::Config("the config is not UTF-8".into()))?;
             let config = ModelConfig::from_yaml(&text)?;
             if config.model_path.contains("://") {
                 return Err(VisionError::Config(format!(
@@ -129,7 +159,10 @@ impl Detector {
                     config.model_path
                 )));
             }
-            let model_path = path.parent().unwrap_or(std::path::Path::new(".")).join(&config.model_path);
+            let model_path = path
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join(&config.model_path);
             Self::from_config(&config, &read(&model_path)?, device)
         } else {
             Self::new(OnnxModel::from_bytes(&read(path)?, device)?, None, None)
@@ -177,45 +210,67 @@ impl Detector {
     }
 
     /// Turns raw outputs into detections in original-image pixels.
-    pub fn postprocess(&self, outputs: &HostOutputs, placement: &Letterbox) -> Result<Vec<Detection>> {
+    pub fn postprocess(
+        &self,
+        outputs: &HostOutputs,
+        placement: &Letterbox,
+    ) -> Result<Vec<Detection>> {
         let Some((head_shape, head)) = outputs.first() else {
             return Err(VisionError::Outputs("the model produced no output".into()));
         };
         let protos = match outputs.get(1) {
             Some((shape, values)) => match shape.as_slice() {
-                [1, count, height, width] => {
-                    Some(Prototypes { values, count: *count, height: *height, width: *width })
-                }
+                [1, count, height, width] => Some(Prototypes {
+                    values,
+                    count: *count,
+                    height: *height,
+                    width: *width,
+                }),
                 other => {
-                    return Err(VisionError::Outputs(format!("prototype output has shape {other:?}, expected [1, nm, h, w]")));
+                    return Err(VisionError::Outputs(format!(
+                        "prototype output has shape {other:?}, expected [1, nm, h, w]"
+                    )));
                 }
             },
             None => None,
         };
         let mask_channels = protos.map_or(0, |p| p.count);
-        let expected_layout = match (self.layout, head_shape.as_slice()) {
-            (_, [1, _, _]) => true,
-            _ => false,
-        };
-        if !expected_layout {
-            return Err(VisionError::Outputs(format!("detection output has shape {head_shape:?}, expected [1, a, b]")));
+        if !matches!(head_shape.as_slice(), [1, _, _]) {
+            return Err(VisionError::Outputs(format!(
+                "detection output has shape {head_shape:?}, expected [1, a, b]"
+            )));
         }
         let score = self.options.score_threshold;
-        let thresholds = DecodeThresholds { score, objectness: self.options.objectness_threshold.unwrap_or(score) };
+        let thresholds = DecodeThresholds {
+            score,
+            objectness: self.options.objectness_threshold.unwrap_or(score),
+        };
         let candidates = decode_head(head, head_shape, self.layout, mask_channels, thresholds);
-        let kept = non_max_suppression(candidates, self.options.iou_threshold, self.options.max_detections);
+        let kept = non_max_suppression(
+            candidates,
+            self.options.iou_threshold,
+            self.options.max_detections,
+        );
         let input_size = (self.input_size.0 as usize, self.input_size.1 as usize);
         let detections = kept
             .into_iter()
             .map(|candidate| {
                 let polygon_in_image = protos.and_then(|protos| {
-                    let mask = mask_for_box(&candidate.mask_coefficients, protos, candidate.bbox_in_input, input_size)?;
+                    let mask = mask_for_box(
+                        &candidate.mask_coefficients,
+                        protos,
+                        candidate.bbox_in_input,
+                        input_size,
+                    )?;
                     let contour = largest_contour(&mask.inside, mask.width, mask.height);
                     let simplified = simplify_closed(&contour, self.options.polygon_tolerance);
                     (simplified.len() >= 3).then(|| {
                         simplified
                             .iter()
-                            .map(|p| placement.point_in_image([p[0] + mask.x0 as f32, p[1] + mask.y0 as f32]))
+                            .map(|p| {
+                                placement
+                                    .point_in_image([p[0] + mask.x0 as f32, p[1] + mask.y0 as f32])
+                            })
                             .collect()
                     })
                 });
@@ -238,5 +293,8 @@ impl Detector {
 
 /// Reads every output back to the host (blocking).
 pub fn read_outputs(outputs: &[ModelOutput]) -> Result<HostOutputs> {
-    outputs.iter().map(|o| Ok((o.shape().to_vec(), o.to_vec()?))).collect()
+    outputs
+        .iter()
+        .map(|o| Ok((o.shape().to_vec(), o.to_vec()?)))
+        .collect()
 }

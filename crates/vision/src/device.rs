@@ -51,7 +51,9 @@ impl ComputeDevice {
             DeviceChoice::Cpu => Self::cpu(),
             DeviceChoice::Wgpu => Self::wgpu(),
             DeviceChoice::Cuda => Self::cuda(),
-            DeviceChoice::Auto => Self::cuda().or_else(|_| Self::wgpu()).or_else(|_| Self::cpu()),
+            DeviceChoice::Auto => Self::cuda()
+                .or_else(|_| Self::wgpu())
+                .or_else(|_| Self::cpu()),
         }
     }
 
@@ -59,12 +61,18 @@ impl ComputeDevice {
     pub fn cpu() -> Result<Self> {
         #[cfg(feature = "flex")]
         {
-            Ok(Self { device: Device::flex(), backend_name: "cpu (burn flex)" })
+            Ok(Self {
+                device: Device::flex(),
+                backend_name: "cpu (burn flex)",
+            })
         }
         #[cfg(all(not(feature = "flex"), feature = "ndarray"))]
         {
             #[allow(deprecated)] // burn 0.22 deprecates ndarray in favour of flex
-            Ok(Self { device: Device::ndarray(), backend_name: "cpu (burn ndarray)" })
+            Ok(Self {
+                device: Device::ndarray(),
+                backend_name: "cpu (burn ndarray)",
+            })
         }
         #[cfg(not(any(feature = "flex", feature = "ndarray")))]
         {
@@ -91,7 +99,10 @@ impl ComputeDevice {
     pub fn cuda() -> Result<Self> {
         #[cfg(feature = "cuda")]
         {
-            Ok(Self { device: Device::cuda(0usize), backend_name: "cuda (burn cuda)" })
+            Ok(Self {
+                device: Device::cuda(0usize),
+                backend_name: "cuda (burn cuda)",
+            })
         }
         #[cfg(not(feature = "cuda"))]
         {

@@ -35,7 +35,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|err| VisionError::Image(err.to_string()))?;
-    let mut decoder = reader.into_decoder().map_err(|err| VisionError::Image(err.to_string()))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|err| VisionError::Image(err.to_string()))?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
         return Err(VisionError::Image(format!(
@@ -43,7 +45,8 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
         )));
     }
     let orientation = decoder.orientation().ok();
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|err| VisionError::Image(err.to_string()))?;
+    let mut image =
+        DynamicImage::from_decoder(decoder).map_err(|err| VisionError::Image(err.to_string()))?;
     if let Some(orientation) = orientation {
         image.apply_orientation(orientation);
     }
@@ -54,7 +57,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read_image(path: impl AsRef<std::path::Path>) -> Result<RgbImage> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path)
-        .map_err(|err| VisionError::Io { path: path.display().to_string(), message: err.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|err| VisionError::Io {
+        path: path.display().to_string(),
+        message: err.to_string(),
+    })?;
     decode_image(&bytes)
 }

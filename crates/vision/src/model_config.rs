@@ -55,24 +55,42 @@ pub struct ModelConfig {
 
 /// Model types accepted in the `type` field.
 pub const SUPPORTED_TYPES: &[&str] = &[
-    "yolov5", "yolov5_seg", "yolov5-seg", "yolov5u", "yolov8", "yolov8_seg", "yolov8-seg", "yolo11",
-    "yolo11_seg", "yolo11-seg", "yolov11", "yolov11_seg", "yolov11-seg",
+    "yolov5",
+    "yolov5_seg",
+    "yolov5-seg",
+    "yolov5u",
+    "yolov8",
+    "yolov8_seg",
+    "yolov8-seg",
+    "yolo11",
+    "yolo11_seg",
+    "yolo11-seg",
+    "yolov11",
+    "yolov11_seg",
+    "yolov11-seg",
 ];
 
 impl ModelConfig {
     /// Parses YAML text.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let config: Self = serde_yaml::from_str(text).map_err(|err| VisionError::Config(err.to_string()))?;
+        let config: Self =
+            serde_yaml::from_str(text).map_err(|err| VisionError::Config(err.to_string()))?;
         config.head_layout()?;
-        for (name, value) in
-            [("score_threshold", config.score_threshold), ("nms_threshold", config.nms_threshold), ("confidence_threshold", config.confidence_threshold)]
-        {
+        for (name, value) in [
+            ("score_threshold", config.score_threshold),
+            ("nms_threshold", config.nms_threshold),
+            ("confidence_threshold", config.confidence_threshold),
+        ] {
             if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
-                return Err(VisionError::Config(format!("{name} must be between 0 and 1")));
+                return Err(VisionError::Config(format!(
+                    "{name} must be between 0 and 1"
+                )));
             }
         }
         if config.input_width == Some(0) || config.input_height == Some(0) {
-            return Err(VisionError::Config("input_width and input_height must be positive".into()));
+            return Err(VisionError::Config(
+                "input_width and input_height must be positive".into(),
+            ));
         }
         Ok(config)
     }
@@ -87,11 +105,16 @@ impl ModelConfig {
                 SUPPORTED_TYPES.join(", ")
             )));
         }
-        Ok(if model_type == "yolov5" || model_type.starts_with("yolov5_") || model_type.starts_with("yolov5-") {
-            HeadLayout::Classic
-        } else {
-            HeadLayout::AnchorFree
-        })
+        Ok(
+            if model_type == "yolov5"
+                || model_type.starts_with("yolov5_")
+                || model_type.starts_with("yolov5-")
+            {
+                HeadLayout::Classic
+            } else {
+                HeadLayout::AnchorFree
+            },
+        )
     }
 }
 
@@ -108,7 +131,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.head_layout().unwrap(), HeadLayout::Classic);
-        assert_eq!(config.classes.as_deref(), Some(&["cat".to_string(), "dog".to_string()][..]));
+        assert_eq!(
+            config.classes.as_deref(),
+            Some(&["cat".to_string(), "dog".to_string()][..])
+        );
         let v8 = ModelConfig::from_yaml("type: yolov8\nmodel_path: a.onnx\n").unwrap();
         assert_eq!(v8.head_layout().unwrap(), HeadLayout::AnchorFree);
         assert!(ModelConfig::from_yaml("type: sam\nmodel_path: a.onnx\n").is_err());

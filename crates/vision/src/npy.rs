@@ -25,9 +25,10 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray> {
     }
     let (header_len, header_start) = match bytes[6] {
         1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 if bytes.len() >= 12 => {
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
-        }
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         _ => return Err(bad("unsupported format version")),
     };
     let header = bytes
@@ -48,7 +49,10 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| bad("bad shape")))
         .collect::<Result<Vec<_>>>()?;
-    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("shape too large"))?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| bad("shape too large"))?;
     let data = &bytes[header_start + header_len..];
     let width = match descr {
         "<f4" | "<i4" => 4,
@@ -62,8 +66,14 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray> {
     }
     let data = &data[..count * width];
     let values = match descr {
-        "<f4" => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-        "<i4" => data.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect(),
+        "<f4" => data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        "<i4" => data
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
+            .collect(),
         "<f8" => data
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
@@ -72,7 +82,10 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray> {
             .chunks_exact(8)
             .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
             .collect(),
-        "<f2" => data.chunks_exact(2).map(|c| half_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
+        "<f2" => data
+            .chunks_exact(2)
+            .map(|c| half_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
         _ => data.iter().map(|&v| f32::from(v)).collect(),
     };
     Ok(NpyArray { shape, values })
@@ -82,7 +95,14 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray> {
 pub fn write_npy(shape: &[usize], values: &[f32]) -> Vec<u8> {
     let shape_text = match shape {
         [single] => format!("({single},)"),
-        _ => format!("({})", shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Pad so that the data starts on a 64-byte boundary, header ends with '\n'.
@@ -102,7 +122,9 @@ pub fn write_npy(shape: &[usize], values: &[f32]) -> Vec<u8> {
 }
 
 fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
-    let at = header.find(&format!("'{key}'")).or_else(|| header.find(&format!("\"{key}\"")))?;
+    let at = header
+        .find(&format!("'{key}'"))
+        .or_else(|| header.find(&format!("\"{key}\"")))?;
     let rest = &header[at + key.len() + 2..];
     let colon = rest.find(':')?;
     Some(rest[colon + 1..].trim_start())
@@ -120,7 +142,13 @@ fn half_to_f32(bits: u16) -> f32 {
     let mantissa = f32::from(bits & 0x3ff);
     match exponent {
         0 => sign * mantissa * 2f32.powi(-24),
-        31 => if mantissa == 0.0 { sign * f32::INFINITY } else { f32::NAN },
+        31 => {
+            if mantissa == 0.0 {
+                sign * f32::INFINITY
+            } else {
+                f32::NAN
+            }
+        }
         e => sign * (1.0 + mantissa / 1024.0) * 2f32.powi(e - 15),
     }
 }
@@ -132,7 +160,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let bytes = write_npy(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, -6.5]);
-        assert_eq!(bytes.len() % 64, 24 % 64);
+        assert_eq!(bytes.len() % 64, 24);
         let array = read_npy(&bytes).unwrap();
         assert_eq!(array.shape, vec![2, 3]);
         assert_eq!(array.values, vec![1.0, 2.0, 3.0, 4.0, 5.0, -6.5]);

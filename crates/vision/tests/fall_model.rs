@@ -12,17 +12,24 @@ use sightline_vision::{ComputeDevice, Detector, OnnxModel};
 
 #[test]
 fn fall_model_raw_output_matches_onnxruntime() {
-    let Some(model_path) = fall_model() else { return };
+    let Some(model_path) = fall_model() else {
+        return;
+    };
     let input_path = shared_fixtures().join("refs/fall-yolov8s.person.input.npy");
     if !input_path.is_file() {
         assert!(!data_required(), "missing {}", input_path.display());
-        eprintln!("SKIP: {} not found (set SIGHTLINE_SHARED)", input_path.display());
+        eprintln!(
+            "SKIP: {} not found (set SIGHTLINE_SHARED)",
+            input_path.display()
+        );
         return;
     }
     let device = ComputeDevice::cpu().unwrap();
     let model = OnnxModel::from_file(&model_path, &device.device).unwrap();
     let input = npy(input_path);
-    let outputs = model.forward_host(&[(&input.values, &input.shape)]).unwrap();
+    let outputs = model
+        .forward_host(&[(&input.values, &input.shape)])
+        .unwrap();
     let want = npy(data_dir().join("fall-yolov8s.person.output0.npy"));
     assert_eq!(outputs[0].shape(), want.shape.as_slice());
     let errors = head_errors(&outputs[0].to_vec().unwrap(), &want, true);
@@ -36,15 +43,22 @@ fn fall_model_raw_output_matches_onnxruntime() {
 
 #[test]
 fn fall_model_detections_match_ultralytics() {
-    let Some(model_path) = fall_model() else { return };
+    let Some(model_path) = fall_model() else {
+        return;
+    };
     let images = shared_fixtures().join("images");
     if !images.is_dir() {
         assert!(!data_required(), "missing {}", images.display());
-        eprintln!("SKIP: {} not found (set SIGHTLINE_SHARED)", images.display());
+        eprintln!(
+            "SKIP: {} not found (set SIGHTLINE_SHARED)",
+            images.display()
+        );
         return;
     }
-    let refs: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(data_dir().join("fall-yolov8s.detections.json")).unwrap()).unwrap();
+    let refs: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data_dir().join("fall-yolov8s.detections.json")).unwrap(),
+    )
+    .unwrap();
     let device = ComputeDevice::cpu().unwrap();
     let mut detector = Detector::load(&model_path, &device.device).unwrap();
     assert_eq!(detector.class_names(), ["Normal", "Fall"]);
@@ -63,19 +77,34 @@ fn fall_model_detections_match_ultralytics() {
         );
         let found = detector.detect(&image).unwrap();
         let wanted = case["detections"].as_array().unwrap();
-        println!("{file}: {} detections (Ultralytics: {})", found.len(), wanted.len());
+        println!(
+            "{file}: {} detections (Ultralytics: {})",
+            found.len(),
+            wanted.len()
+        );
         if found.len() != wanted.len() {
-            failures.push(format!("{file}: {} detections, Ultralytics has {}", found.len(), wanted.len()));
+            failures.push(format!(
+                "{file}: {} detections, Ultralytics has {}",
+                found.len(),
+                wanted.len()
+            ));
         }
         for want in wanted {
             let class_id = want["cls"].as_u64().unwrap() as usize;
             let conf = want["conf"].as_f64().unwrap() as f32;
-            let xyxy: Vec<f32> = want["xyxy"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+            let xyxy: Vec<f32> = want["xyxy"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
             let bbox = [xyxy[0], xyxy[1], xyxy[2], xyxy[3]];
             let best = found
                 .iter()
                 .filter(|d| d.class_id == class_id)
-                .max_by(|a, b| iou(&a.bbox_in_image, &bbox).total_cmp(&iou(&b.bbox_in_image, &bbox)))
+                .max_by(|a, b| {
+                    iou(&a.bbox_in_image, &bbox).total_cmp(&iou(&b.bbox_in_image, &bbox))
+                })
                 .unwrap_or_else(|| panic!("{file}: no {class_id} detection"));
             let overlap = iou(&best.bbox_in_image, &bbox);
             println!(

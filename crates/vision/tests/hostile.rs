@@ -15,7 +15,11 @@ fn tiny() -> Vec<u8> {
 
 #[test]
 fn non_onnx_bytes_are_not_onnx() {
-    for bytes in [&b""[..], b"this is a text file, not a model\n", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"] {
+    for bytes in [
+        &b""[..],
+        b"this is a text file, not a model\n",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+    ] {
         let error = load(bytes).unwrap_err();
         assert!(matches!(error, VisionError::NotOnnx(_)), "{error}");
     }
@@ -31,7 +35,10 @@ fn truncated_files_are_rejected() {
     for keep in [10, 1000, bytes.len() / 2, bytes.len() - 1] {
         let error = load(&bytes[..keep]).unwrap_err();
         assert!(
-            matches!(error, VisionError::NotOnnx(_) | VisionError::InvalidModel(_)),
+            matches!(
+                error,
+                VisionError::NotOnnx(_) | VisionError::InvalidModel(_)
+            ),
             "cut at {keep}: {error}"
         );
     }
@@ -62,15 +69,22 @@ fn unsupported_op_is_named_with_its_node() {
         other => panic!("expected UnsupportedOp, got {other}"),
     }
     let message = error.to_string();
-    assert!(message.contains("Sigmoix") && message.contains("node"), "{message}");
+    assert!(
+        message.contains("Sigmoix") && message.contains("node"),
+        "{message}"
+    );
 }
 
 #[test]
 fn wrong_input_shape_is_an_error() {
     let model = load(&tiny()).unwrap();
     let values = vec![0.5f32; 3 * 64 * 64];
-    let error = model.forward_host(&[(&values, &[1, 3, 64, 64])]).unwrap_err();
+    let error = model
+        .forward_host(&[(&values, &[1, 3, 64, 64])])
+        .unwrap_err();
     assert!(matches!(error, VisionError::BadInput(_)), "{error}");
-    let error = model.forward_host(&[(&values[..10], &[1, 3, 64, 64])]).unwrap_err();
+    let error = model
+        .forward_host(&[(&values[..10], &[1, 3, 64, 64])])
+        .unwrap_err();
     assert!(matches!(error, VisionError::BadInput(_)), "{error}");
 }

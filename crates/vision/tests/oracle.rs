@@ -13,11 +13,17 @@ fn check_model(name: &str, device: &ComputeDevice) {
     let dir = data_dir();
     let model = OnnxModel::from_file(dir.join(format!("{name}.onnx")), &device.device).unwrap();
     let input = npy(dir.join(format!("{name}.dog.input.npy")));
-    let outputs = model.forward_host(&[(&input.values, &input.shape)]).unwrap();
+    let outputs = model
+        .forward_host(&[(&input.values, &input.shape)])
+        .unwrap();
     let classic = name.contains("classic");
     for (k, output) in outputs.iter().enumerate() {
         let want = npy(dir.join(format!("{name}.dog.output{k}.npy")));
-        assert_eq!(output.shape(), want.shape.as_slice(), "{name} output{k} shape");
+        assert_eq!(
+            output.shape(),
+            want.shape.as_slice(),
+            "{name} output{k} shape"
+        );
         let got = output.to_vec().unwrap();
         if k == 0 {
             let errors = head_errors(&got, &want, !classic);
@@ -25,11 +31,20 @@ fn check_model(name: &str, device: &ComputeDevice) {
                 "{name} [{}] output0: max box rel err {:.2e}, max score/coef abs err {:.2e}",
                 device.backend_name, errors.box_relative, errors.score_absolute
             );
-            assert!(errors.box_relative <= BOX_RELATIVE_TOLERANCE, "{name}: {errors:?}");
-            assert!(errors.score_absolute <= SCORE_TOLERANCE, "{name}: {errors:?}");
+            assert!(
+                errors.box_relative <= BOX_RELATIVE_TOLERANCE,
+                "{name}: {errors:?}"
+            );
+            assert!(
+                errors.score_absolute <= SCORE_TOLERANCE,
+                "{name}: {errors:?}"
+            );
         } else {
             let error = max_abs(&got, &want.values);
-            println!("{name} [{}] output{k} (prototypes): max abs err {error:.2e}", device.backend_name);
+            println!(
+                "{name} [{}] output{k} (prototypes): max abs err {error:.2e}",
+                device.backend_name
+            );
             assert!(error <= SCORE_TOLERANCE, "{name} output{k}: {error}");
         }
     }

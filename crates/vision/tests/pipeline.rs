@@ -20,11 +20,18 @@ fn letterbox_matches_ultralytics_input() {
     let (input, _) = letterbox(&image, (320, 320));
     let want = npy(data_dir().join("yolov8t.dog.input.npy"));
     assert_eq!(want.shape, vec![1, 3, 320, 320]);
-    let diffs: Vec<f32> = input.iter().zip(&want.values).map(|(a, b)| (a - b).abs() * 255.0).collect();
+    let diffs: Vec<f32> = input
+        .iter()
+        .zip(&want.values)
+        .map(|(a, b)| (a - b).abs() * 255.0)
+        .collect();
     let max = diffs.iter().copied().fold(0.0, f32::max);
     let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
     let exact = diffs.iter().filter(|d| **d < 0.5).count() as f32 / diffs.len() as f32;
-    println!("letterbox vs Ultralytics: max {max:.1}/255, mean {mean:.3}/255, {:.1}% identical", exact * 100.0);
+    println!(
+        "letterbox vs Ultralytics: max {max:.1}/255, mean {mean:.3}/255, {:.1}% identical",
+        exact * 100.0
+    );
     // Our baseline JPEG decoder and resize reproduce libjpeg-turbo + cv2 bit for bit.
     assert!(max < 0.5, "max difference {max}/255, mean {mean}/255");
 
@@ -34,7 +41,11 @@ fn letterbox_matches_ultralytics_input() {
         let image = read_image(shared_fixtures().join("images/person.jpg")).unwrap();
         let (input, _) = letterbox(&image, (640, 640));
         let want = npy(person);
-        let max = input.iter().zip(&want.values).map(|(a, b)| (a - b).abs() * 255.0).fold(0.0, f32::max);
+        let max = input
+            .iter()
+            .zip(&want.values)
+            .map(|(a, b)| (a - b).abs() * 255.0)
+            .fold(0.0, f32::max);
         assert!(max < 0.5, "person.jpg: max difference {max}/255");
     }
 }
@@ -49,7 +60,8 @@ fn segmentation_pipeline_produces_polygons_inside_the_image() {
     let image = read_image(&path).unwrap();
     let device = ComputeDevice::cpu().unwrap();
     for name in ["yolov8t-seg", "yolov5t-classic-seg", "yolo11t"] {
-        let mut detector = Detector::load(data_dir().join(format!("{name}.onnx")), &device.device).unwrap();
+        let mut detector =
+            Detector::load(data_dir().join(format!("{name}.onnx")), &device.device).unwrap();
         assert_eq!(detector.class_names(), ["cat", "dog", "person"]);
         // Random weights give low scores: lower the threshold to exercise post-processing.
         detector.options.score_threshold = 0.01;
@@ -59,11 +71,18 @@ fn segmentation_pipeline_produces_polygons_inside_the_image() {
         let (w, h) = (image.width() as f32, image.height() as f32);
         for d in &found {
             let [x1, y1, x2, y2] = d.bbox_in_image;
-            assert!(0.0 <= x1 && x1 <= x2 && x2 <= w && 0.0 <= y1 && y1 <= y2 && y2 <= h, "{d:?}");
+            assert!(
+                0.0 <= x1 && x1 <= x2 && x2 <= w && 0.0 <= y1 && y1 <= y2 && y2 <= h,
+                "{d:?}"
+            );
             assert!(d.score > 0.01 && d.score <= 1.0);
             if let Some(polygon) = &d.polygon_in_image {
                 assert!(polygon.len() >= 3);
-                assert!(polygon.iter().all(|p| (0.0..=w).contains(&p[0]) && (0.0..=h).contains(&p[1])));
+                assert!(
+                    polygon
+                        .iter()
+                        .all(|p| (0.0..=w).contains(&p[0]) && (0.0..=h).contains(&p[1]))
+                );
             }
         }
         assert_eq!(detector.is_segmentation(), name.ends_with("-seg"));

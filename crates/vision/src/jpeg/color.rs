@@ -34,7 +34,11 @@ pub fn upsample(plane: &Plane, h: usize, v: usize, width: usize, height: usize) 
                 (2, 1) => {
                     let this = plane.at(column, source_row);
                     if x % 2 == 0 {
-                        if column == 0 { this } else { (this * 3 + plane.at(column - 1, source_row) + 1) >> 2 }
+                        if column == 0 {
+                            this
+                        } else {
+                            (this * 3 + plane.at(column - 1, source_row) + 1) >> 2
+                        }
                     } else if column + 1 >= w {
                         this
                     } else {
@@ -43,17 +47,28 @@ pub fn upsample(plane: &Plane, h: usize, v: usize, width: usize, height: usize) 
                 }
                 (1, 2) => {
                     // h1v2 (4:4:0): vertical 3:1 with biases 1 (upper) / 2 (lower).
-                    let (other_row, bias) =
-                        if y % 2 == 0 { (source_row.saturating_sub(1), 1) } else { (source_row + 1, 2) };
+                    let (other_row, bias) = if y % 2 == 0 {
+                        (source_row.saturating_sub(1), 1)
+                    } else {
+                        (source_row + 1, 2)
+                    };
                     (plane.at(x, source_row) * 3 + plane.at(x, other_row) + bias) >> 2
                 }
                 _ => {
                     // h2v2: vertical 3:1 column sums, then horizontal 3:1 with biases 8 / 7.
-                    let other_row = if y % 2 == 0 { source_row.saturating_sub(1) } else { source_row + 1 };
+                    let other_row = if y % 2 == 0 {
+                        source_row.saturating_sub(1)
+                    } else {
+                        source_row + 1
+                    };
                     let sum = |c: usize| plane.at(c, source_row) * 3 + plane.at(c, other_row);
                     let this = sum(column);
                     if x % 2 == 0 {
-                        if column == 0 { (this * 4 + 8) >> 4 } else { (this * 3 + sum(column - 1) + 8) >> 4 }
+                        if column == 0 {
+                            (this * 4 + 8) >> 4
+                        } else {
+                            (this * 3 + sum(column - 1) + 8) >> 4
+                        }
                     } else if column + 1 >= w {
                         (this * 4 + 7) >> 4
                     } else {

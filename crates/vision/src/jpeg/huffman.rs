@@ -18,7 +18,11 @@ impl HuffmanTable {
         if total != values.len() || total > 256 {
             return None;
         }
-        let mut table = Self { max_code: [-1; 18], value_offset: [0; 17], values };
+        let mut table = Self {
+            max_code: [-1; 18],
+            value_offset: [0; 17],
+            values,
+        };
         let mut code = 0i32;
         let mut k = 0i32;
         for length in 1..=16 {
@@ -53,7 +57,13 @@ pub struct BitReader<'a> {
 impl<'a> BitReader<'a> {
     /// Starts reading at `position`.
     pub fn new(data: &'a [u8], position: usize) -> Self {
-        Self { data, position, buffer: 0, bits: 0, at_marker: false }
+        Self {
+            data,
+            position,
+            buffer: 0,
+            bits: 0,
+            at_marker: false,
+        }
     }
 
     fn fill(&mut self) {
@@ -111,7 +121,11 @@ impl<'a> BitReader<'a> {
             return 0;
         }
         let value = self.bits(s);
-        if value < 1 << (s - 1) { value - (1 << s) + 1 } else { value }
+        if value < 1 << (s - 1) {
+            value - (1 << s) + 1
+        } else {
+            value
+        }
     }
 
     /// Skips to after the next RSTn marker and clears the bit buffer.
@@ -120,11 +134,16 @@ impl<'a> BitReader<'a> {
         self.bits = 0;
         self.at_marker = false;
         while self.position + 1 < self.data.len() {
-            if self.data[self.position] == 0xff && (0xd0..=0xd7).contains(&self.data[self.position + 1]) {
+            if self.data[self.position] == 0xff
+                && (0xd0..=0xd7).contains(&self.data[self.position + 1])
+            {
                 self.position += 2;
                 return;
             }
-            if self.data[self.position] == 0xff && self.data[self.position + 1] != 0 && self.data[self.position + 1] != 0xff {
+            if self.data[self.position] == 0xff
+                && self.data[self.position + 1] != 0
+                && self.data[self.position + 1] != 0xff
+            {
                 return; // another marker: let the caller run out of data
             }
             self.position += 1;

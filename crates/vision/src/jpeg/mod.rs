@@ -15,9 +15,9 @@ use idct::idct_islow;
 
 /// Natural-order index of the k-th zig-zag coefficient.
 const ZIGZAG: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
-    28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
-    54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
 #[derive(Debug, Clone)]
@@ -59,7 +59,10 @@ pub fn decode_baseline(data: &[u8]) -> Option<(usize, usize, Vec<u8>)> {
         if marker == 0xd9 {
             return None; // EOI before any scan
         }
-        let length = usize::from(u16::from_be_bytes([*data.get(position)?, *data.get(position + 1)?]));
+        let length = usize::from(u16::from_be_bytes([
+            *data.get(position)?,
+            *data.get(position + 1)?,
+        ]));
         let segment = data.get(position + 2..position + length)?;
         position += length;
         match marker {
@@ -79,7 +82,14 @@ pub fn decode_baseline(data: &[u8]) -> Option<(usize, usize, Vec<u8>)> {
                     if !(1..=2).contains(&h) || !(1..=2).contains(&v) || c[2] > 3 {
                         return None;
                     }
-                    components.push(Component { id: c[0], h, v, quant: usize::from(c[2]), dc_table: 0, ac_table: 0 });
+                    components.push(Component {
+                        id: c[0],
+                        h,
+                        v,
+                        quant: usize::from(c[2]),
+                        dc_table: 0,
+                        ac_table: 0,
+                    });
                 }
             }
             0xc2 | 0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf => return None,
@@ -107,17 +117,23 @@ pub fn decode_baseline(data: &[u8]) -> Option<(usize, usize, Vec<u8>)> {
                     if index > 3 {
                         return None;
                     }
-                    for k in 0..64 {
-                        quant[index][k] = if precision == 0 {
+                    for (k, slot) in quant[index].iter_mut().enumerate() {
+                        *slot = if precision == 0 {
                             i32::from(*segment.get(at + 1 + k)?)
                         } else {
-                            i32::from(u16::from_be_bytes([*segment.get(at + 1 + 2 * k)?, *segment.get(at + 2 + 2 * k)?]))
+                            i32::from(u16::from_be_bytes([
+                                *segment.get(at + 1 + 2 * k)?,
+                                *segment.get(at + 2 + 2 * k)?,
+                            ]))
                         };
                     }
                     at += if precision == 0 { 65 } else { 129 };
                 }
             }
-            0xdd => restart_interval = usize::from(u16::from_be_bytes([*segment.first()?, *segment.get(1)?])),
+            0xdd => {
+                restart_interval =
+                    usize::from(u16::from_be_bytes([*segment.first()?, *segment.get(1)?]))
+            }
             0xee if segment.starts_with(b"Adobe") => adobe_transform = segment.get(11).copied(),
             0xda => {
                 let count = usize::from(*segment.first()?);
@@ -167,7 +183,11 @@ fn decode_scan(
     let v_max = components.iter().map(|c| c.v).max()?;
     let single = components.len() == 1;
     // A single-component scan is not interleaved: one block per MCU.
-    let (mcu_w, mcu_h) = if single { (8, 8) } else { (8 * h_max, 8 * v_max) };
+    let (mcu_w, mcu_h) = if single {
+        (8, 8)
+    } else {
+        (8 * h_max, 8 * v_max)
+    };
     let mcus_x = width.div_ceil(mcu_w);
     let mcus_y = height.div_ceil(mcu_h);
     let mut planes: Vec<Plane> = components
@@ -196,7 +216,11 @@ fn decode_scan(
             }
             mcu_count += 1;
             for (index, component) in components.iter().enumerate() {
-                let (bh, bv) = if single { (1, 1) } else { (component.h, component.v) };
+                let (bh, bv) = if single {
+                    (1, 1)
+                } else {
+                    (component.h, component.v)
+                };
                 let dc = dc_tables[component.dc_table].as_ref()?;
                 let ac = ac_tables[component.ac_table].as_ref()?;
                 let q = &quant[component.quant];
@@ -254,7 +278,10 @@ fn decode_scan(
         .map(|(c, plane)| upsample(plane, h_max / c.h, v_max / c.v, width, height))
         .collect();
     // Sampling ratios other than 1 and 2 are not produced by `upsample`.
-    if components.iter().any(|c| h_max % c.h != 0 || v_max % c.v != 0) {
+    if components
+        .iter()
+        .any(|c| h_max % c.h != 0 || v_max % c.v != 0)
+    {
         return None;
     }
     ycc_to_rgb(&full[0], &full[1], &full[2], &mut rgb);

@@ -86,7 +86,10 @@ pub fn parse_onnx(bytes: &[u8]) -> Result<Graph> {
             } else {
                 format!("{}::{}", proto.domain, proto.op_type)
             };
-            return Err(VisionError::UnsupportedOp { op_type, node: name });
+            return Err(VisionError::UnsupportedOp {
+                op_type,
+                node: name,
+            });
         }
         for input in &proto.input {
             if !input.is_empty() && !known.contains(input) {
@@ -127,7 +130,11 @@ pub fn parse_onnx(bytes: &[u8]) -> Result<Graph> {
         outputs,
         nodes,
         initializers,
-        metadata: model.metadata_props.into_iter().map(|e| (e.key, e.value)).collect(),
+        metadata: model
+            .metadata_props
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect(),
     })
 }
 
@@ -140,11 +147,18 @@ fn convert_value_info(info: &ValueInfoProto) -> ValueDecl {
         .map(|s| {
             s.dim
                 .iter()
-                .map(|d| d.dim_value.and_then(|v| usize::try_from(v).ok()).filter(|&v| v > 0))
+                .map(|d| {
+                    d.dim_value
+                        .and_then(|v| usize::try_from(v).ok())
+                        .filter(|&v| v > 0)
+                })
                 .collect()
         })
         .unwrap_or_default();
-    ValueDecl { name: info.name.clone(), shape }
+    ValueDecl {
+        name: info.name.clone(),
+        shape,
+    }
 }
 
 fn convert_attribute(attribute: &AttributeProto) -> Result<Attribute> {
@@ -165,7 +179,11 @@ fn convert_attribute(attribute: &AttributeProto) -> Result<Attribute> {
 /// Converts a `TensorProto` (raw or typed payload) into a [`HostTensor`].
 pub(crate) fn convert_tensor(tensor: &TensorProto) -> Result<HostTensor> {
     let label = || {
-        if tensor.name.is_empty() { "<unnamed tensor>".to_string() } else { tensor.name.clone() }
+        if tensor.name.is_empty() {
+            "<unnamed tensor>".to_string()
+        } else {
+            tensor.name.clone()
+        }
     };
     if tensor.data_location == 1 {
         return Err(VisionError::InvalidModel(format!(
@@ -176,11 +194,15 @@ pub(crate) fn convert_tensor(tensor: &TensorProto) -> Result<HostTensor> {
     let mut shape = Vec::with_capacity(tensor.dims.len());
     let mut count: usize = 1;
     for &dim in &tensor.dims {
-        let dim = usize::try_from(dim)
-            .map_err(|_| VisionError::InvalidModel(format!("tensor `{}` has a negative dimension", label())))?;
-        count = count.checked_mul(dim).filter(|&c| c <= MAX_TENSOR_ELEMENTS).ok_or_else(|| {
-            VisionError::InvalidModel(format!("tensor `{}` is impossibly large", label()))
+        let dim = usize::try_from(dim).map_err(|_| {
+            VisionError::InvalidModel(format!("tensor `{}` has a negative dimension", label()))
         })?;
+        count = count
+            .checked_mul(dim)
+            .filter(|&c| c <= MAX_TENSOR_ELEMENTS)
+            .ok_or_else(|| {
+                VisionError::InvalidModel(format!("tensor `{}` is impossibly large", label()))
+            })?;
         shape.push(dim);
     }
     let raw = &tensor.raw_data;
@@ -188,19 +210,29 @@ pub(crate) fn convert_tensor(tensor: &TensorProto) -> Result<HostTensor> {
         DT_FLOAT => HostData::F32(if raw.is_empty() {
             tensor.float_data.clone()
         } else {
-            raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
         }),
         DT_DOUBLE => HostData::F32(if raw.is_empty() {
             tensor.double_data.iter().map(|&v| v as f32).collect()
         } else {
             raw.chunks_exact(8)
-                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+                .map(|c| {
+                    f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+                })
                 .collect()
         }),
         DT_FLOAT16 => HostData::F32(if raw.is_empty() {
-            tensor.int32_data.iter().map(|&v| f16_to_f32(v as u16)).collect()
+            tensor
+                .int32_data
+                .iter()
+                .map(|&v| f16_to_f32(v as u16))
+                .collect()
         } else {
-            raw.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect()
+            raw.chunks_exact(2)
+                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .collect()
         }),
         DT_INT64 => HostData::I64(if raw.is_empty() {
             tensor.int64_data.clone()
@@ -212,7 +244,9 @@ pub(crate) fn convert_tensor(tensor: &TensorProto) -> Result<HostTensor> {
         DT_INT32 => HostData::I64(if raw.is_empty() {
             tensor.int32_data.iter().map(|&v| i64::from(v)).collect()
         } else {
-            raw.chunks_exact(4).map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect()
+            raw.chunks_exact(4)
+                .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect()
         }),
         DT_UINT8 | DT_BOOL => HostData::I64(if raw.is_empty() {
             tensor.int32_data.iter().map(|&v| i64::from(v)).collect()
@@ -282,6 +316,9 @@ mod tests {
     #[test]
     fn empty_and_garbage_bytes_are_not_onnx() {
         assert!(matches!(parse_onnx(&[]), Err(VisionError::NotOnnx(_))));
-        assert!(matches!(parse_onnx(b"\xff\xd8\xff\xe0 JFIF"), Err(VisionError::NotOnnx(_))));
+        assert!(matches!(
+            parse_onnx(b"\xff\xd8\xff\xe0 JFIF"),
+            Err(VisionError::NotOnnx(_))
+        ));
     }
 }

@@ -17,19 +17,31 @@ struct ConvParams {
 
 fn params(ctx: &NodeContext<'_>) -> Result<ConvParams> {
     let strides = ctx.positive("strides", &ctx.attr_ints("strides").unwrap_or(vec![1, 1]))?;
-    let dilations = ctx.positive("dilations", &ctx.attr_ints("dilations").unwrap_or(vec![1, 1]))?;
+    let dilations = ctx.positive(
+        "dilations",
+        &ctx.attr_ints("dilations").unwrap_or(vec![1, 1]),
+    )?;
     let group = ctx.positive("group", &[ctx.attr_int("group", 1)])?[0];
     if strides.len() != 2 || dilations.len() != 2 {
         return Err(ctx.error("only 2-D convolutions are supported"));
     }
-    Ok(ConvParams { strides: [strides[0], strides[1]], dilations: [dilations[0], dilations[1]], group })
+    Ok(ConvParams {
+        strides: [strides[0], strides[1]],
+        dilations: [dilations[0], dilations[1]],
+        group,
+    })
 }
 
 fn bias(ctx: &NodeContext<'_>, channels: usize) -> Result<Option<Tensor<1>>> {
-    let Some(value) = ctx.optional(2) else { return Ok(None) };
+    let Some(value) = ctx.optional(2) else {
+        return Ok(None);
+    };
     let bias = ctx.to_device(value)?;
     if bias.len() != channels {
-        return Err(ctx.error(format!("bias has {} values for {channels} output channels", bias.len())));
+        return Err(ctx.error(format!(
+            "bias has {} values for {channels} output channels",
+            bias.len()
+        )));
     }
     Ok(Some(bias.padded.reshape([channels])))
 }
@@ -39,7 +51,10 @@ pub fn conv(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     let x = ctx.tensor(0)?;
     let w = ctx.tensor(1)?;
     if x.rank() != 4 || w.rank() != 4 {
-        return Err(ctx.error(format!("only 2-D convolutions are supported (input {:?}, weight {:?})", x.shape, w.shape)));
+        return Err(ctx.error(format!(
+            "only 2-D convolutions are supported (input {:?}, weight {:?})",
+            x.shape, w.shape
+        )));
     }
     let p = params(ctx)?;
     let (c_in, h, wd) = (x.shape[1], x.shape[2], x.shape[3]);
@@ -53,7 +68,10 @@ pub fn conv(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     if let Some(kernel) = ctx.attr_ints("kernel_shape")
         && kernel != [kh as i64, kw as i64]
     {
-        return Err(ctx.error(format!("kernel_shape {kernel:?} disagrees with weight {:?}", w.shape)));
+        return Err(ctx.error(format!(
+            "kernel_shape {kernel:?} disagrees with weight {:?}",
+            w.shape
+        )));
     }
     let pads = match ctx.attr_string("auto_pad", "NOTSET").as_str() {
         "NOTSET" => ctx.non_negative("pads", &ctx.attr_ints("pads").unwrap_or(vec![0; 4]))?,
@@ -65,7 +83,11 @@ pub fn conv(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
                 let extent = (k - 1) * p.dilations[axis] + 1;
                 let total = ((out - 1) * p.strides[axis] + extent).saturating_sub(size);
                 let small = total / 2;
-                let (begin, end) = if mode == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                let (begin, end) = if mode == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
                 pads[axis] = begin;
                 pads[axis + 2] = end;
             }
@@ -102,7 +124,10 @@ pub fn conv_transpose(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     }
     let p = params(ctx)?;
     if w.shape[0] != x.shape[1] || w.shape[0] % p.group != 0 {
-        return Err(ctx.error(format!("weight {:?} does not fit input {:?}", w.shape, x.shape)));
+        return Err(ctx.error(format!(
+            "weight {:?} does not fit input {:?}",
+            w.shape, x.shape
+        )));
     }
     if ctx.attr_ints("output_shape").is_some() {
         return Err(ctx.error("the output_shape attribute is not supported"));
@@ -113,9 +138,14 @@ pub fn conv_transpose(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     }
     let pads = ctx.non_negative("pads", &ctx.attr_ints("pads").unwrap_or(vec![0; 4]))?;
     if pads.len() != 4 || pads[0] != pads[2] || pads[1] != pads[3] {
-        return Err(ctx.error(format!("pads {pads:?}: only symmetric padding is supported")));
+        return Err(ctx.error(format!(
+            "pads {pads:?}: only symmetric padding is supported"
+        )));
     }
-    let output_padding = ctx.non_negative("output_padding", &ctx.attr_ints("output_padding").unwrap_or(vec![0, 0]))?;
+    let output_padding = ctx.non_negative(
+        "output_padding",
+        &ctx.attr_ints("output_padding").unwrap_or(vec![0, 0]),
+    )?;
     if output_padding.len() != 2 {
         return Err(ctx.error("output_padding must have 2 values"));
     }
@@ -123,7 +153,8 @@ pub fn conv_transpose(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     for axis in 0..2 {
         let size = x.shape[2 + axis];
         let k = w.shape[2 + axis];
-        let full = (size - 1) * p.strides[axis] + (k - 1) * p.dilations[axis] + 1 + output_padding[axis];
+        let full =
+            (size - 1) * p.strides[axis] + (k - 1) * p.dilations[axis] + 1 + output_padding[axis];
         if full <= 2 * pads[axis] {
             return Err(ctx.error("padding removes the whole output"));
         }

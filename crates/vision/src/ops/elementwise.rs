@@ -10,7 +10,10 @@ use crate::runtime::value::{DeviceTensor, Value};
 /// `Sigmoid`.
 pub fn sigmoid(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     let x = ctx.tensor(0)?;
-    Ok(vec![Value::Device(DeviceTensor::from_padded(activation::sigmoid(x.padded), x.shape))])
+    Ok(vec![Value::Device(DeviceTensor::from_padded(
+        activation::sigmoid(x.padded),
+        x.shape,
+    ))])
 }
 
 /// `Add`, `Sub`, `Mul`, `Div` and `Pow` with numpy broadcasting.
@@ -22,7 +25,11 @@ pub fn binary(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
         return Err(ctx.error("integer arithmetic is not supported (export with simplify=True)"));
     }
     let shape = broadcast_shapes(a.shape(), b.shape()).ok_or_else(|| {
-        ctx.error(format!("shapes {:?} and {:?} do not broadcast", a.shape(), b.shape()))
+        ctx.error(format!(
+            "shapes {:?} and {:?} do not broadcast",
+            a.shape(),
+            b.shape()
+        ))
     })?;
     let a = ctx.to_device(a)?;
 
@@ -39,7 +46,9 @@ pub fn binary(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
             "Div" => a.padded.div_scalar(s),
             _ => a.padded.powf_scalar(s),
         };
-        return Ok(vec![Value::Device(DeviceTensor::from_padded(padded, shape))]);
+        return Ok(vec![Value::Device(DeviceTensor::from_padded(
+            padded, shape,
+        ))]);
     }
 
     let b = ctx.to_device(b)?;
@@ -50,5 +59,7 @@ pub fn binary(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
         "Div" => a.padded.div(b.padded),
         _ => a.padded.powf(b.padded),
     };
-    Ok(vec![Value::Device(DeviceTensor::from_padded(padded, shape))])
+    Ok(vec![Value::Device(DeviceTensor::from_padded(
+        padded, shape,
+    ))])
 }

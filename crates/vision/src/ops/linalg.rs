@@ -25,10 +25,18 @@ pub fn matmul(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     let (m, k) = (a.shape[a.rank() - 2], a.shape[a.rank() - 1]);
     let (k2, n) = (b.shape[b.rank() - 2], b.shape[b.rank() - 1]);
     if k != k2 {
-        return Err(ctx.error(format!("inner dimensions differ: {:?} × {:?}", a.shape, b.shape)));
+        return Err(ctx.error(format!(
+            "inner dimensions differ: {:?} × {:?}",
+            a.shape, b.shape
+        )));
     }
-    let batch = broadcast_shapes(&a.shape[..a.rank() - 2], &b.shape[..b.rank() - 2])
-        .ok_or_else(|| ctx.error(format!("batch dimensions do not broadcast: {:?} × {:?}", a.shape, b.shape)))?;
+    let batch =
+        broadcast_shapes(&a.shape[..a.rank() - 2], &b.shape[..b.rank() - 2]).ok_or_else(|| {
+            ctx.error(format!(
+                "batch dimensions do not broadcast: {:?} × {:?}",
+                a.shape, b.shape
+            ))
+        })?;
     let mut shape = batch;
     shape.extend([m, n]);
     if shape.len() > MAX_RANK {
@@ -56,12 +64,16 @@ pub fn softmax(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     if ctx.opset >= 13 || axis + 1 == rank {
         let dim = x.physical_axis(axis);
         let padded = activation::softmax(x.padded, dim);
-        return Ok(vec![Value::Device(DeviceTensor::from_padded(padded, x.shape))]);
+        return Ok(vec![Value::Device(DeviceTensor::from_padded(
+            padded, x.shape,
+        ))]);
     }
     // Legacy semantics: softmax over everything from `axis` on.
     let outer: usize = x.shape[..axis].iter().product();
     let inner: usize = x.shape[axis..].iter().product();
     let flat = x.padded.reshape([outer, inner]);
     let padded = activation::softmax(flat, 1).reshape(pad_shape(&x.shape));
-    Ok(vec![Value::Device(DeviceTensor::from_padded(padded, x.shape))])
+    Ok(vec![Value::Device(DeviceTensor::from_padded(
+        padded, x.shape,
+    ))])
 }

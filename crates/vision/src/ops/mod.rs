@@ -47,8 +47,18 @@ pub fn is_supported(op_type: &str) -> bool {
 }
 
 /// Runs one node on its (already resolved) inputs; `None` marks an omitted optional input.
-pub fn run_node(node: &Node, inputs: Vec<Option<Value>>, device: &Device, opset: i64) -> Result<Vec<Value>> {
-    let ctx = NodeContext { node, inputs, device, opset };
+pub fn run_node(
+    node: &Node,
+    inputs: Vec<Option<Value>>,
+    device: &Device,
+    opset: i64,
+) -> Result<Vec<Value>> {
+    let ctx = NodeContext {
+        node,
+        inputs,
+        device,
+        opset,
+    };
     match node.op_type.as_str() {
         "Conv" => conv::conv(&ctx),
         "ConvTranspose" => conv::conv_transpose(&ctx),
@@ -65,7 +75,10 @@ pub fn run_node(node: &Node, inputs: Vec<Option<Value>>, device: &Device, opset:
         "Resize" => resize::resize(&ctx),
         "Softmax" => linalg::softmax(&ctx),
         "MatMul" => linalg::matmul(&ctx),
-        other => Err(VisionError::UnsupportedOp { op_type: other.to_string(), node: node.name.clone() }),
+        other => Err(VisionError::UnsupportedOp {
+            op_type: other.to_string(),
+            node: node.name.clone(),
+        }),
     }
 }
 
@@ -94,7 +107,8 @@ impl NodeContext<'_> {
 
     /// Input `index`, required.
     pub fn input(&self, index: usize) -> Result<&Value> {
-        self.optional(index).ok_or_else(|| self.error(format!("missing input #{index}")))
+        self.optional(index)
+            .ok_or_else(|| self.error(format!("missing input #{index}")))
     }
 
     /// Input `index` as a device float tensor (small host constants are uploaded).
@@ -106,15 +120,22 @@ impl NodeContext<'_> {
     pub fn to_device(&self, value: &Value) -> Result<DeviceTensor> {
         match value {
             Value::Device(tensor) => Ok(tensor.clone()),
-            Value::Host(HostTensor { shape, data: HostData::F32(values) }) => {
+            Value::Host(HostTensor {
+                shape,
+                data: HostData::F32(values),
+            }) => {
                 if shape.len() > MAX_RANK {
-                    return Err(self.error(format!("rank {} is above the supported {MAX_RANK}", shape.len())));
+                    return Err(self.error(format!(
+                        "rank {} is above the supported {MAX_RANK}",
+                        shape.len()
+                    )));
                 }
                 Ok(DeviceTensor::upload(values.clone(), shape, self.device))
             }
-            Value::Host(HostTensor { data: HostData::I64(_), .. }) => {
-                Err(self.error("integer tensors are only supported as shapes, axes and sizes"))
-            }
+            Value::Host(HostTensor {
+                data: HostData::I64(_),
+                ..
+            }) => Err(self.error("integer tensors are only supported as shapes, axes and sizes")),
         }
     }
 
@@ -196,8 +217,16 @@ pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for (i, slot) in out.iter_mut().enumerate() {
-        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
-        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
         *slot = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -214,7 +243,10 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(broadcast_shapes(&[1, 4, 2100], &[2100]), Some(vec![1, 4, 2100]));
+        assert_eq!(
+            broadcast_shapes(&[1, 4, 2100], &[2100]),
+            Some(vec![1, 4, 2100])
+        );
         assert_eq!(broadcast_shapes(&[2, 1], &[1, 3]), Some(vec![2, 3]));
         assert_eq!(broadcast_shapes(&[2, 3], &[4]), None);
         assert_eq!(broadcast_shapes(&[], &[5]), Some(vec![5]));

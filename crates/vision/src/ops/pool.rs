@@ -14,29 +14,44 @@ pub fn max_pool(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     }
     let x = ctx.tensor(0)?;
     if x.rank() != 4 {
-        return Err(ctx.error(format!("only 2-D pooling is supported (input {:?})", x.shape)));
+        return Err(ctx.error(format!(
+            "only 2-D pooling is supported (input {:?})",
+            x.shape
+        )));
     }
-    let kernel = ctx.positive("kernel_shape", &ctx.attr_ints("kernel_shape").unwrap_or_default())?;
+    let kernel = ctx.positive(
+        "kernel_shape",
+        &ctx.attr_ints("kernel_shape").unwrap_or_default(),
+    )?;
     let strides = ctx.positive("strides", &ctx.attr_ints("strides").unwrap_or(vec![1, 1]))?;
-    let dilations = ctx.positive("dilations", &ctx.attr_ints("dilations").unwrap_or(vec![1, 1]))?;
+    let dilations = ctx.positive(
+        "dilations",
+        &ctx.attr_ints("dilations").unwrap_or(vec![1, 1]),
+    )?;
     let pads = match ctx.attr_string("auto_pad", "NOTSET").as_str() {
         "NOTSET" => ctx.non_negative("pads", &ctx.attr_ints("pads").unwrap_or(vec![0; 4]))?,
         "VALID" => vec![0; 4],
         other => return Err(ctx.error(format!("auto_pad {other} is not supported"))),
     };
     if kernel.len() != 2 || strides.len() != 2 || dilations.len() != 2 || pads.len() != 4 {
-        return Err(ctx.error("kernel_shape, strides, dilations and pads must describe 2-D pooling"));
+        return Err(
+            ctx.error("kernel_shape, strides, dilations and pads must describe 2-D pooling")
+        );
     }
     for axis in 0..2 {
         let extent = (kernel[axis] - 1) * dilations[axis] + 1;
         if x.shape[2 + axis] + pads[axis] + pads[axis + 2] < extent {
-            return Err(ctx.error(format!("input {:?} is smaller than the pooling window", x.shape)));
+            return Err(ctx.error(format!(
+                "input {:?} is smaller than the pooling window",
+                x.shape
+            )));
         }
         if pads[axis] >= extent || pads[axis + 2] >= extent {
             return Err(ctx.error("padding must be smaller than the pooling window"));
         }
     }
-    let mut options = MaxPoolOptions::new([kernel[0], kernel[1]]).with_stride([strides[0], strides[1]]);
+    let mut options =
+        MaxPoolOptions::new([kernel[0], kernel[1]]).with_stride([strides[0], strides[1]]);
     options.padding = [(pads[0], pads[2]), (pads[1], pads[3])];
     options.dilation = [dilations[0], dilations[1]];
     options.ceil_mode = ctx.attr_int("ceil_mode", 0) != 0;

@@ -12,9 +12,16 @@ use crate::runtime::value::{DeviceTensor, Value};
 pub fn resize(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     let x = ctx.tensor(0)?;
     if x.rank() != 4 {
-        return Err(ctx.error(format!("only rank-4 inputs are supported (got {:?})", x.shape)));
+        return Err(ctx.error(format!(
+            "only rank-4 inputs are supported (got {:?})",
+            x.shape
+        )));
     }
-    let (scales_index, sizes_index) = if ctx.opset >= 11 { (2, Some(3)) } else { (1, None) };
+    let (scales_index, sizes_index) = if ctx.opset >= 11 {
+        (2, Some(3))
+    } else {
+        (1, None)
+    };
     let sizes = match sizes_index.and_then(|i| ctx.optional(i)) {
         Some(_) => Some(ctx.host_ints(sizes_index.unwrap_or(3))?),
         None => None,
@@ -27,12 +34,19 @@ pub fn resize(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
         if scales.len() != 4 || scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
             return Err(ctx.error(format!("scales {scales:?} must be 4 positive numbers")));
         }
-        x.shape.iter().zip(&scales).map(|(&d, &s)| (d as f32 * s).floor() as usize).collect()
+        x.shape
+            .iter()
+            .zip(&scales)
+            .map(|(&d, &s)| (d as f32 * s).floor() as usize)
+            .collect()
     };
     if out_shape.len() != 4 || out_shape[0] != x.shape[0] || out_shape[1] != x.shape[1] {
-        return Err(ctx.error(format!("only spatial resizing is supported ({:?} → {out_shape:?})", x.shape)));
+        return Err(ctx.error(format!(
+            "only spatial resizing is supported ({:?} → {out_shape:?})",
+            x.shape
+        )));
     }
-    if out_shape.iter().any(|&d| d == 0) || out_shape[2] > 1 << 16 || out_shape[3] > 1 << 16 {
+    if out_shape.contains(&0) || out_shape[2] > 1 << 16 || out_shape[3] > 1 << 16 {
         return Err(ctx.error(format!("output size {out_shape:?} is out of range")));
     }
     let mode = ctx.attr_string("mode", "nearest");
@@ -48,8 +62,10 @@ pub fn resize(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
             // For whole factors, every mode below picks source index floor(dst / factor).
             let floor_like = (coordinates == "asymmetric" && nearest_mode == "floor")
                 || (fh <= 2 && fw <= 2)
-                || (matches!(coordinates.as_str(), "half_pixel" | "pytorch_half_pixel" | "tf_half_pixel_for_nn")
-                    && nearest_mode == "round_prefer_floor");
+                || (matches!(
+                    coordinates.as_str(),
+                    "half_pixel" | "pytorch_half_pixel" | "tf_half_pixel_for_nn"
+                ) && nearest_mode == "round_prefer_floor");
             if !whole || !floor_like {
                 return Err(ctx.error(format!(
                     "nearest resize {:?} → {out_shape:?} with {coordinates}/{nearest_mode} is not supported",
@@ -68,7 +84,9 @@ pub fn resize(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
                 "half_pixel" | "pytorch_half_pixel" => false,
                 "align_corners" => true,
                 other => {
-                    return Err(ctx.error(format!("linear resize with {other} coordinates is not supported")));
+                    return Err(ctx.error(format!(
+                        "linear resize with {other} coordinates is not supported"
+                    )));
                 }
             };
             let options = InterpolateOptions::new(InterpolateMode::Bilinear)

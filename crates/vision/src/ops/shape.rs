@@ -25,16 +25,25 @@ pub fn concat(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
             }
         }
         let len = data.len();
-        return Ok(vec![Value::Host(HostTensor { shape: vec![len], data: HostData::I64(data) })]);
+        return Ok(vec![Value::Host(HostTensor {
+            shape: vec![len],
+            data: HostData::I64(data),
+        })]);
     }
     let mut tensors = Vec::with_capacity(values.len());
     let mut shape = first.shape().to_vec();
     shape[axis] = 0;
     for value in &values {
         let s = value.shape();
-        let fits = s.len() == rank && s.iter().enumerate().all(|(i, &d)| i == axis || d == shape[i]);
+        let fits = s.len() == rank
+            && s.iter()
+                .enumerate()
+                .all(|(i, &d)| i == axis || d == shape[i]);
         if !fits {
-            return Err(ctx.error(format!("input shapes {:?} and {s:?} cannot be concatenated", first.shape())));
+            return Err(ctx.error(format!(
+                "input shapes {:?} and {s:?} cannot be concatenated",
+                first.shape()
+            )));
         }
         shape[axis] += s[axis];
         let tensor = ctx.to_device(value)?;
@@ -43,7 +52,9 @@ pub fn concat(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
         }
     }
     let padded = Tensor::cat(tensors, MAX_RANK - rank + axis);
-    Ok(vec![Value::Device(DeviceTensor::from_padded(padded, shape))])
+    Ok(vec![Value::Device(DeviceTensor::from_padded(
+        padded, shape,
+    ))])
 }
 
 /// `Split` into the sizes given by the `split` input/attribute, or into equal parts.
@@ -57,9 +68,13 @@ pub fn split(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     } else if let Some(split) = ctx.attr_ints("split") {
         split
     } else {
-        let parts = usize::try_from(ctx.attr_int("num_outputs", outputs as i64)).unwrap_or(0).max(1);
+        let parts = usize::try_from(ctx.attr_int("num_outputs", outputs as i64))
+            .unwrap_or(0)
+            .max(1);
         let chunk = dim.div_ceil(parts);
-        (0..parts).map(|i| (chunk.min(dim.saturating_sub(i * chunk))) as i64).collect()
+        (0..parts)
+            .map(|i| (chunk.min(dim.saturating_sub(i * chunk))) as i64)
+            .collect()
     };
     let sizes = ctx.non_negative("split", &sizes)?;
     if sizes.iter().sum::<usize>() != dim || sizes.len() != outputs {
@@ -91,8 +106,16 @@ pub fn slice(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     let (starts, ends, axes, steps) = if ctx.opset >= 10 {
         let starts = ctx.host_ints(1)?;
         let ends = ctx.host_ints(2)?;
-        let axes = if ctx.optional(3).is_some() { Some(ctx.host_ints(3)?) } else { None };
-        let steps = if ctx.optional(4).is_some() { Some(ctx.host_ints(4)?) } else { None };
+        let axes = if ctx.optional(3).is_some() {
+            Some(ctx.host_ints(3)?)
+        } else {
+            None
+        };
+        let steps = if ctx.optional(4).is_some() {
+            Some(ctx.host_ints(4)?)
+        } else {
+            None
+        };
         (starts, ends, axes, steps)
     } else {
         let starts = ctx.attr_ints("starts").unwrap_or_default();
@@ -110,20 +133,35 @@ pub fn slice(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
         let axis = ctx.axis(axes[i], rank)?;
         let step = steps[i];
         if step <= 0 {
-            return Err(ctx.error(format!("step {step} is not supported (only positive steps)")));
+            return Err(ctx.error(format!(
+                "step {step} is not supported (only positive steps)"
+            )));
         }
         let dim = x.shape[axis] as i64;
-        let clamp = |v: i64| if v < 0 { (v.saturating_add(dim)).max(0) } else { v.min(dim) };
+        let clamp = |v: i64| {
+            if v < 0 {
+                (v.saturating_add(dim)).max(0)
+            } else {
+                v.min(dim)
+            }
+        };
         let (start, end) = (clamp(starts[i]), clamp(ends[i]));
-        let len = if end > start { (end - start + step - 1) / step } else { 0 };
+        let len = if end > start {
+            (end - start + step - 1) / step
+        } else {
+            0
+        };
         if len == 0 {
             return Err(ctx.error(format!("slice of axis {axis} of {:?} is empty", x.shape)));
         }
         shape[axis] = len as usize;
-        slices[x.physical_axis(axis)] = Slice::new(start as isize, Some(end as isize), step as isize);
+        slices[x.physical_axis(axis)] =
+            Slice::new(start as isize, Some(end as isize), step as isize);
     }
     let padded = x.padded.slice(slices);
-    Ok(vec![Value::Device(DeviceTensor::from_padded(padded, shape))])
+    Ok(vec![Value::Device(DeviceTensor::from_padded(
+        padded, shape,
+    ))])
 }
 
 /// `Reshape` (`0` copies a dimension unless `allowzero`, `-1` is inferred).
@@ -143,7 +181,9 @@ pub fn reshape(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
             }
             0 if !allow_zero => {
                 let Some(&copied) = in_shape.get(i) else {
-                    return Err(ctx.error(format!("shape {requested:?} copies a missing dimension")));
+                    return Err(
+                        ctx.error(format!("shape {requested:?} copies a missing dimension"))
+                    );
                 };
                 shape.push(copied);
             }
@@ -153,7 +193,7 @@ pub fn reshape(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     }
     if let Some(i) = infer {
         let known: usize = shape.iter().product();
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(ctx.error(format!("cannot reshape {in_shape:?} to {requested:?}")));
         }
         shape[i] = total / known;
@@ -162,10 +202,14 @@ pub fn reshape(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
         return Err(ctx.error(format!("cannot reshape {in_shape:?} to {requested:?}")));
     }
     Ok(vec![match input {
-        Value::Host(host) => Value::Host(HostTensor { shape, data: host.data.clone() }),
-        Value::Device(tensor) => {
-            Value::Device(DeviceTensor::from_padded(tensor.padded.clone().reshape(pad_shape(&shape)), shape))
-        }
+        Value::Host(host) => Value::Host(HostTensor {
+            shape,
+            data: host.data.clone(),
+        }),
+        Value::Device(tensor) => Value::Device(DeviceTensor::from_padded(
+            tensor.padded.clone().reshape(pad_shape(&shape)),
+            shape,
+        )),
     }])
 }
 
@@ -173,10 +217,16 @@ pub fn reshape(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
 pub fn transpose(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     let x = ctx.tensor(0)?;
     let rank = x.rank();
-    let perm = ctx.attr_ints("perm").unwrap_or_else(|| (0..rank as i64).rev().collect());
+    let perm = ctx
+        .attr_ints("perm")
+        .unwrap_or_else(|| (0..rank as i64).rev().collect());
     let perm = ctx.non_negative("perm", &perm)?;
     let mut seen = vec![false; rank];
-    if perm.len() != rank || perm.iter().any(|&p| p >= rank || std::mem::replace(&mut seen[p], true)) {
+    if perm.len() != rank
+        || perm
+            .iter()
+            .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
+    {
         return Err(ctx.error(format!("perm {perm:?} is not a permutation of {rank} axes")));
     }
     let offset = MAX_RANK - rank;
@@ -185,12 +235,17 @@ pub fn transpose(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
         physical[offset + i] = offset + p;
     }
     let shape: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
-    Ok(vec![Value::Device(DeviceTensor::from_padded(x.padded.permute(physical), shape))])
+    Ok(vec![Value::Device(DeviceTensor::from_padded(
+        x.padded.permute(physical),
+        shape,
+    ))])
 }
 
 /// `Constant`: the value attribute as a host tensor.
 pub fn constant(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
-    constant_value(ctx.node).map(|t| vec![Value::Host(t)]).ok_or_else(|| ctx.error("no supported value attribute"))
+    constant_value(ctx.node)
+        .map(|t| vec![Value::Host(t)])
+        .ok_or_else(|| ctx.error("no supported value attribute"))
 }
 
 /// The tensor a `Constant` node defines, if it uses a supported attribute.
@@ -200,16 +255,28 @@ pub fn constant_value(node: &crate::onnx::Node) -> Option<HostTensor> {
         return Some(t.clone());
     }
     if let Some(Attribute::Float(v)) = attributes.get("value_float") {
-        return Some(HostTensor { shape: vec![], data: HostData::F32(vec![*v]) });
+        return Some(HostTensor {
+            shape: vec![],
+            data: HostData::F32(vec![*v]),
+        });
     }
     if let Some(Attribute::Floats(v)) = attributes.get("value_floats") {
-        return Some(HostTensor { shape: vec![v.len()], data: HostData::F32(v.clone()) });
+        return Some(HostTensor {
+            shape: vec![v.len()],
+            data: HostData::F32(v.clone()),
+        });
     }
     if let Some(Attribute::Int(v)) = attributes.get("value_int") {
-        return Some(HostTensor { shape: vec![], data: HostData::I64(vec![*v]) });
+        return Some(HostTensor {
+            shape: vec![],
+            data: HostData::I64(vec![*v]),
+        });
     }
     if let Some(Attribute::Ints(v)) = attributes.get("value_ints") {
-        return Some(HostTensor { shape: vec![v.len()], data: HostData::I64(v.clone()) });
+        return Some(HostTensor {
+            shape: vec![v.len()],
+            data: HostData::I64(v.clone()),
+        });
     }
     None
 }

@@ -68,14 +68,23 @@ impl OnnxModel {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn from_file(path: impl AsRef<std::path::Path>, device: &Device) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|err| VisionError::Io { path: path.display().to_string(), message: err.to_string() })?;
+        let bytes = std::fs::read(path).map_err(|err| VisionError::Io {
+            path: path.display().to_string(),
+            message: err.to_string(),
+        })?;
         Self::from_bytes(&bytes, device)
     }
 
     /// Uploads the weights of an already decoded graph.
     pub fn from_graph(graph: Graph, device: &Device) -> Result<Self> {
-        let Graph { opset, inputs, outputs, nodes, initializers, metadata } = graph;
+        let Graph {
+            opset,
+            inputs,
+            outputs,
+            nodes,
+            initializers,
+            metadata,
+        } = graph;
         let mut constants = HashMap::with_capacity(initializers.len());
         for (name, tensor) in initializers {
             constants.insert(name, constant_value(tensor, device)?);
@@ -99,8 +108,20 @@ impl OnnxModel {
             }
         }
         let frees_after = plan_frees(&kept, &outputs, &constants);
-        debug_assert!(kept.iter().all(|n| SUPPORTED_OPS.contains(&n.op_type.as_str())));
-        Ok(Self { nodes: kept, frees_after, constants, inputs, outputs, metadata, opset, device: device.clone() })
+        debug_assert!(
+            kept.iter()
+                .all(|n| SUPPORTED_OPS.contains(&n.op_type.as_str()))
+        );
+        Ok(Self {
+            nodes: kept,
+            frees_after,
+            constants,
+            inputs,
+            outputs,
+            metadata,
+            opset,
+            device: device.clone(),
+        })
     }
 
     /// The device the weights live on.
@@ -125,7 +146,10 @@ impl OnnxModel {
 
     /// A metadata value by key.
     pub fn metadata_value(&self, key: &str) -> Option<&str> {
-        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Runs the graph on host data given as (values, shape) per declared input, in order.
@@ -155,7 +179,11 @@ impl OnnxModel {
         let mut env: HashMap<&str, Value> = HashMap::with_capacity(self.nodes.len());
         for (decl, tensor) in self.inputs.iter().zip(inputs) {
             let fits = decl.shape.len() == tensor.shape.len()
-                && decl.shape.iter().zip(&tensor.shape).all(|(want, &got)| want.is_none_or(|w| w == got));
+                && decl
+                    .shape
+                    .iter()
+                    .zip(&tensor.shape)
+                    .all(|(want, &got)| want.is_none_or(|w| w == got));
             if !fits && !decl.shape.is_empty() {
                 return Err(VisionError::BadInput(format!(
                     "input `{}` must have shape {:?}, got {:?}",
@@ -171,9 +199,15 @@ impl OnnxModel {
                     args.push(None);
                     continue;
                 }
-                let value = env.get(name.as_str()).or_else(|| self.constants.get(name)).cloned();
+                let value = env
+                    .get(name.as_str())
+                    .or_else(|| self.constants.get(name))
+                    .cloned();
                 let Some(value) = value else {
-                    return Err(VisionError::InvalidModel(format!("node `{}` reads missing value `{name}`", node.name)));
+                    return Err(VisionError::InvalidModel(format!(
+                        "node `{}` reads missing value `{name}`",
+                        node.name
+                    )));
                 };
                 args.push(Some(value));
             }
@@ -189,9 +223,14 @@ impl OnnxModel {
         }
         let mut outputs = Vec::with_capacity(self.outputs.len());
         for decl in &self.outputs {
-            let value = env.remove(decl.name.as_str()).or_else(|| self.constants.get(&decl.name).cloned());
+            let value = env
+                .remove(decl.name.as_str())
+                .or_else(|| self.constants.get(&decl.name).cloned());
             let Some(value) = value else {
-                return Err(VisionError::InvalidModel(format!("output `{}` was not computed", decl.name)));
+                return Err(VisionError::InvalidModel(format!(
+                    "output `{}` was not computed",
+                    decl.name
+                )));
             };
             let tensor = match value {
                 Value::Device(tensor) => tensor,
@@ -203,7 +242,10 @@ impl OnnxModel {
                     DeviceTensor::upload(values, &shape, &self.device)
                 }
             };
-            outputs.push(ModelOutput { name: decl.name.clone(), tensor });
+            outputs.push(ModelOutput {
+                name: decl.name.clone(),
+                tensor,
+            });
         }
         Ok(outputs)
     }
@@ -218,13 +260,21 @@ fn constant_value(tensor: HostTensor, device: &Device) -> Result<Value> {
                     tensor.shape.len()
                 )));
             }
-            Ok(Value::Device(DeviceTensor::upload(values.clone(), &tensor.shape, device)))
+            Ok(Value::Device(DeviceTensor::upload(
+                values.clone(),
+                &tensor.shape,
+                device,
+            )))
         }
         _ => Ok(Value::Host(tensor)),
     }
 }
 
-fn plan_frees(nodes: &[Node], outputs: &[ValueDecl], constants: &HashMap<String, Value>) -> Vec<Vec<String>> {
+fn plan_frees(
+    nodes: &[Node],
+    outputs: &[ValueDecl],
+    constants: &HashMap<String, Value>,
+) -> Vec<Vec<String>> {
     let mut last_use: HashMap<&str, usize> = HashMap::new();
     for (index, node) in nodes.iter().enumerate() {
         for name in node.inputs.iter().chain(&node.outputs) {
@@ -233,7 +283,9 @@ fn plan_frees(nodes: &[Node], outputs: &[ValueDecl], constants: &HashMap<String,
     }
     let mut frees = vec![Vec::new(); nodes.len()];
     for (name, index) in last_use {
-        let kept = name.is_empty() || constants.contains_key(name) || outputs.iter().any(|o| o.name == name);
+        let kept = name.is_empty()
+            || constants.contains_key(name)
+            || outputs.iter().any(|o| o.name == name);
         if !kept {
             frees[index].push(name.to_string());
         }
@@ -254,7 +306,10 @@ fn guard<T>(node: &Node, run: impl FnOnce() -> Result<T>) -> Result<T> {
                     .cloned()
                     .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "unknown failure".into());
-                Err(VisionError::Backend(format!("node `{}` ({}) failed: {message}", node.name, node.op_type)))
+                Err(VisionError::Backend(format!(
+                    "node `{}` ({}) failed: {message}",
+                    node.name, node.op_type
+                )))
             }
         }
     }

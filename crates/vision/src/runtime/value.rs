@@ -32,7 +32,10 @@ impl DeviceTensor {
     pub fn upload(values: Vec<f32>, shape: &[usize], device: &Device) -> Self {
         let padded_shape = pad_shape(shape);
         let data = TensorData::new(values, padded_shape.to_vec());
-        Self { padded: Tensor::from_data(data, device), shape: shape.to_vec() }
+        Self {
+            padded: Tensor::from_data(data, device),
+            shape: shape.to_vec(),
+        }
     }
 
     /// Logical rank.
@@ -43,6 +46,11 @@ impl DeviceTensor {
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// True when the tensor has no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The physical axis of logical axis `axis` (already normalised to `0..rank`).
@@ -94,6 +102,12 @@ impl Value {
 
     /// True for host integer tensors.
     pub fn is_int(&self) -> bool {
-        matches!(self, Value::Host(HostTensor { data: HostData::I64(_), .. }))
+        matches!(
+            self,
+            Value::Host(HostTensor {
+                data: HostData::I64(_),
+                ..
+            })
+        )
     }
 }

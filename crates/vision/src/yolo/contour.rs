@@ -3,7 +3,16 @@
 //! Douglas–Peucker simplification.
 
 /// Clockwise neighbour offsets (y down), starting west.
-const RING: [(i64, i64); 8] = [(-1, 0), (-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1)];
+const RING: [(i64, i64); 8] = [
+    (-1, 0),
+    (-1, -1),
+    (0, -1),
+    (1, -1),
+    (1, 0),
+    (1, 1),
+    (0, 1),
+    (-1, 1),
+];
 
 /// Boundary pixels (centres) of the largest component of `inside` (`width * height`,
 /// row-major), in tracing order; empty when nothing is set.
@@ -48,7 +57,11 @@ pub fn largest_contour(inside: &[bool], width: usize, height: usize) -> Vec<[f32
     }
     let chosen = best.0;
     let member = |x: i64, y: i64| {
-        x >= 0 && y >= 0 && x < width as i64 && y < height as i64 && label[y as usize * width + x as usize] == chosen
+        x >= 0
+            && y >= 0
+            && x < width as i64
+            && y < height as i64
+            && label[y as usize * width + x as usize] == chosen
     };
     // Moore tracing from the raster-first pixel, entered from the west; the contour is
     // closed when the start pixel is about to be left towards the same pixel as at first.
@@ -59,7 +72,9 @@ pub fn largest_contour(inside: &[bool], width: usize, height: usize) -> Vec<[f32
     let mut second = None;
     let limit = 4 * best.1 + 16;
     for _ in 0..limit {
-        let Some(index) = (1..=8).map(|k| (back + k) % 8).find(|&i| member(current.0 + RING[i].0, current.1 + RING[i].1))
+        let Some(index) = (1..=8)
+            .map(|k| (back + k) % 8)
+            .find(|&i| member(current.0 + RING[i].0, current.1 + RING[i].1))
         else {
             break; // isolated pixel
         };
@@ -156,10 +171,17 @@ mod tests {
         inside[0] = true;
         let contour = largest_contour(&inside, w, h);
         assert_eq!(contour.len(), 2 * (5 + 4) - 4);
-        assert!(contour.iter().all(|p| p[0] == 3.0 || p[0] == 7.0 || p[1] == 2.0 || p[1] == 5.0));
+        assert!(
+            contour
+                .iter()
+                .all(|p| p[0] == 3.0 || p[0] == 7.0 || p[1] == 2.0 || p[1] == 5.0)
+        );
         let mut corners = simplify_closed(&contour, 0.5);
         corners.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        assert_eq!(corners, vec![[3.0, 2.0], [3.0, 5.0], [7.0, 2.0], [7.0, 5.0]]);
+        assert_eq!(
+            corners,
+            vec![[3.0, 2.0], [3.0, 5.0], [7.0, 2.0], [7.0, 5.0]]
+        );
     }
 
     #[test]

@@ -58,7 +58,10 @@ pub fn decode_head(
         HeadLayout::AnchorFree => 4,
         HeadLayout::Classic => 5,
     };
-    let Some(classes) = channels.checked_sub(first_class + mask_channels).filter(|&c| c > 0) else {
+    let Some(classes) = channels
+        .checked_sub(first_class + mask_channels)
+        .filter(|&c| c > 0)
+    else {
         return Vec::new();
     };
     let mut candidates = Vec::new();
@@ -80,7 +83,8 @@ pub fn decode_head(
                 best = (class, score);
             }
         }
-        if !(best.1 > thresholds.score) {
+        // Strictly above the threshold (NaN scores never pass).
+        if best.1.partial_cmp(&thresholds.score) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let (cx, cy, w, h) = (at(0, index), at(1, index), at(2, index), at(3, index));
@@ -88,8 +92,9 @@ pub fn decode_head(
         if !(w > 0.0 && h > 0.0) {
             continue;
         }
-        let mask_coefficients =
-            (0..mask_channels).map(|k| at(first_class + classes + k, index)).collect();
+        let mask_coefficients = (0..mask_channels)
+            .map(|k| at(first_class + classes + k, index))
+            .collect();
         candidates.push(Candidate {
             bbox_in_input: [cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0],
             score: best.1,
@@ -107,15 +112,28 @@ mod tests {
     #[test]
     fn anchor_free_and_classic_layouts_agree() {
         // Two boxes, two classes. Anchor-free [1, 6, 2].
-        let anchor_free = [10.0, 50.0, 10.0, 50.0, 4.0, 8.0, 4.0, 8.0, 0.9, 0.1, 0.2, 0.3];
-        let thresholds = DecodeThresholds { score: 0.25, objectness: 0.25 };
-        let found = decode_head(&anchor_free, &[1, 6, 2], HeadLayout::AnchorFree, 0, thresholds);
+        let anchor_free = [
+            10.0, 50.0, 10.0, 50.0, 4.0, 8.0, 4.0, 8.0, 0.9, 0.1, 0.2, 0.3,
+        ];
+        let thresholds = DecodeThresholds {
+            score: 0.25,
+            objectness: 0.25,
+        };
+        let found = decode_head(
+            &anchor_free,
+            &[1, 6, 2],
+            HeadLayout::AnchorFree,
+            0,
+            thresholds,
+        );
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].bbox_in_input, [8.0, 8.0, 12.0, 12.0]);
         assert_eq!((found[0].class_id, found[0].score), (0, 0.9));
         assert_eq!((found[1].class_id, found[1].score), (1, 0.3));
         // Classic [1, 2, 7]: objectness 0.5 halves the scores, the second falls below.
-        let classic = [10.0, 10.0, 4.0, 4.0, 0.5, 0.9, 0.2, 50.0, 50.0, 8.0, 8.0, 0.5, 0.1, 0.3];
+        let classic = [
+            10.0, 10.0, 4.0, 4.0, 0.5, 0.9, 0.2, 50.0, 50.0, 8.0, 8.0, 0.5, 0.1, 0.3,
+        ];
         let found = decode_head(&classic, &[1, 2, 7], HeadLayout::Classic, 0, thresholds);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].class_id, found[0].score), (0, 0.45));

@@ -64,13 +64,21 @@ impl Letterbox {
         let [x1, y1] = self.image_from_input(bbox_in_input[0], bbox_in_input[1]);
         let [x2, y2] = self.image_from_input(bbox_in_input[2], bbox_in_input[3]);
         let (w, h) = (self.image_width as f32, self.image_height as f32);
-        [x1.clamp(0.0, w), y1.clamp(0.0, h), x2.clamp(0.0, w), y2.clamp(0.0, h)]
+        [
+            x1.clamp(0.0, w),
+            y1.clamp(0.0, h),
+            x2.clamp(0.0, w),
+            y2.clamp(0.0, h),
+        ]
     }
 
     /// Maps an input-space point to image pixels, clipped to the image.
     pub fn point_in_image(&self, point_in_input: [f32; 2]) -> [f32; 2] {
         let [x, y] = self.image_from_input(point_in_input[0], point_in_input[1]);
-        [x.clamp(0.0, self.image_width as f32), y.clamp(0.0, self.image_height as f32)]
+        [
+            x.clamp(0.0, self.image_width as f32),
+            y.clamp(0.0, self.image_height as f32),
+        ]
     }
 }
 
@@ -87,7 +95,11 @@ pub fn letterbox(image: &RgbImage, input_size: (u32, u32)) -> (Vec<f32>, Letterb
     let top = (dh - 0.1).round_ties_even().max(0.0) as u32;
     let left = (dw - 0.1).round_ties_even().max(0.0) as u32;
 
-    let resized = if (new_w, new_h) == (w0, h0) { image.clone() } else { resize_linear(image, new_w, new_h) };
+    let resized = if (new_w, new_h) == (w0, h0) {
+        image.clone()
+    } else {
+        resize_linear(image, new_w, new_h)
+    };
 
     let plane = (w1 * h1) as usize;
     let mut input = vec![f32::from(PAD_VALUE) / 255.0; 3 * plane];
@@ -196,7 +208,11 @@ mod tests {
         assert_eq!(input[plane + 279 * 320 + 5], 20.0 / 255.0);
         assert_eq!(input[2 * plane + 280 * 320 + 5], 114.0 / 255.0);
         let back = placement.bbox_in_image([0.0, 40.0, 320.0, 280.0]);
-        assert!((back[2] - 768.0).abs() < 1e-3 && (back[3] - 576.0).abs() < 1e-3 && back[1].abs() < 1e-3);
+        assert!(
+            (back[2] - 768.0).abs() < 1e-3
+                && (back[3] - 576.0).abs() < 1e-3
+                && back[1].abs() < 1e-3
+        );
     }
 
     #[test]

@@ -40,7 +40,11 @@ pub fn mask_for_box(
 ) -> Option<InputMask> {
     let (input_w, input_h) = input_size;
     let (mw, mh) = (protos.width, protos.height);
-    if coefficients.len() != protos.count || protos.values.len() < protos.count * mw * mh || mw == 0 || mh == 0 {
+    if coefficients.len() != protos.count
+        || protos.values.len() < protos.count * mw * mh
+        || mw == 0
+        || mh == 0
+    {
         return None;
     }
     let ratio_x = mw as f32 / input_w as f32;
@@ -100,5 +104,11 @@ pub fn mask_for_box(
             inside[y * width + x] = top * (1.0 - ty) + bottom * ty > 0.5;
         }
     }
-    Some(InputMask { x0, y0, width, height, inside })
+    Some(InputMask {
+        x0,
+        y0,
+        width,
+        height,
+        inside,
+    })
 }

@@ -12,9 +12,8 @@ pub fn parse_names(text: &str) -> Option<Vec<String>> {
         while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
             chars.next();
         }
-        match chars.peek()? {
-            '}' => break,
-            _ => {}
+        if *chars.peek()? == '}' {
+            break;
         }
         let mut digits = String::new();
         while let Some(c) = chars.peek().copied().filter(char::is_ascii_digit) {
@@ -57,7 +56,11 @@ mod tests {
     fn python_dicts_parse() {
         assert_eq!(
             parse_names("{0: 'cat', 1: \"traffic light\", 2: 'it\\'s'}"),
-            Some(vec!["cat".to_string(), "traffic light".into(), "it's".into()])
+            Some(vec![
+                "cat".to_string(),
+                "traffic light".into(),
+                "it's".into()
+            ])
         );
         assert_eq!(parse_names("{}"), Some(vec![]));
         assert_eq!(parse_names("[1, 2]"), None);

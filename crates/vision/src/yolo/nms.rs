@@ -19,7 +19,11 @@ pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
 }
 
 /// Keeps the best boxes per class; returns at most `max_detections`, best first.
-pub fn non_max_suppression(mut candidates: Vec<Candidate>, iou_threshold: f32, max_detections: usize) -> Vec<Candidate> {
+pub fn non_max_suppression(
+    mut candidates: Vec<Candidate>,
+    iou_threshold: f32,
+    max_detections: usize,
+) -> Vec<Candidate> {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     candidates.truncate(MAX_NMS_INPUT);
     let mut kept: Vec<Candidate> = Vec::new();
@@ -28,7 +32,8 @@ pub fn non_max_suppression(mut candidates: Vec<Candidate>, iou_threshold: f32, m
             break;
         }
         let suppressed = kept.iter().any(|k| {
-            k.class_id == candidate.class_id && iou(&k.bbox_in_input, &candidate.bbox_in_input) > iou_threshold
+            k.class_id == candidate.class_id
+                && iou(&k.bbox_in_input, &candidate.bbox_in_input) > iou_threshold
         });
         if !suppressed {
             kept.push(candidate);
@@ -42,7 +47,12 @@ mod tests {
     use super::*;
 
     fn candidate(bbox: [f32; 4], score: f32, class_id: usize) -> Candidate {
-        Candidate { bbox_in_input: bbox, score, class_id, mask_coefficients: Vec::new() }
+        Candidate {
+            bbox_in_input: bbox,
+            score,
+            class_id,
+            mask_coefficients: Vec::new(),
+        }
     }
 
     #[test]

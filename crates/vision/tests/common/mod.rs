@@ -12,16 +12,17 @@ pub fn data_dir() -> PathBuf {
 
 /// The shared fixtures folder: `$SIGHTLINE_SHARED/fixtures` or `<workspace>/../shared/fixtures`.
 pub fn shared_fixtures() -> PathBuf {
-    let shared = std::env::var_os("SIGHTLINE_SHARED").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-    });
+    let shared = std::env::var_os("SIGHTLINE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
     shared.join("fixtures")
 }
 
 /// Reads a `.npy` file.
 pub fn npy(path: impl Into<PathBuf>) -> NpyArray {
     let path = path.into();
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     read_npy(&bytes).unwrap()
 }
 
@@ -39,7 +40,10 @@ pub fn fall_model() -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else if data_required() {
-        panic!("SIGHTLINE_REQUIRE_DATA=1 but the fall model is missing at {}", path.display());
+        panic!(
+            "SIGHTLINE_REQUIRE_DATA=1 but the fall model is missing at {}",
+            path.display()
+        );
     } else {
         eprintln!(
             "SKIP: trained fall model not found at {} (set SIGHTLINE_FALL_MODEL, or run \
@@ -61,12 +65,20 @@ pub struct HeadErrors {
 
 /// Compares a detection head; `channels_first` for [1, C, N] (anchor-free), else [1, N, C].
 pub fn head_errors(got: &[f32], want: &NpyArray, channels_first: bool) -> HeadErrors {
-    assert_eq!(got.len(), want.values.len(), "size differs from oracle shape {:?}", want.shape);
-    let (c, n) = if channels_first { (want.shape[1], want.shape[2]) } else { (want.shape[2], want.shape[1]) };
+    assert_eq!(
+        got.len(),
+        want.values.len(),
+        "size differs from oracle shape {:?}",
+        want.shape
+    );
+    let (c, n) = if channels_first {
+        (want.shape[1], want.shape[2])
+    } else {
+        (want.shape[2], want.shape[1])
+    };
     let mut errors = HeadErrors::default();
-    for i in 0..got.len() {
+    for (i, (&g, &w)) in got.iter().zip(&want.values).enumerate() {
         let channel = if channels_first { i / n } else { i % c };
-        let (g, w) = (got[i], want.values[i]);
         assert!(g.is_finite(), "non-finite value at {i}");
         if channel < 4 {
             errors.box_relative = errors.box_relative.max((g - w).abs() / w.abs().max(1.0));
@@ -80,5 +92,8 @@ pub fn head_errors(got: &[f32], want: &NpyArray, channels_first: bool) -> HeadEr
 /// Largest absolute difference.
 pub fn max_abs(got: &[f32], want: &[f32]) -> f32 {
     assert_eq!(got.len(), want.len());
-    got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
 }
