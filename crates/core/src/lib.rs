@@ -7,6 +7,7 @@
 //! and compiles for `wasm32-unknown-unknown` as well.
 
 pub mod annotation;
+pub mod editing;
 pub mod formats;
 pub mod geometry;
 pub mod history;

@@ -4,9 +4,14 @@ use leptos::prelude::*;
 use sightline_core::project::{ImageCursor, Manifest};
 use web_sys::ImageBitmap;
 
-use crate::components::{CanvasView, ImageList, LabelsPanel, StatusBar};
+use crate::autosave::{self, Storage};
+use crate::components::{
+    CanvasView, ExportPanel, HelpOverlay, ImageList, LabelsPanel, ProjectList, StatusBar,
+};
 use crate::image_loader;
+use crate::keyboard;
 use crate::project_loader::{self, DEMO_MANIFEST_URL};
+use crate::studio::{DEMO_PROJECT_ID, Studio};
 use crate::worker_bridge::{self, WorkerState};
 
 /// The open image: what is drawn, or why nothing is.
@@ -42,6 +47,43 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Path of the open image in the manifest (the key of its annotations).
+    pub fn current_path(&self) -> Option<String> {
+        let index = self.cursor.get().index()?;
+        self.manifest.with(|m| {
+            m.as_ref()?
+                .images
+                .get(index)
+                .map(|image| image.path.clone())
+        })
+    }
+}
+
+/// Opens the project whose manifest is at `manifest_url` under `project_id`, restoring its
+/// saved annotations.
+pub fn open_project(
+    state: AppState,
+    studio: Studio,
+    storage: Storage,
+    project_id: String,
+    manifest_url: String,
+) {
+    state.manifest_url.set(manifest_url.clone());
+    leptos::task::spawn_local(async move {
+        match project_loader::load_manifest(&manifest_url).await {
+            Ok(manifest) => {
+                autosave::restore_project(storage, studio, &project_id, &manifest_url, &manifest)
+                    .await;
+                state.project_error.set(None);
+                state.cursor.set(ImageCursor::new(manifest.images.len()));
+                state.manifest.set(Some(manifest));
+            }
+            Err(err) => state.project_error.set(Some(err)),
+        }
+    });
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState {
@@ -53,20 +95,22 @@ pub fn App() -> impl IntoView {
         worker: RwSignal::new(WorkerState::Starting),
     };
     provide_context(state);
+    let studio = Studio::new(Signal::derive(move || state.current_path()));
+    provide_context(studio);
+    let storage = Storage::new();
+    provide_context(storage);
+    autosave::start(storage, studio, state.manifest_url.into());
 
     worker_bridge::start_worker(state.worker);
 
-    // Open the demo project.
-    leptos::task::spawn_local(async move {
-        let url = state.manifest_url.get_untracked();
-        match project_loader::load_manifest(&url).await {
-            Ok(manifest) => {
-                state.cursor.set(ImageCursor::new(manifest.images.len()));
-                state.manifest.set(Some(manifest));
-            }
-            Err(err) => state.project_error.set(Some(err)),
-        }
-    });
+    // Open the demo project under its stable id, so its annotations survive reloads.
+    open_project(
+        state,
+        studio,
+        storage,
+        DEMO_PROJECT_ID.to_owned(),
+        DEMO_MANIFEST_URL.to_owned(),
+    );
 
     // Load the open image whenever the cursor or the project changes. A load that finishes
     // after the user has moved on is dropped.
@@ -82,6 +126,7 @@ pub fn App() -> impl IntoView {
             return;
         };
         let url = project_loader::image_url(&state.manifest_url.get_untracked(), &path);
+        let path = path.clone();
         generation.update_value(|g| *g += 1);
         let this_load = generation.get_value();
         state.open_image.set(OpenImage::Loading);
@@ -91,32 +136,58 @@ pub fn App() -> impl IntoView {
                 return;
             }
             state.open_image.set(match loaded {
-                Ok(bitmap) => OpenImage::Loaded(bitmap),
+                Ok(bitmap) => {
+                    studio.note_image_size(&path, bitmap.width(), bitmap.height());
+                    OpenImage::Loaded(bitmap)
+                }
                 Err(err) => OpenImage::Failed(err.to_string()),
             });
         });
     });
 
-    // A/D move through the images, as in AnyLabeling.
+    // Shortcuts: A/D move through the images, as in AnyLabeling; the editor's keys are in
+    // `keyboard.rs`. None fires while the user types in a field.
     let keys = window_event_listener(leptos::ev::keydown, move |event| {
-        if event.ctrl_key() || event.meta_key() || event.alt_key() || typing_in_a_field(&event) {
+        if typing_in_a_field(&event) {
             return;
         }
-        match event.key().as_str() {
-            "d" | "D" | "ArrowRight" => state.cursor.update(|c| *c = c.next()),
-            "a" | "A" | "ArrowLeft" => state.cursor.update(|c| *c = c.previous()),
-            _ => return,
+        let plain = !(event.ctrl_key() || event.meta_key() || event.alt_key());
+        let handled = match event.key().as_str() {
+            "d" | "D" | "ArrowRight" if plain => {
+                state.cursor.update(|c| *c = c.next());
+                true
+            }
+            "a" | "A" | "ArrowLeft" if plain => {
+                state.cursor.update(|c| *c = c.previous());
+                true
+            }
+            _ => keyboard::key_down(studio, &event),
+        };
+        if handled {
+            event.prevent_default();
         }
-        event.prevent_default();
     });
-    on_cleanup(move || keys.remove());
+    let keys_up = window_event_listener(leptos::ev::keyup, move |event| {
+        keyboard::key_up(studio, &event);
+    });
+    on_cleanup(move || {
+        keys.remove();
+        keys_up.remove();
+    });
 
     view! {
         <div class="app">
-            <ImageList />
+            <div class="side">
+                <ImageList />
+                <ProjectList />
+            </div>
             <CanvasView />
-            <LabelsPanel />
+            <div class="side right">
+                <LabelsPanel />
+                <ExportPanel />
+            </div>
             <StatusBar />
+            <HelpOverlay />
         </div>
     }
 }

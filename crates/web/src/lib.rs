@@ -8,9 +8,14 @@
 #![cfg(target_arch = "wasm32")]
 
 mod app;
+mod autosave;
 mod components;
 pub mod image_loader;
+mod keyboard;
 mod project_loader;
+mod render;
+pub mod storage;
+mod studio;
 mod worker_bridge;
 
 /// Mounts the app on `<body>`.

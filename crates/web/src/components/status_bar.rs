@@ -4,11 +4,21 @@ use leptos::prelude::*;
 use sightline_protocol::Backend;
 
 use crate::app::{AppState, OpenImage};
+use crate::studio::{SaveState, Studio};
 use crate::worker_bridge::WorkerState;
 
 #[component]
 pub fn StatusBar() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let studio = expect_context::<Studio>();
+    let save_state = move || match studio.save_state.get() {
+        SaveState::Restoring => "restoring…".to_owned(),
+        SaveState::Saved => "saved".to_owned(),
+        SaveState::Pending => "unsaved".to_owned(),
+        SaveState::Saving => "saving…".to_owned(),
+        SaveState::Failed(error) => format!("not saved: {error}"),
+    };
+    let save_failed = move || matches!(studio.save_state.get(), SaveState::Failed(_));
     let position = move || {
         let cursor = state.cursor.get();
         match cursor.index() {
@@ -42,6 +52,15 @@ pub fn StatusBar() -> impl IntoView {
         <footer class="status-bar">
             <span data-testid="position">{position}</span>
             <span>{image_size}</span>
+            <span class="save-state" class:failed=save_failed data-testid="save-state" role="status">
+                {save_state}
+            </span>
+            <Show when=move || studio.notice.with(Option::is_some)>
+                <span class="notice" data-testid="notice">
+                    {move || studio.notice.get()}
+                    <button title="Dismiss" on:click=move |_| studio.notice.set(None)>"✕"</button>
+                </span>
+            </Show>
             <span class="spacer"></span>
             <span data-testid="worker">{worker}</span>
             <span class="backend" data-testid="backend" title=backend_detail>

@@ -1,0 +1,243 @@
+//! Opening a project from storage and writing every edit back within a second.
+//!
+//! An effect watches [`Studio::edits`]; the first edit after a save arms a 300 ms timer (a
+//! throttle, not a debounce, so a long drag still saves every 300 ms). The flush writes the
+//! dirty images and the project record; a failure puts them back in the dirty set, shows the
+//! error in the status bar and retries after 2 s. Nothing is dropped.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use sightline_core::project::Manifest;
+
+use crate::storage::{
+    AnnotationRecord, DATABASE_NAME, ImageRecord, ProjectRecord, StorageError, Store,
+};
+use crate::studio::{SaveState, Studio};
+
+const FLUSH_DELAY: Duration = Duration::from_millis(300);
+const RETRY_DELAY: Duration = Duration::from_secs(2);
+
+/// The open database, shared by the autosave and the project list.
+#[derive(Clone, Copy)]
+pub struct Storage {
+    store: StoredValue<Option<Rc<Store>>, LocalStorage>,
+    timer_armed: StoredValue<bool>,
+    flushing: StoredValue<bool>,
+    /// The saved projects, for the project list.
+    pub projects: RwSignal<Vec<ProjectRecord>>,
+}
+
+impl Storage {
+    pub fn new() -> Self {
+        Self {
+            store: StoredValue::new_local(None),
+            timer_armed: StoredValue::new(false),
+            flushing: StoredValue::new(false),
+            projects: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// The open store, opening it on first use.
+    pub async fn store(&self) -> Result<Rc<Store>, StorageError> {
+        if let Some(store) = self.store.get_value() {
+            return Ok(store);
+        }
+        let store = Rc::new(Store::open(DATABASE_NAME).await?);
+        self.store.set_value(Some(store.clone()));
+        Ok(store)
+    }
+
+    /// Re-reads the project list.
+    pub async fn refresh_projects(&self) -> Result<(), StorageError> {
+        let store = self.store().await?;
+        let (mut projects, _) = store.projects().await?;
+        projects.sort_by(|a, b| b.updated_ms.total_cmp(&a.updated_ms));
+        self.projects.set(projects);
+        Ok(())
+    }
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Restores project `id` (its classes and the annotations of its images) into the studio,
+/// creating its record when it is new. Edits are refused until this ends.
+pub async fn restore_project(
+    storage: Storage,
+    studio: Studio,
+    id: &str,
+    manifest_url: &str,
+    manifest: &Manifest,
+) {
+    studio.save_state.set(SaveState::Restoring);
+    studio.reset();
+    studio.project_id.set(id.to_owned());
+    studio.project_name.set(manifest.name.clone());
+    let result: Result<Vec<StorageError>, StorageError> = async {
+        let store = storage.store().await?;
+        let record = store.project(id).await?;
+        let (records, mut problems) = store.annotations(id).await?;
+        let classes = record
+            .as_ref()
+            .map(|r| r.classes.clone())
+            .unwrap_or_default();
+        studio.restore(
+            classes,
+            records
+                .into_iter()
+                .map(|r| (r.version, r.annotations))
+                .collect(),
+        );
+        if record.is_none() {
+            store
+                .put_project(&ProjectRecord {
+                    id: id.to_owned(),
+                    name: manifest.name.clone(),
+                    manifest_url: manifest_url.to_owned(),
+                    classes: Vec::new(),
+                    updated_ms: now_ms(),
+                })
+                .await?;
+        }
+        let images: Vec<ImageRecord> = manifest
+            .images
+            .iter()
+            .map(|entry| ImageRecord {
+                project_id: id.to_owned(),
+                path: entry.path.clone(),
+                name: entry.name.clone(),
+                width: None,
+                height: None,
+            })
+            .collect();
+        if let Err(error) = store.put_images(&images).await {
+            problems.push(error);
+        }
+        Ok(problems)
+    }
+    .await;
+    match result {
+        Ok(problems) => {
+            studio.save_state.set(SaveState::Saved);
+            if let Some(problem) = problems.first() {
+                studio.notice.set(Some(problem.to_string()));
+            }
+        }
+        Err(error) => {
+            // Work can go on in this tab; saving keeps trying and says so.
+            studio.save_state.set(SaveState::Failed(error.to_string()));
+        }
+    }
+    if let Err(error) = storage.refresh_projects().await {
+        studio.notice.set(Some(error.to_string()));
+    }
+}
+
+/// Starts writing edits through to storage.
+pub fn start(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
+    Effect::new(move |_| {
+        if studio.edits.get() == 0 {
+            return;
+        }
+        if studio.save_state.get_untracked() != SaveState::Restoring {
+            if !matches!(studio.save_state.get_untracked(), SaveState::Failed(_)) {
+                studio.save_state.set(SaveState::Pending);
+            }
+            arm(storage, studio, manifest_url, FLUSH_DELAY);
+        }
+    });
+}
+
+fn arm(storage: Storage, studio: Studio, manifest_url: Signal<String>, delay: Duration) {
+    if storage.timer_armed.get_value() {
+        return;
+    }
+    storage.timer_armed.set_value(true);
+    set_timeout(
+        move || {
+            storage.timer_armed.set_value(false);
+            leptos::task::spawn_local(flush(storage, studio, manifest_url));
+        },
+        delay,
+    );
+}
+
+async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
+    if storage.flushing.get_value() {
+        // One flush at a time; this one comes back when the running one ends.
+        arm(storage, studio, manifest_url, FLUSH_DELAY);
+        return;
+    }
+    let paths = studio.dirty_images.get_value();
+    let project_dirty = studio.dirty_project.get_value();
+    if paths.is_empty() && !project_dirty {
+        studio.save_state.set(SaveState::Saved);
+        return;
+    }
+    storage.flushing.set_value(true);
+    studio.dirty_images.set_value(Default::default());
+    studio.dirty_project.set_value(false);
+    studio.save_state.set(SaveState::Saving);
+
+    let project_id = studio.project_id.get_untracked();
+    let records: Vec<AnnotationRecord> = studio.dataset.with_untracked(|dataset| {
+        paths
+            .iter()
+            .filter_map(|path| dataset.image(path))
+            .map(|image| AnnotationRecord {
+                project_id: project_id.clone(),
+                version: studio
+                    .saved_versions
+                    .with_value(|v| v.get(&image.image_path).copied())
+                    .unwrap_or(0)
+                    + 1,
+                annotations: image.clone(),
+            })
+            .collect()
+    });
+    let project = ProjectRecord {
+        id: project_id.clone(),
+        name: studio.project_name.get_untracked(),
+        manifest_url: manifest_url.get_untracked(),
+        classes: studio.dataset.with_untracked(|d| d.classes.clone()),
+        updated_ms: now_ms(),
+    };
+    let result = async {
+        let store = storage.store().await?;
+        store.put_annotations(&records).await?;
+        store.put_project(&project).await
+    }
+    .await;
+    storage.flushing.set_value(false);
+    match result {
+        Ok(()) => {
+            studio.saved_versions.update_value(|versions| {
+                for record in &records {
+                    versions.insert(record.annotations.image_path.clone(), record.version);
+                }
+            });
+            let more = !studio.dirty_images.with_value(|d| d.is_empty())
+                || studio.dirty_project.get_value();
+            if more {
+                studio.save_state.set(SaveState::Pending);
+                arm(storage, studio, manifest_url, FLUSH_DELAY);
+            } else {
+                studio.save_state.set(SaveState::Saved);
+            }
+        }
+        Err(error) => {
+            // Put everything back: nothing the user drew is dropped.
+            studio
+                .dirty_images
+                .update_value(|dirty| dirty.extend(paths));
+            if project_dirty {
+                studio.dirty_project.set_value(true);
+            }
+            studio.save_state.set(SaveState::Failed(error.to_string()));
+            arm(storage, studio, manifest_url, RETRY_DELAY);
+        }
+    }
+}

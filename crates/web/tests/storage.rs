@@ -1,0 +1,159 @@
+//! The IndexedDB project store in a real browser: what is written is read back equal after
+//! the database is closed and reopened, and an upgrade from an older schema keeps the data.
+#![cfg(target_arch = "wasm32")]
+
+use sightline_core::annotation::{ImageAnnotations, ImageSize, Shape, ShapeKind};
+use sightline_core::view::Point;
+use sightline_web::storage::{AnnotationRecord, ImageRecord, ProjectRecord, SCHEMA_VERSION, Store};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn annotations(path: &str) -> ImageAnnotations {
+    let mut image = ImageAnnotations::new(path, Some(ImageSize::new(640, 480)));
+    let mut rect = Shape::rectangle("car", Point::new(1.5, 2.25), Point::new(100.0, 80.125));
+    rect.flags.insert("occluded".to_owned(), true.into());
+    rect.extra
+        .insert("custom_key".to_owned(), serde_json::json!({"kept": [1, 2]}));
+    image.shapes.push(rect);
+    image.shapes.push(Shape::new(
+        "dot",
+        ShapeKind::Point,
+        vec![Point::new(3.0, 4.0)],
+    ));
+    image.shapes.push(Shape::polygon(
+        "roof",
+        vec![
+            Point::new(0.0, 0.0),
+            Point::new(10.0, 0.0),
+            Point::new(5.0, 7.5),
+        ],
+    ));
+    image.flags.insert("blurry".to_owned(), false.into());
+    image
+}
+
+fn project(id: &str) -> ProjectRecord {
+    ProjectRecord {
+        id: id.to_owned(),
+        name: "Test project".to_owned(),
+        manifest_url: "demo/manifest.json".to_owned(),
+        classes: vec!["car".to_owned(), "dot".to_owned(), "roof".to_owned()],
+        updated_ms: 1234.5,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn annotations_survive_closing_and_reopening() {
+    let name = "sightline-test-reopen";
+    Store::delete_database(name).await.expect("deleted");
+    let store = Store::open(name).await.expect("opened");
+    assert_eq!(store.version(), SCHEMA_VERSION);
+    let records = vec![
+        AnnotationRecord {
+            project_id: "p1".to_owned(),
+            version: 3,
+            annotations: annotations("a.jpg"),
+        },
+        AnnotationRecord {
+            project_id: "p1".to_owned(),
+            version: 1,
+            annotations: annotations("dir/b.png"),
+        },
+        AnnotationRecord {
+            project_id: "p2".to_owned(),
+            version: 1,
+            annotations: annotations("a.jpg"),
+        },
+    ];
+    store
+        .put_project(&project("p1"))
+        .await
+        .expect("project saved");
+    store
+        .put_annotations(&records)
+        .await
+        .expect("annotations saved");
+    store
+        .put_images(&[ImageRecord {
+            project_id: "p1".to_owned(),
+            path: "a.jpg".to_owned(),
+            name: "a.jpg".to_owned(),
+            width: Some(640),
+            height: Some(480),
+        }])
+        .await
+        .expect("images saved");
+    store.close();
+
+    let store = Store::open(name).await.expect("reopened");
+    let (mut read, problems) = store.annotations("p1").await.expect("read");
+    assert!(problems.is_empty(), "{problems:?}");
+    read.sort_by(|a, b| a.annotations.image_path.cmp(&b.annotations.image_path));
+    assert_eq!(
+        read,
+        records[..2].to_vec(),
+        "exactly what was written, only project p1's"
+    );
+    assert_eq!(
+        store.project("p1").await.expect("read"),
+        Some(project("p1"))
+    );
+    let (images, _) = store.images("p1").await.expect("images");
+    assert_eq!(images.len(), 1);
+
+    // A newer version replaces the record.
+    let mut newer = records[0].clone();
+    newer.version = 4;
+    newer.annotations.shapes.pop();
+    store
+        .put_annotations(std::slice::from_ref(&newer))
+        .await
+        .expect("saved");
+    let (read, _) = store.annotations("p1").await.expect("read");
+    assert!(read.contains(&newer) && read.len() == 2);
+
+    // Deleting a project removes its records and leaves the others.
+    store.delete_project("p1").await.expect("deleted");
+    assert!(store.annotations("p1").await.expect("read").0.is_empty());
+    assert_eq!(store.project("p1").await.expect("read"), None);
+    assert_eq!(store.annotations("p2").await.expect("read").0.len(), 1);
+    store.close();
+}
+
+#[wasm_bindgen_test]
+async fn upgrade_from_schema_1_keeps_the_data() {
+    let name = "sightline-test-upgrade";
+    Store::delete_database(name).await.expect("deleted");
+    let old = Store::open_at_version(name, 1).await.expect("opened at v1");
+    assert_eq!(old.version(), 1);
+    assert!(
+        !old.store_names().contains(&"images".to_owned()),
+        "v1 has no images store"
+    );
+    let record = AnnotationRecord {
+        project_id: "old".to_owned(),
+        version: 7,
+        annotations: annotations("x.jpg"),
+    };
+    old.put_project(&project("old")).await.expect("saved");
+    old.put_annotations(std::slice::from_ref(&record))
+        .await
+        .expect("saved");
+    old.close();
+
+    let store = Store::open(name).await.expect("upgraded");
+    assert_eq!(store.version(), SCHEMA_VERSION);
+    assert!(
+        store.store_names().contains(&"images".to_owned()),
+        "v2 adds the images store"
+    );
+    let (read, problems) = store.annotations("old").await.expect("read");
+    assert!(problems.is_empty());
+    assert_eq!(read, vec![record]);
+    assert_eq!(
+        store.project("old").await.expect("read"),
+        Some(project("old"))
+    );
+    store.close();
+}

@@ -1,0 +1,140 @@
+// The annotation studio in a real browser: every shape type drawn with the mouse, the shape
+// list, undo/redo (a drag is one step), delete, copy/paste across images, the help overlay,
+// shortcuts ignored while typing, and persistence: a reload finds everything again.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveStatic, launchChromium, openApp, screenshot } from './support/harness.mjs';
+import {
+  canvasFrame, click, drag, listedKinds, savedAnnotations, waitForSaved, waitForShapeCount,
+} from './support/studio.mjs';
+
+let server;
+before(async () => { server = await serveStatic(); });
+after(async () => { await server?.close(); });
+
+const drawn = (page) =>
+  page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
+
+const ALL_KINDS = ['rectangle', 'polygon', 'point', 'line', 'linestrip', 'circle', 'rotation'];
+
+test('draw every shape type, undo/redo, move, delete, paste, reload restores them', async () => {
+  const browser = await launchChromium({ webgpu: false });
+  try {
+    const { page, errors } = await openApp(browser, server.url);
+    await drawn(page);
+    await waitForSaved(page);
+    const { at } = await canvasFrame(page);
+
+    // Rectangle (R): a drag.
+    await page.keyboard.press('r');
+    await drag(page, at(-130, -110), at(-40, -30));
+    await waitForShapeCount(page, 1);
+    // Polygon (P): three clicks, then a click on the first vertex closes it.
+    await page.keyboard.press('p');
+    for (const p of [at(20, -110), at(120, -100), at(90, -20)]) await click(page, p);
+    await click(page, at(20, -110));
+    await waitForShapeCount(page, 2);
+    // Point (O): a click.
+    await page.keyboard.press('o');
+    await click(page, at(-90, 30));
+    await waitForShapeCount(page, 3);
+    // Line (L): a drag.
+    await page.keyboard.press('l');
+    await drag(page, at(10, 20), at(120, 50));
+    await waitForShapeCount(page, 4);
+    // Linestrip (K): clicks, Enter finishes.
+    await page.keyboard.press('k');
+    for (const p of [at(-130, 60), at(-100, 90), at(-60, 65)]) await click(page, p);
+    await page.keyboard.press('Enter');
+    await waitForShapeCount(page, 5);
+    // Circle (C): centre to rim.
+    await page.keyboard.press('c');
+    await drag(page, at(-40, 120), at(-10, 120));
+    await waitForShapeCount(page, 6);
+    // Rotated rectangle (T): a drag, then ] turns it by 5° (three steps).
+    await page.keyboard.press('t');
+    await drag(page, at(30, 90), at(120, 130));
+    await waitForShapeCount(page, 7);
+    for (let i = 0; i < 3; i += 1) await page.keyboard.press(']');
+
+    assert.deepEqual(await listedKinds(page), ALL_KINDS);
+    await page.keyboard.press('Escape');
+    await screenshot(page, 'studio-all-shapes.png');
+
+    // Undo the three turns and the rotated rectangle; redo brings it back.
+    for (let i = 0; i < 4; i += 1) await page.keyboard.press('Control+z');
+    await waitForShapeCount(page, 6);
+    await page.keyboard.press('Control+Shift+z');
+    await waitForShapeCount(page, 7);
+    for (let i = 0; i < 3; i += 1) await page.keyboard.press('Control+y');
+    await waitForSaved(page);
+    const rotated = (await savedAnnotations(page))['person.jpg'].annotations.shapes[6];
+    const [a, b] = rotated.points_in_image;
+    assert.ok(Math.abs(a.y - b.y) > 1, `the redone turns tilt the top edge: ${JSON.stringify(rotated)}`);
+
+    // Moving the rectangle by a drag is one undo step.
+    await page.keyboard.press('v');
+    const before = (await savedAnnotations(page))['person.jpg'].annotations.shapes[0].points_in_image;
+    await drag(page, at(-85, -70), at(-55, -40), 10);
+    await waitForSaved(page);
+    const moved = (await savedAnnotations(page))['person.jpg'].annotations.shapes[0].points_in_image;
+    assert.ok(moved[0].x > before[0].x + 1 && moved[0].y > before[0].y + 1, 'the drag moved it');
+    await page.keyboard.press('Control+z');
+    await waitForSaved(page);
+    const undone = (await savedAnnotations(page))['person.jpg'].annotations.shapes[0].points_in_image;
+    assert.deepEqual(undone, before, 'one undo takes back the whole drag');
+
+    // Select the point in the list, delete it, undo the delete.
+    await page.getByTestId('shape-item').nth(2).click();
+    await page.keyboard.press('Delete');
+    await waitForShapeCount(page, 6);
+    await page.keyboard.press('Control+z');
+    await waitForShapeCount(page, 7);
+
+    // Shortcuts do not fire while typing: "r" typed into the class field adds a class.
+    await page.getByTestId('new-class').fill('');
+    await page.getByTestId('new-class').type('car');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getByTestId('tool-select').getAttribute('aria-pressed'), 'true');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="class-item"]').length === 2);
+
+    // Help overlay.
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('?');
+    await page.getByTestId('help').waitFor();
+    assert.match(await page.getByTestId('help').textContent(), /rectangle tool/);
+    await screenshot(page, 'studio-help.png');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('help').waitFor({ state: 'detached' });
+
+    // Copy every shape, paste onto the next image.
+    await page.keyboard.press('Control+a');
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('d');
+    await page.waitForFunction(() => document.querySelector('[data-testid="file-name"]').textContent === 'dog.jpg');
+    await drawn(page);
+    await waitForShapeCount(page, 0);
+    await page.keyboard.press('Control+v');
+    await waitForShapeCount(page, 7);
+    await screenshot(page, 'studio-pasted.png');
+    await page.keyboard.press('a');
+    await page.waitForFunction(() => document.querySelector('[data-testid="file-name"]').textContent === 'person.jpg');
+    await waitForShapeCount(page, 7);
+    await waitForSaved(page);
+
+    // Reload: everything comes back from IndexedDB.
+    await page.reload();
+    await drawn(page);
+    await waitForShapeCount(page, 7);
+    assert.deepEqual(await listedKinds(page), ALL_KINDS);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="class-item"]').length === 2);
+    await page.waitForSelector('[data-testid="project-item"]');
+    await screenshot(page, 'studio-after-reload.png');
+    await page.keyboard.press('d');
+    await page.waitForFunction(() => document.querySelector('[data-testid="file-name"]').textContent === 'dog.jpg');
+    await waitForShapeCount(page, 7);
+    assert.deepEqual(errors, [], 'no errors in the page or the worker');
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,67 @@
+// Helpers for the studio spec: where to click on the canvas, and what the app saved in
+// IndexedDB (read straight from the browser's database, as a reload would).
+
+/** The canvas box and a function from offsets about its centre to page coordinates. */
+export async function canvasFrame(page) {
+  const box = await page.getByTestId('canvas').boundingBox();
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  return { box, at: (dx, dy) => [cx + dx, cy + dy] };
+}
+
+export async function drag(page, [x0, y0], [x1, y1], steps = 6) {
+  await page.mouse.move(x0, y0);
+  await page.mouse.down();
+  await page.mouse.move(x1, y1, { steps });
+  await page.mouse.up();
+}
+
+export async function click(page, [x, y]) {
+  await page.mouse.click(x, y);
+}
+
+export async function shapeCount(page) {
+  return Number(await page.getByTestId('shape-count').textContent());
+}
+
+export async function waitForShapeCount(page, count) {
+  await page.waitForFunction(
+    (n) => document.querySelector('[data-testid="shape-count"]')?.textContent === String(n),
+    count, { timeout: 10_000 },
+  );
+}
+
+/** Waits until every edit is written to IndexedDB. */
+export async function waitForSaved(page) {
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="save-state"]')?.textContent.trim() === 'saved',
+    null, { timeout: 10_000 },
+  );
+}
+
+/** The kinds of the shapes in the shape list, in order. */
+export async function listedKinds(page) {
+  return page.$$eval('[data-testid="shape-item"]', (items) => items.map((i) => i.dataset.kind));
+}
+
+/** The annotation records saved for a project, keyed by image path. */
+export async function savedAnnotations(page, projectId = 'demo') {
+  return page.evaluate((id) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('sightline');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const request = db.transaction('annotations').objectStore('annotations').getAll();
+      request.onerror = () => reject(request.error);
+      request.onsuccess = () => {
+        const out = {};
+        for (const value of request.result) {
+          const record = JSON.parse(value.json);
+          if (record.project_id === id) out[record.annotations.image_path] = record;
+        }
+        db.close();
+        resolve(out);
+      };
+    };
+  }), projectId);
+}
