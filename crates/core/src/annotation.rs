@@ -205,7 +205,12 @@ impl Shape {
         let (hw, hh) = (size.width / 2.0, size.height / 2.0);
         let corners = [(-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh)]
             .iter()
-            .map(|&(dx, dy)| Point::new(center.x + dx * cos - dy * sin, center.y + dx * sin + dy * cos))
+            .map(|&(dx, dy)| {
+                Point::new(
+                    center.x + dx * cos - dy * sin,
+                    center.y + dx * sin + dy * cos,
+                )
+            })
             .collect();
         Self::new(label, ShapeKind::RotatedRectangle, corners)
     }
@@ -244,7 +249,11 @@ pub struct ImageAnnotations {
 
 impl ImageAnnotations {
     pub fn new(image_path: impl Into<String>, image_size: Option<ImageSize>) -> Self {
-        Self { image_path: image_path.into(), image_size, ..Self::default() }
+        Self {
+            image_path: image_path.into(),
+            image_size,
+            ..Self::default()
+        }
     }
 }
 
@@ -259,12 +268,18 @@ pub struct Dataset {
 impl Dataset {
     /// The annotations of `image_path`, if the dataset has them.
     pub fn image(&self, image_path: &str) -> Option<&ImageAnnotations> {
-        self.images.iter().find(|image| image.image_path == image_path)
+        self.images
+            .iter()
+            .find(|image| image.image_path == image_path)
     }
 
     /// The annotations of `image_path`, added empty if missing.
     pub fn image_mut_or_insert(&mut self, image_path: &str) -> &mut ImageAnnotations {
-        let index = match self.images.iter().position(|image| image.image_path == image_path) {
+        let index = match self
+            .images
+            .iter()
+            .position(|image| image.image_path == image_path)
+        {
             Some(index) => index,
             None => {
                 self.images.push(ImageAnnotations::new(image_path, None));
@@ -309,9 +324,15 @@ mod tests {
     #[test]
     fn labelme_names_round_trip() {
         for kind in ShapeKind::ALL {
-            assert_eq!(ShapeKind::from_labelme_name(kind.labelme_name()), Some(kind));
+            assert_eq!(
+                ShapeKind::from_labelme_name(kind.labelme_name()),
+                Some(kind)
+            );
         }
-        assert_eq!(ShapeKind::from_labelme_name("line_strip"), Some(ShapeKind::Linestrip));
+        assert_eq!(
+            ShapeKind::from_labelme_name("line_strip"),
+            Some(ShapeKind::Linestrip)
+        );
         assert_eq!(ShapeKind::from_labelme_name("cuboid"), None);
     }
 
@@ -324,7 +345,10 @@ mod tests {
             std::f64::consts::FRAC_PI_2,
         );
         let p = shape.points_in_image[0];
-        assert!((p.x - 11.0).abs() < 1e-12 && (p.y - 8.0).abs() < 1e-12, "{p:?}");
+        assert!(
+            (p.x - 11.0).abs() < 1e-12 && (p.y - 8.0).abs() < 1e-12,
+            "{p:?}"
+        );
         assert!(shape.has_valid_point_count());
     }
 
@@ -332,9 +356,21 @@ mod tests {
     fn classes_are_added_in_order_of_use() {
         let mut dataset = Dataset::default();
         let image = dataset.image_mut_or_insert("a.jpg");
-        image.shapes.push(Shape::new("dog", ShapeKind::Point, vec![Point::new(1.0, 1.0)]));
-        image.shapes.push(Shape::new("cat", ShapeKind::Point, vec![Point::new(1.0, 1.0)]));
-        image.shapes.push(Shape::new("dog", ShapeKind::Point, vec![Point::new(1.0, 1.0)]));
+        image.shapes.push(Shape::new(
+            "dog",
+            ShapeKind::Point,
+            vec![Point::new(1.0, 1.0)],
+        ));
+        image.shapes.push(Shape::new(
+            "cat",
+            ShapeKind::Point,
+            vec![Point::new(1.0, 1.0)],
+        ));
+        image.shapes.push(Shape::new(
+            "dog",
+            ShapeKind::Point,
+            vec![Point::new(1.0, 1.0)],
+        ));
         dataset.add_missing_classes();
         assert_eq!(dataset.classes, ["dog", "cat"]);
         assert_eq!(dataset.shape_count(), 3);

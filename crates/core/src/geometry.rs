@@ -42,11 +42,17 @@ impl Rect {
     }
 
     pub fn center(&self) -> Point {
-        Point::new((self.min.x + self.max.x) / 2.0, (self.min.y + self.max.y) / 2.0)
+        Point::new(
+            (self.min.x + self.max.x) / 2.0,
+            (self.min.y + self.max.y) / 2.0,
+        )
     }
 
     pub fn contains(&self, point: Point) -> bool {
-        point.x >= self.min.x && point.x <= self.max.x && point.y >= self.min.y && point.y <= self.max.y
+        point.x >= self.min.x
+            && point.x <= self.max.x
+            && point.y >= self.min.y
+            && point.y <= self.max.y
     }
 
     pub fn intersection(&self, other: &Rect) -> Option<Rect> {
@@ -174,7 +180,11 @@ pub fn clip_polygon_by_convex(subject: &[Point], clip: &[Point]) -> Vec<Point> {
             let (a2, b2) = (q.y - p.y, p.x - q.x);
             let c2 = a2 * p.x + b2 * p.y;
             let det = a1 * b2 - a2 * b1;
-            if det == 0.0 { p } else { Point::new((b2 * c1 - b1 * c2) / det, (a1 * c2 - a2 * c1) / det) }
+            if det == 0.0 {
+                p
+            } else {
+                Point::new((b2 * c1 - b1 * c2) / det, (a1 * c2 - a2 * c1) / det)
+            }
         };
         let input = std::mem::take(&mut output);
         for (j, &current) in input.iter().enumerate() {
@@ -224,7 +234,10 @@ pub fn outline_polygon(shape: &Shape) -> Option<Vec<Point>> {
                     .map(|i| {
                         let angle =
                             i as f64 * std::f64::consts::TAU / CIRCLE_POLYGON_VERTICES as f64;
-                        Point::new(center.x + radius * angle.cos(), center.y + radius * angle.sin())
+                        Point::new(
+                            center.x + radius * angle.cos(),
+                            center.y + radius * angle.sin(),
+                        )
                     })
                     .collect(),
             )
@@ -262,11 +275,15 @@ pub fn bbox_in_image(shape: &Shape) -> Option<Rect> {
 pub fn contains_point(shape: &Shape, point: Point, tolerance_px: f64) -> bool {
     let points = &shape.points_in_image;
     match shape.kind {
-        ShapeKind::Point => points.first().is_some_and(|p| distance(*p, point) <= tolerance_px),
-        ShapeKind::Line | ShapeKind::Linestrip => {
-            points.windows(2).any(|w| distance_to_segment(point, w[0], w[1]) <= tolerance_px)
+        ShapeKind::Point => points
+            .first()
+            .is_some_and(|p| distance(*p, point) <= tolerance_px),
+        ShapeKind::Line | ShapeKind::Linestrip => points
+            .windows(2)
+            .any(|w| distance_to_segment(point, w[0], w[1]) <= tolerance_px),
+        ShapeKind::Circle => {
+            circle_of(shape).is_some_and(|(c, r)| distance(c, point) <= r + tolerance_px)
         }
-        ShapeKind::Circle => circle_of(shape).is_some_and(|(c, r)| distance(c, point) <= r + tolerance_px),
         _ => outline_polygon(shape).is_some_and(|polygon| {
             polygon_contains(&polygon, point)
                 || (0..polygon.len()).any(|i| {
@@ -319,8 +336,10 @@ pub fn polygon_iou(a: &[Point], b: &[Point]) -> f64 {
         let Some(common) = ra.intersection(&rb) else {
             return 0.0;
         };
-        let (cell_w, cell_h) =
-            (common.width() / IOU_GRID_CELLS as f64, common.height() / IOU_GRID_CELLS as f64);
+        let (cell_w, cell_h) = (
+            common.width() / IOU_GRID_CELLS as f64,
+            common.height() / IOU_GRID_CELLS as f64,
+        );
         let mut hits = 0usize;
         for row in 0..IOU_GRID_CELLS {
             for column in 0..IOU_GRID_CELLS {
@@ -336,11 +355,18 @@ pub fn polygon_iou(a: &[Point], b: &[Point]) -> f64 {
         hits as f64 * cell_w * cell_h
     };
     let union = area_a + area_b - intersection;
-    if union > 0.0 { (intersection / union).clamp(0.0, 1.0) } else { 0.0 }
+    if union > 0.0 {
+        (intersection / union).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 fn clamp_point(point: Point, image: Rect) -> Point {
-    Point::new(point.x.clamp(image.min.x, image.max.x), point.y.clamp(image.min.y, image.max.y))
+    Point::new(
+        point.x.clamp(image.min.x, image.max.x),
+        point.y.clamp(image.min.y, image.max.y),
+    )
 }
 
 /// Whether every point lies in the image (with `tolerance_px` of slack on each side).
@@ -364,7 +390,11 @@ pub fn clipped_to_image(shape: &Shape, image_size: Size) -> Option<Shape> {
     let mut clipped = shape.clone();
     match shape.kind {
         ShapeKind::Point | ShapeKind::Circle => {
-            return shape.points_in_image.first().is_some_and(|p| image.contains(*p)).then_some(clipped);
+            return shape
+                .points_in_image
+                .first()
+                .is_some_and(|p| image.contains(*p))
+                .then_some(clipped);
         }
         ShapeKind::Rectangle | ShapeKind::Mask | ShapeKind::Line | ShapeKind::Linestrip => {
             let rect = bbox_in_image(shape)?;
@@ -372,8 +402,11 @@ pub fn clipped_to_image(shape: &Shape, image_size: Size) -> Option<Shape> {
             if is_area && rect.intersection(&image).is_none() {
                 return None;
             }
-            clipped.points_in_image =
-                shape.points_in_image.iter().map(|p| clamp_point(*p, image)).collect();
+            clipped.points_in_image = shape
+                .points_in_image
+                .iter()
+                .map(|p| clamp_point(*p, image))
+                .collect();
         }
         ShapeKind::Polygon | ShapeKind::RotatedRectangle => {
             let polygon = clip_polygon_by_convex(&shape.points_in_image, &image.corners());
@@ -401,12 +434,22 @@ mod tests {
 
     #[test]
     fn areas() {
-        assert_eq!(area_in_pixels(&Shape::rectangle("a", p(10.0, 10.0), p(0.0, 20.0))), 100.0);
+        assert_eq!(
+            area_in_pixels(&Shape::rectangle("a", p(10.0, 10.0), p(0.0, 20.0))),
+            100.0
+        );
         let triangle = Shape::polygon("a", vec![p(0.0, 0.0), p(4.0, 0.0), p(0.0, 3.0)]);
         assert_eq!(area_in_pixels(&triangle), 6.0);
         let circle = Shape::new("a", ShapeKind::Circle, vec![p(5.0, 5.0), p(5.0, 7.0)]);
-        assert!(close(area_in_pixels(&circle), std::f64::consts::PI * 4.0, 1e-12));
-        assert_eq!(area_in_pixels(&Shape::new("a", ShapeKind::Point, vec![p(1.0, 1.0)])), 0.0);
+        assert!(close(
+            area_in_pixels(&circle),
+            std::f64::consts::PI * 4.0,
+            1e-12
+        ));
+        assert_eq!(
+            area_in_pixels(&Shape::new("a", ShapeKind::Point, vec![p(1.0, 1.0)])),
+            0.0
+        );
         let rotated = Shape::rotated_rectangle("a", p(50.0, 50.0), Size::new(10.0, 4.0), 0.7);
         assert!(close(area_in_pixels(&rotated), 40.0, 1e-9));
     }
@@ -420,7 +463,10 @@ mod tests {
 
     #[test]
     fn hit_testing() {
-        let square = Shape::polygon("a", vec![p(0.0, 0.0), p(10.0, 0.0), p(10.0, 10.0), p(0.0, 10.0)]);
+        let square = Shape::polygon(
+            "a",
+            vec![p(0.0, 0.0), p(10.0, 0.0), p(10.0, 10.0), p(0.0, 10.0)],
+        );
         assert!(contains_point(&square, p(5.0, 5.0), 0.0));
         assert!(!contains_point(&square, p(11.0, 5.0), 0.5));
         assert!(contains_point(&square, p(10.4, 5.0), 0.5));
@@ -438,18 +484,34 @@ mod tests {
         let b = Shape::rectangle("b", p(5.0, 0.0), p(15.0, 10.0));
         assert!(close(shape_iou(&a, &b), 50.0 / 150.0, 1e-12));
         assert_eq!(shape_iou(&a, &a), 1.0);
-        let pa = Shape::polygon("a", vec![p(0.0, 0.0), p(10.0, 0.0), p(10.0, 10.0), p(0.0, 10.0)]);
-        let pb = Shape::polygon("b", vec![p(5.0, 0.0), p(15.0, 0.0), p(15.0, 10.0), p(5.0, 10.0)]);
+        let pa = Shape::polygon(
+            "a",
+            vec![p(0.0, 0.0), p(10.0, 0.0), p(10.0, 10.0), p(0.0, 10.0)],
+        );
+        let pb = Shape::polygon(
+            "b",
+            vec![p(5.0, 0.0), p(15.0, 0.0), p(15.0, 10.0), p(5.0, 10.0)],
+        );
         assert!(close(shape_iou(&pa, &pb), 50.0 / 150.0, 1e-12));
         // Two concave "L" shapes: estimated on the grid.
         let l = |dx: f64| {
-            vec![p(dx, 0.0), p(dx + 10.0, 0.0), p(dx + 10.0, 5.0), p(dx + 5.0, 5.0), p(dx + 5.0, 10.0), p(dx, 10.0)]
+            vec![
+                p(dx, 0.0),
+                p(dx + 10.0, 0.0),
+                p(dx + 10.0, 5.0),
+                p(dx + 5.0, 5.0),
+                p(dx + 5.0, 10.0),
+                p(dx, 10.0),
+            ]
         };
         let iou = polygon_iou(&l(0.0), &l(0.0));
         assert!(close(iou, 1.0, 0.02), "{iou}");
         let disjoint = Shape::rectangle("c", p(100.0, 100.0), p(110.0, 110.0));
         assert_eq!(shape_iou(&a, &disjoint), 0.0);
-        assert_eq!(shape_iou(&a, &Shape::new("p", ShapeKind::Point, vec![p(1.0, 1.0)])), 0.0);
+        assert_eq!(
+            shape_iou(&a, &Shape::new("p", ShapeKind::Point, vec![p(1.0, 1.0)])),
+            0.0
+        );
     }
 
     #[test]

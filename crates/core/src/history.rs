@@ -20,7 +20,10 @@ pub enum EditError {
     #[error("shape {index} is not in the state this edit expects (edited elsewhere?)")]
     StateMismatch { index: usize },
     #[error("a {kind:?} cannot have {count} points")]
-    InvalidPointCount { kind: crate::annotation::ShapeKind, count: usize },
+    InvalidPointCount {
+        kind: crate::annotation::ShapeKind,
+        count: usize,
+    },
 }
 
 /// A reversible edit of a list of shapes.
@@ -31,29 +34,63 @@ pub enum Command {
     /// Removes the shape at `index` (which must equal `shape`).
     Delete { index: usize, shape: Shape },
     /// Moves whole shapes: all their points, before and after.
-    Move { indices: Vec<usize>, before: Vec<Vec<Point>>, after: Vec<Vec<Point>> },
-    MoveVertex { shape: usize, vertex: usize, from: Point, to: Point },
-    InsertVertex { shape: usize, vertex: usize, point: Point },
-    RemoveVertex { shape: usize, vertex: usize, point: Point },
-    Relabel { shape: usize, from: String, to: String },
+    Move {
+        indices: Vec<usize>,
+        before: Vec<Vec<Point>>,
+        after: Vec<Vec<Point>>,
+    },
+    MoveVertex {
+        shape: usize,
+        vertex: usize,
+        from: Point,
+        to: Point,
+    },
+    InsertVertex {
+        shape: usize,
+        vertex: usize,
+        point: Point,
+    },
+    RemoveVertex {
+        shape: usize,
+        vertex: usize,
+        point: Point,
+    },
+    Relabel {
+        shape: usize,
+        from: String,
+        to: String,
+    },
     /// Any other change of one shape (its flags, group, description, predicted state...).
-    Replace { index: usize, before: Shape, after: Shape },
+    Replace {
+        index: usize,
+        before: Shape,
+        after: Shape,
+    },
     /// Several commands as one undo step, applied in order.
     Batch { commands: Vec<Command> },
 }
 
 fn shape_at(shapes: &[Shape], index: usize) -> Result<&Shape, EditError> {
-    shapes.get(index).ok_or(EditError::NoSuchShape { index, count: shapes.len() })
+    shapes.get(index).ok_or(EditError::NoSuchShape {
+        index,
+        count: shapes.len(),
+    })
 }
 
 impl Command {
     /// A new shape at the end of the list.
     pub fn create(shapes: &[Shape], shape: Shape) -> Self {
-        Command::Create { index: shapes.len(), shape }
+        Command::Create {
+            index: shapes.len(),
+            shape,
+        }
     }
 
     pub fn delete(shapes: &[Shape], index: usize) -> Result<Self, EditError> {
-        Ok(Command::Delete { index, shape: shape_at(shapes, index)?.clone() })
+        Ok(Command::Delete {
+            index,
+            shape: shape_at(shapes, index)?.clone(),
+        })
     }
 
     /// Deletes several shapes as one step.
@@ -61,13 +98,20 @@ impl Command {
         let mut sorted = indices.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
-        let commands =
-            sorted.iter().rev().map(|&i| Command::delete(shapes, i)).collect::<Result<_, _>>()?;
+        let commands = sorted
+            .iter()
+            .rev()
+            .map(|&i| Command::delete(shapes, i))
+            .collect::<Result<_, _>>()?;
         Ok(Command::Batch { commands })
     }
 
     /// Moves shapes by `delta_in_image`.
-    pub fn translate(shapes: &[Shape], indices: &[usize], delta_in_image: Point) -> Result<Self, EditError> {
+    pub fn translate(
+        shapes: &[Shape],
+        indices: &[usize],
+        delta_in_image: Point,
+    ) -> Result<Self, EditError> {
         let mut before = Vec::with_capacity(indices.len());
         let mut after = Vec::with_capacity(indices.len());
         for &index in indices {
@@ -80,22 +124,40 @@ impl Command {
                     .collect(),
             );
         }
-        Ok(Command::Move { indices: indices.to_vec(), before, after })
+        Ok(Command::Move {
+            indices: indices.to_vec(),
+            before,
+            after,
+        })
     }
 
-    pub fn move_vertex(shapes: &[Shape], shape: usize, vertex: usize, to: Point) -> Result<Self, EditError> {
+    pub fn move_vertex(
+        shapes: &[Shape],
+        shape: usize,
+        vertex: usize,
+        to: Point,
+    ) -> Result<Self, EditError> {
         let from = *shape_at(shapes, shape)?
             .points_in_image
             .get(vertex)
             .ok_or(EditError::NoSuchVertex { shape, vertex })?;
-        Ok(Command::MoveVertex { shape, vertex, from, to })
+        Ok(Command::MoveVertex {
+            shape,
+            vertex,
+            from,
+            to,
+        })
     }
 
     pub fn relabel(shapes: &[Shape], indices: &[usize], label: &str) -> Result<Self, EditError> {
         let commands = indices
             .iter()
             .map(|&i| {
-                Ok(Command::Relabel { shape: i, from: shape_at(shapes, i)?.label.clone(), to: label.to_owned() })
+                Ok(Command::Relabel {
+                    shape: i,
+                    from: shape_at(shapes, i)?.label.clone(),
+                    to: label.to_owned(),
+                })
             })
             .collect::<Result<_, EditError>>()?;
         Ok(Command::Batch { commands })
@@ -110,7 +172,10 @@ impl Command {
             .map(|(index, shape)| Command::Replace {
                 index,
                 before: shape.clone(),
-                after: Shape { predicted: false, ..shape.clone() },
+                after: Shape {
+                    predicted: false,
+                    ..shape.clone()
+                },
             })
             .collect();
         Command::Batch { commands }
@@ -118,9 +183,15 @@ impl Command {
 
     /// Deletes every predicted shape that was not accepted (one undo step).
     pub fn reject_all_predictions(shapes: &[Shape]) -> Self {
-        let indices: Vec<usize> =
-            shapes.iter().enumerate().filter(|(_, s)| s.predicted).map(|(i, _)| i).collect();
-        Command::delete_many(shapes, &indices).unwrap_or(Command::Batch { commands: Vec::new() })
+        let indices: Vec<usize> = shapes
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.predicted)
+            .map(|(i, _)| i)
+            .collect();
+        Command::delete_many(shapes, &indices).unwrap_or(Command::Batch {
+            commands: Vec::new(),
+        })
     }
 
     /// The command that undoes this one.
@@ -128,15 +199,61 @@ impl Command {
         match self.clone() {
             Command::Create { index, shape } => Command::Delete { index, shape },
             Command::Delete { index, shape } => Command::Create { index, shape },
-            Command::Move { indices, before, after } => Command::Move { indices, before: after, after: before },
-            Command::MoveVertex { shape, vertex, from, to } => Command::MoveVertex { shape, vertex, from: to, to: from },
-            Command::InsertVertex { shape, vertex, point } => Command::RemoveVertex { shape, vertex, point },
-            Command::RemoveVertex { shape, vertex, point } => Command::InsertVertex { shape, vertex, point },
-            Command::Relabel { shape, from, to } => Command::Relabel { shape, from: to, to: from },
-            Command::Replace { index, before, after } => Command::Replace { index, before: after, after: before },
-            Command::Batch { commands } => {
-                Command::Batch { commands: commands.iter().rev().map(Command::inverse).collect() }
-            }
+            Command::Move {
+                indices,
+                before,
+                after,
+            } => Command::Move {
+                indices,
+                before: after,
+                after: before,
+            },
+            Command::MoveVertex {
+                shape,
+                vertex,
+                from,
+                to,
+            } => Command::MoveVertex {
+                shape,
+                vertex,
+                from: to,
+                to: from,
+            },
+            Command::InsertVertex {
+                shape,
+                vertex,
+                point,
+            } => Command::RemoveVertex {
+                shape,
+                vertex,
+                point,
+            },
+            Command::RemoveVertex {
+                shape,
+                vertex,
+                point,
+            } => Command::InsertVertex {
+                shape,
+                vertex,
+                point,
+            },
+            Command::Relabel { shape, from, to } => Command::Relabel {
+                shape,
+                from: to,
+                to: from,
+            },
+            Command::Replace {
+                index,
+                before,
+                after,
+            } => Command::Replace {
+                index,
+                before: after,
+                after: before,
+            },
+            Command::Batch { commands } => Command::Batch {
+                commands: commands.iter().rev().map(Command::inverse).collect(),
+            },
         }
     }
 
@@ -145,7 +262,10 @@ impl Command {
         match self {
             Command::Create { index, shape } => {
                 if *index > shapes.len() {
-                    return Err(EditError::NoSuchShape { index: *index, count: shapes.len() });
+                    return Err(EditError::NoSuchShape {
+                        index: *index,
+                        count: shapes.len(),
+                    });
                 }
                 shapes.insert(*index, shape.clone());
             }
@@ -155,7 +275,11 @@ impl Command {
                 }
                 shapes.remove(*index);
             }
-            Command::Move { indices, before, after } => {
+            Command::Move {
+                indices,
+                before,
+                after,
+            } => {
                 for (i, &index) in indices.iter().enumerate() {
                     if Some(&shape_at(shapes, index)?.points_in_image) != before.get(i) {
                         return Err(EditError::StateMismatch { index });
@@ -165,39 +289,72 @@ impl Command {
                     shapes[index].points_in_image = points.clone();
                 }
             }
-            Command::MoveVertex { shape, vertex, from, to } => {
+            Command::MoveVertex {
+                shape,
+                vertex,
+                from,
+                to,
+            } => {
                 let current = shape_at(shapes, *shape)?
                     .points_in_image
                     .get(*vertex)
-                    .ok_or(EditError::NoSuchVertex { shape: *shape, vertex: *vertex })?;
+                    .ok_or(EditError::NoSuchVertex {
+                        shape: *shape,
+                        vertex: *vertex,
+                    })?;
                 if current != from {
                     return Err(EditError::StateMismatch { index: *shape });
                 }
                 shapes[*shape].points_in_image[*vertex] = *to;
             }
-            Command::InsertVertex { shape, vertex, point } => {
+            Command::InsertVertex {
+                shape,
+                vertex,
+                point,
+            } => {
                 let target = shape_at(shapes, *shape)?;
                 let count = target.points_in_image.len();
                 if *vertex > count {
-                    return Err(EditError::NoSuchVertex { shape: *shape, vertex: *vertex });
+                    return Err(EditError::NoSuchVertex {
+                        shape: *shape,
+                        vertex: *vertex,
+                    });
                 }
-                if !target.kind.has_free_vertex_count() || !target.kind.accepts_point_count(count + 1) {
-                    return Err(EditError::InvalidPointCount { kind: target.kind, count: count + 1 });
+                if !target.kind.has_free_vertex_count()
+                    || !target.kind.accepts_point_count(count + 1)
+                {
+                    return Err(EditError::InvalidPointCount {
+                        kind: target.kind,
+                        count: count + 1,
+                    });
                 }
                 shapes[*shape].points_in_image.insert(*vertex, *point);
             }
-            Command::RemoveVertex { shape, vertex, point } => {
+            Command::RemoveVertex {
+                shape,
+                vertex,
+                point,
+            } => {
                 let target = shape_at(shapes, *shape)?;
                 let count = target.points_in_image.len();
-                let current = target
-                    .points_in_image
-                    .get(*vertex)
-                    .ok_or(EditError::NoSuchVertex { shape: *shape, vertex: *vertex })?;
+                let current =
+                    target
+                        .points_in_image
+                        .get(*vertex)
+                        .ok_or(EditError::NoSuchVertex {
+                            shape: *shape,
+                            vertex: *vertex,
+                        })?;
                 if current != point {
                     return Err(EditError::StateMismatch { index: *shape });
                 }
-                if !target.kind.has_free_vertex_count() || !target.kind.accepts_point_count(count - 1) {
-                    return Err(EditError::InvalidPointCount { kind: target.kind, count: count - 1 });
+                if !target.kind.has_free_vertex_count()
+                    || !target.kind.accepts_point_count(count - 1)
+                {
+                    return Err(EditError::InvalidPointCount {
+                        kind: target.kind,
+                        count: count - 1,
+                    });
                 }
                 shapes[*shape].points_in_image.remove(*vertex);
             }
@@ -207,7 +364,11 @@ impl Command {
                 }
                 shapes[*shape].label = to.clone();
             }
-            Command::Replace { index, before, after } => {
+            Command::Replace {
+                index,
+                before,
+                after,
+            } => {
                 if shape_at(shapes, *index)? != before {
                     return Err(EditError::StateMismatch { index: *index });
                 }
@@ -232,17 +393,38 @@ impl Command {
     fn coalesced_with(&self, next: &Command) -> Option<Command> {
         match (self, next) {
             (
-                Command::Move { indices, before, .. },
-                Command::Move { indices: next_indices, after, .. },
-            ) if indices == next_indices => {
-                Some(Command::Move { indices: indices.clone(), before: before.clone(), after: after.clone() })
-            }
+                Command::Move {
+                    indices, before, ..
+                },
+                Command::Move {
+                    indices: next_indices,
+                    after,
+                    ..
+                },
+            ) if indices == next_indices => Some(Command::Move {
+                indices: indices.clone(),
+                before: before.clone(),
+                after: after.clone(),
+            }),
             (
-                Command::MoveVertex { shape, vertex, from, .. },
-                Command::MoveVertex { shape: next_shape, vertex: next_vertex, to, .. },
-            ) if shape == next_shape && vertex == next_vertex => {
-                Some(Command::MoveVertex { shape: *shape, vertex: *vertex, from: *from, to: *to })
-            }
+                Command::MoveVertex {
+                    shape,
+                    vertex,
+                    from,
+                    ..
+                },
+                Command::MoveVertex {
+                    shape: next_shape,
+                    vertex: next_vertex,
+                    to,
+                    ..
+                },
+            ) if shape == next_shape && vertex == next_vertex => Some(Command::MoveVertex {
+                shape: *shape,
+                vertex: *vertex,
+                from: *from,
+                to: *to,
+            }),
             _ => None,
         }
     }
@@ -273,7 +455,10 @@ impl History {
     /// Applies `command` as a new undo step and forgets the redo stack.
     pub fn apply(&mut self, shapes: &mut Vec<Shape>, command: Command) -> Result<(), EditError> {
         command.apply(shapes)?;
-        self.undo.push(Entry { command, gesture: None });
+        self.undo.push(Entry {
+            command,
+            gesture: None,
+        });
         self.redo.clear();
         Ok(())
     }
@@ -295,13 +480,18 @@ impl History {
             last.command = merged;
             return Ok(());
         }
-        self.undo.push(Entry { command, gesture: Some(gesture) });
+        self.undo.push(Entry {
+            command,
+            gesture: Some(gesture),
+        });
         Ok(())
     }
 
     /// Undoes the last step; `Ok(false)` when there is none.
     pub fn undo(&mut self, shapes: &mut Vec<Shape>) -> Result<bool, EditError> {
-        let Some(entry) = self.undo.pop() else { return Ok(false) };
+        let Some(entry) = self.undo.pop() else {
+            return Ok(false);
+        };
         if let Err(error) = entry.command.inverse().apply(shapes) {
             self.undo.push(entry);
             return Err(error);
@@ -312,7 +502,9 @@ impl History {
 
     /// Redoes the last undone step; `Ok(false)` when there is none.
     pub fn redo(&mut self, shapes: &mut Vec<Shape>) -> Result<bool, EditError> {
-        let Some(entry) = self.redo.pop() else { return Ok(false) };
+        let Some(entry) = self.redo.pop() else {
+            return Ok(false);
+        };
         if let Err(error) = entry.command.apply(shapes) {
             self.redo.push(entry);
             return Err(error);
@@ -351,7 +543,15 @@ mod tests {
     use crate::annotation::ShapeKind;
 
     fn square(label: &str, x: f64) -> Shape {
-        Shape::polygon(label, vec![Point::new(x, 0.0), Point::new(x + 1.0, 0.0), Point::new(x + 1.0, 1.0), Point::new(x, 1.0)])
+        Shape::polygon(
+            label,
+            vec![
+                Point::new(x, 0.0),
+                Point::new(x + 1.0, 0.0),
+                Point::new(x + 1.0, 1.0),
+                Point::new(x, 1.0),
+            ],
+        )
     }
 
     #[test]
@@ -361,11 +561,15 @@ mod tests {
         let mut history = History::new();
         for _ in 0..10 {
             let step = Command::translate(&shapes, &[0], Point::new(0.1, 0.3)).expect("valid");
-            history.apply_in_gesture(&mut shapes, step, GestureId(1)).expect("applies");
+            history
+                .apply_in_gesture(&mut shapes, step, GestureId(1))
+                .expect("applies");
         }
         assert_eq!(history.undo_depth(), 1);
         let step = Command::translate(&shapes, &[0], Point::new(1.0, 0.0)).expect("valid");
-        history.apply_in_gesture(&mut shapes, step, GestureId(2)).expect("applies");
+        history
+            .apply_in_gesture(&mut shapes, step, GestureId(2))
+            .expect("applies");
         assert_eq!(history.undo_depth(), 2);
         history.undo(&mut shapes).expect("undo");
         history.undo(&mut shapes).expect("undo");
@@ -381,12 +585,16 @@ mod tests {
         shapes[2].score = Some(0.7);
         let original = shapes.clone();
         let mut history = History::new();
-        history.apply(&mut shapes, Command::accept_all_predictions(&original)).expect("applies");
+        history
+            .apply(&mut shapes, Command::accept_all_predictions(&original))
+            .expect("applies");
         assert!(shapes.iter().all(|s| !s.predicted));
         assert_eq!(shapes[2].score, Some(0.7));
         history.undo(&mut shapes).expect("undo");
         assert_eq!(shapes, original);
-        history.apply(&mut shapes, Command::reject_all_predictions(&original)).expect("applies");
+        history
+            .apply(&mut shapes, Command::reject_all_predictions(&original))
+            .expect("applies");
         assert_eq!(shapes.len(), 1);
         history.undo(&mut shapes).expect("undo");
         assert_eq!(shapes, original);
@@ -398,15 +606,43 @@ mod tests {
         let original = shapes.clone();
         let batch = Command::Batch {
             commands: vec![
-                Command::Relabel { shape: 0, from: "a".into(), to: "b".into() },
-                Command::Relabel { shape: 5, from: "a".into(), to: "b".into() },
+                Command::Relabel {
+                    shape: 0,
+                    from: "a".into(),
+                    to: "b".into(),
+                },
+                Command::Relabel {
+                    shape: 5,
+                    from: "a".into(),
+                    to: "b".into(),
+                },
             ],
         };
-        assert!(matches!(batch.apply(&mut shapes), Err(EditError::NoSuchShape { index: 5, .. })));
+        assert!(matches!(
+            batch.apply(&mut shapes),
+            Err(EditError::NoSuchShape { index: 5, .. })
+        ));
         assert_eq!(shapes, original);
-        let too_few = Command::RemoveVertex { shape: 0, vertex: 0, point: Point::new(0.0, 0.0) };
-        let mut triangle = vec![Shape::polygon("t", vec![Point::new(0.0, 0.0), Point::new(1.0, 0.0), Point::new(0.0, 1.0)])];
-        assert!(matches!(too_few.apply(&mut triangle), Err(EditError::InvalidPointCount { kind: ShapeKind::Polygon, count: 2 })));
+        let too_few = Command::RemoveVertex {
+            shape: 0,
+            vertex: 0,
+            point: Point::new(0.0, 0.0),
+        };
+        let mut triangle = vec![Shape::polygon(
+            "t",
+            vec![
+                Point::new(0.0, 0.0),
+                Point::new(1.0, 0.0),
+                Point::new(0.0, 1.0),
+            ],
+        )];
+        assert!(matches!(
+            too_few.apply(&mut triangle),
+            Err(EditError::InvalidPointCount {
+                kind: ShapeKind::Polygon,
+                count: 2
+            })
+        ));
     }
 
     /// An edit chosen by proptest, made valid against the current shapes.
@@ -429,10 +665,21 @@ mod tests {
         prop_oneof![
             (coordinate.clone(), coordinate.clone()).prop_map(|(x, y)| Action::Create(x, y)),
             any::<usize>().prop_map(Action::Delete),
-            (any::<usize>(), coordinate.clone(), coordinate.clone()).prop_map(|(i, x, y)| Action::Move(i, x, y)),
-            (any::<usize>(), any::<usize>(), coordinate.clone(), coordinate.clone())
+            (any::<usize>(), coordinate.clone(), coordinate.clone())
+                .prop_map(|(i, x, y)| Action::Move(i, x, y)),
+            (
+                any::<usize>(),
+                any::<usize>(),
+                coordinate.clone(),
+                coordinate.clone()
+            )
                 .prop_map(|(i, v, x, y)| Action::MoveVertex(i, v, x, y)),
-            (any::<usize>(), any::<usize>(), coordinate.clone(), coordinate)
+            (
+                any::<usize>(),
+                any::<usize>(),
+                coordinate.clone(),
+                coordinate
+            )
                 .prop_map(|(i, v, x, y)| Action::InsertVertex(i, v, x, y)),
             (any::<usize>(), any::<usize>()).prop_map(|(i, v)| Action::RemoveVertex(i, v)),
             (any::<usize>(), any::<u8>()).prop_map(|(i, l)| Action::Relabel(i, l)),
@@ -448,7 +695,9 @@ mod tests {
         Some(match *action {
             Action::Create(x, y) => Command::create(shapes, square("new", x).tap_y(y)),
             Action::Delete(i) => Command::delete(shapes, pick(i)?).ok()?,
-            Action::Move(i, x, y) => Command::translate(shapes, &[pick(i)?], Point::new(x, y)).ok()?,
+            Action::Move(i, x, y) => {
+                Command::translate(shapes, &[pick(i)?], Point::new(x, y)).ok()?
+            }
             Action::MoveVertex(i, v, x, y) => {
                 let i = pick(i)?;
                 let v = v % shapes[i].points_in_image.len();
@@ -457,20 +706,38 @@ mod tests {
             Action::InsertVertex(i, v, x, y) => {
                 let i = pick(i)?;
                 let v = v % (shapes[i].points_in_image.len() + 1);
-                Command::InsertVertex { shape: i, vertex: v, point: Point::new(x, y) }
+                Command::InsertVertex {
+                    shape: i,
+                    vertex: v,
+                    point: Point::new(x, y),
+                }
             }
             Action::RemoveVertex(i, v) => {
                 let i = pick(i)?;
                 let v = v % shapes[i].points_in_image.len();
-                Command::RemoveVertex { shape: i, vertex: v, point: shapes[i].points_in_image[v] }
+                Command::RemoveVertex {
+                    shape: i,
+                    vertex: v,
+                    point: shapes[i].points_in_image[v],
+                }
             }
-            Action::Relabel(i, l) => Command::relabel(shapes, &[pick(i)?], &format!("l{l}")).ok()?,
+            Action::Relabel(i, l) => {
+                Command::relabel(shapes, &[pick(i)?], &format!("l{l}")).ok()?
+            }
             Action::DeleteMany(a, b) => Command::delete_many(shapes, &[pick(a)?, pick(b)?]).ok()?,
             Action::TogglePredicted(i) => {
                 let i = pick(i)?;
                 let before = shapes[i].clone();
-                let after = Shape { predicted: !before.predicted, score: Some(0.5), ..before.clone() };
-                Command::Replace { index: i, before, after }
+                let after = Shape {
+                    predicted: !before.predicted,
+                    score: Some(0.5),
+                    ..before.clone()
+                };
+                Command::Replace {
+                    index: i,
+                    before,
+                    after,
+                }
             }
             Action::AcceptAll => Command::accept_all_predictions(shapes),
         })

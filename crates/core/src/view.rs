@@ -64,7 +64,10 @@ impl ViewTransform {
             (view_size.width - image_size.width * scale) / 2.0,
             (view_size.height - image_size.height * scale) / 2.0,
         );
-        Self { scale, offset_in_view }
+        Self {
+            scale,
+            offset_in_view,
+        }
     }
 
     pub fn view_from_image(&self, point_in_image: Point) -> Point {
@@ -84,8 +87,18 @@ impl ViewTransform {
     /// Zoomed by `factor` (> 1 magnifies) keeping `anchor_in_view` fixed: the image point
     /// under the cursor stays under the cursor. A non-finite or non-positive factor, or a
     /// scale that would leave `min_scale..=max_scale`, is clamped into that range.
-    pub fn zoomed_about(&self, anchor_in_view: Point, factor: f64, min_scale: f64, max_scale: f64) -> Self {
-        let factor = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
+    pub fn zoomed_about(
+        &self,
+        anchor_in_view: Point,
+        factor: f64,
+        min_scale: f64,
+        max_scale: f64,
+    ) -> Self {
+        let factor = if factor.is_finite() && factor > 0.0 {
+            factor
+        } else {
+            1.0
+        };
         let scale = (self.scale * factor).clamp(min_scale, max_scale);
         let anchor_in_image = self.image_from_view(anchor_in_view);
         Self {
@@ -110,7 +123,10 @@ impl ViewTransform {
 
     /// The size an image of `image_size` takes in the view.
     pub fn view_size_of(&self, image_size: Size) -> Size {
-        Size::new(image_size.width * self.scale, image_size.height * self.scale)
+        Size::new(
+            image_size.width * self.scale,
+            image_size.height * self.scale,
+        )
     }
 }
 
@@ -123,7 +139,10 @@ mod tests {
         let t = ViewTransform::fit(Size::new(200.0, 100.0), Size::new(100.0, 100.0));
         assert_eq!(t.scale, 0.5);
         assert_eq!(t.offset_in_view, Point::new(0.0, 25.0));
-        assert_eq!(t.view_size_of(Size::new(200.0, 100.0)), Size::new(100.0, 50.0));
+        assert_eq!(
+            t.view_size_of(Size::new(200.0, 100.0)),
+            Size::new(100.0, 50.0)
+        );
     }
 
     #[test]
@@ -157,7 +176,10 @@ mod tests {
         assert_eq!(t.zoomed_about(anchor, 1e9, 0.01, 100.0).scale, 100.0);
         assert_eq!(t.zoomed_about(anchor, f64::NAN, 0.01, 100.0), t);
         let panned = t.panned_by(Point::new(5.0, -3.0));
-        assert_eq!(panned.view_from_image(Point::new(0.0, 0.0)), Point::new(t.offset_in_view.x + 5.0, t.offset_in_view.y - 3.0));
+        assert_eq!(
+            panned.view_from_image(Point::new(0.0, 0.0)),
+            Point::new(t.offset_in_view.x + 5.0, t.offset_in_view.y - 3.0)
+        );
     }
 
     #[test]

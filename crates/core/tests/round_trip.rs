@@ -20,7 +20,15 @@ fn sample_dataset() -> Dataset {
     let mut dog = Shape::rectangle("dog", p(10.0, 20.0), p(110.5, 220.25));
     dog.difficult = true;
     a.shapes.push(dog);
-    let mut cat = Shape::polygon("cat", vec![p(300.0, 300.0), p(400.0, 310.0), p(380.0, 420.0), p(310.0, 400.0)]);
+    let mut cat = Shape::polygon(
+        "cat",
+        vec![
+            p(300.0, 300.0),
+            p(400.0, 310.0),
+            p(380.0, 420.0),
+            p(310.0, 400.0),
+        ],
+    );
     cat.group_id = Some(1);
     cat.description = Some("tabby".to_owned());
     a.shapes.push(cat);
@@ -28,22 +36,51 @@ fn sample_dataset() -> Dataset {
     predicted.score = Some(0.875);
     predicted.predicted = true;
     a.shapes.push(predicted);
-    a.shapes.push(Shape::rotated_rectangle("dog", p(200.0, 400.0), Size::new(80.0, 40.0), 0.5));
-    a.shapes.push(Shape::new("cat", ShapeKind::Circle, vec![p(50.0, 400.0), p(50.0, 430.0)]));
-    a.shapes.push(Shape::new("person", ShapeKind::Point, vec![p(5.0, 5.0)]));
+    a.shapes.push(Shape::rotated_rectangle(
+        "dog",
+        p(200.0, 400.0),
+        Size::new(80.0, 40.0),
+        0.5,
+    ));
+    a.shapes.push(Shape::new(
+        "cat",
+        ShapeKind::Circle,
+        vec![p(50.0, 400.0), p(50.0, 430.0)],
+    ));
+    a.shapes
+        .push(Shape::new("person", ShapeKind::Point, vec![p(5.0, 5.0)]));
     let mut b = ImageAnnotations::new("b.png", Some(ImageSize::new(100, 50)));
-    b.shapes.push(Shape::rectangle("person", p(0.0, 0.0), p(100.0, 50.0)));
-    b.shapes.push(Shape::new("dog", ShapeKind::Line, vec![p(1.0, 1.0), p(20.0, 30.0)]));
-    b.shapes.push(Shape::new("dog", ShapeKind::Linestrip, vec![p(1.0, 1.0), p(20.0, 30.0), p(40.0, 10.0)]));
+    b.shapes
+        .push(Shape::rectangle("person", p(0.0, 0.0), p(100.0, 50.0)));
+    b.shapes.push(Shape::new(
+        "dog",
+        ShapeKind::Line,
+        vec![p(1.0, 1.0), p(20.0, 30.0)],
+    ));
+    b.shapes.push(Shape::new(
+        "dog",
+        ShapeKind::Linestrip,
+        vec![p(1.0, 1.0), p(20.0, 30.0), p(40.0, 10.0)],
+    ));
     let empty = ImageAnnotations::new("images/empty.jpg", Some(ImageSize::new(32, 32)));
-    Dataset { classes: vec!["dog".to_owned(), "cat".to_owned(), "person".to_owned()], images: vec![a, b, empty] }
+    Dataset {
+        classes: vec!["dog".to_owned(), "cat".to_owned(), "person".to_owned()],
+        images: vec![a, b, empty],
+    }
 }
 
 fn variants() -> Vec<(&'static str, Format, ExportOptions)> {
     vec![
         ("labelme", Format::Labelme, ExportOptions::default()),
         ("yolo_detect", Format::Yolo, ExportOptions::default()),
-        ("yolo_segment", Format::Yolo, ExportOptions { yolo_task: YoloTask::Segment, ..ExportOptions::default() }),
+        (
+            "yolo_segment",
+            Format::Yolo,
+            ExportOptions {
+                yolo_task: YoloTask::Segment,
+                ..ExportOptions::default()
+            },
+        ),
         ("coco", Format::Coco, ExportOptions::default()),
         ("voc", Format::Voc, ExportOptions::default()),
     ]
@@ -58,14 +95,18 @@ fn exports_match_golden_files() {
     for (name, format, options) in variants() {
         let export = formats::export(&dataset, format, &options).expect("export");
         for file in &export.files {
-            let golden = common::data_dir().join("golden").join(name).join(&file.path);
+            let golden = common::data_dir()
+                .join("golden")
+                .join(name)
+                .join(&file.path);
             if bless {
                 std::fs::create_dir_all(golden.parent().expect("parent")).expect("mkdir");
                 std::fs::write(&golden, &file.bytes).expect("write golden");
                 continue;
             }
-            let expected = std::fs::read(&golden)
-                .unwrap_or_else(|_| panic!("{} missing; run with SIGHTLINE_BLESS=1", golden.display()));
+            let expected = std::fs::read(&golden).unwrap_or_else(|_| {
+                panic!("{} missing; run with SIGHTLINE_BLESS=1", golden.display())
+            });
             assert_eq!(
                 String::from_utf8_lossy(&file.bytes),
                 String::from_utf8_lossy(&expected),
@@ -91,16 +132,29 @@ fn export_reports_every_shape_it_could_not_write() {
         (lost, export)
     };
     // Points, lines and linestrips have no place in box and polygon formats.
-    let expected = vec![("b.png".to_owned(), 1), ("b.png".to_owned(), 2), ("images/a.jpg".to_owned(), 5)];
+    let expected = vec![
+        ("b.png".to_owned(), 1),
+        ("b.png".to_owned(), 2),
+        ("images/a.jpg".to_owned(), 5),
+    ];
     for format in [Format::Yolo, Format::Coco, Format::Voc] {
         let (found, _) = lost(format, &ExportOptions::default());
         assert_eq!(found, expected, "{format:?}");
     }
     let (found, export) = lost(Format::Labelme, &ExportOptions::default());
     assert!(found.is_empty() && export.issues.is_empty());
-    let segment = ExportOptions { yolo_task: YoloTask::Segment, ..ExportOptions::default() };
+    let segment = ExportOptions {
+        yolo_task: YoloTask::Segment,
+        ..ExportOptions::default()
+    };
     let (_, export) = lost(Format::Yolo, &segment);
-    assert!(export.issues.iter().any(|i| matches!(i.problem, ExportProblem::ShapeApproximated { kind: ShapeKind::Circle, .. })));
+    assert!(export.issues.iter().any(|i| matches!(
+        i.problem,
+        ExportProblem::ShapeApproximated {
+            kind: ShapeKind::Circle,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -115,7 +169,11 @@ fn golden_exports_import_back() {
             _ => 6,
         };
         assert_eq!(back.shape_count(), expected_shapes, "{name}");
-        assert_eq!(&back.classes[..3], &dataset.classes[..], "{name}: class order kept");
+        assert_eq!(
+            &back.classes[..3],
+            &dataset.classes[..],
+            "{name}: class order kept"
+        );
     }
     // LabelMe keeps everything but the `predicted` state, which is Sightline's own.
     let (back, _) = common::reimport(&dataset, Format::Labelme, &ExportOptions::default());
@@ -123,8 +181,20 @@ fn golden_exports_import_back() {
         for (shape, expected) in image.shapes.iter().zip(&original.shapes) {
             assert_eq!(shape.kind, expected.kind);
             assert_eq!(shape.points_in_image, expected.points_in_image);
-            assert_eq!((shape.group_id, &shape.description, shape.score, shape.difficult),
-                (expected.group_id, &expected.description, expected.score, expected.difficult));
+            assert_eq!(
+                (
+                    shape.group_id,
+                    &shape.description,
+                    shape.score,
+                    shape.difficult
+                ),
+                (
+                    expected.group_id,
+                    &expected.description,
+                    expected.score,
+                    expected.difficult
+                )
+            );
         }
     }
 }
@@ -132,13 +202,19 @@ fn golden_exports_import_back() {
 #[test]
 fn zip_of_an_export_holds_every_file() {
     let dataset = sample_dataset();
-    let export = formats::export(&dataset, Format::Yolo, &ExportOptions::default()).expect("export");
+    let export =
+        formats::export(&dataset, Format::Yolo, &ExportOptions::default()).expect("export");
     let image_bytes = vec![0u8; 10];
     let entries = export
         .files
         .iter()
         .map(|f| (f.path.as_str(), f.bytes.as_slice()))
-        .chain(export.image_placements.iter().map(|i| (i.output_path.as_str(), image_bytes.as_slice())));
+        .chain(
+            export
+                .image_placements
+                .iter()
+                .map(|i| (i.output_path.as_str(), image_bytes.as_slice())),
+        );
     let bytes = zip_archive(entries).expect("zip");
     assert_eq!(&bytes[..2], b"PK");
 }
@@ -147,12 +223,19 @@ fn sized_image(index: usize) -> impl Strategy<Value = ImageAnnotations> {
     (16u32..4000, 16u32..4000).prop_flat_map(move |(width, height)| {
         let (w, h) = (f64::from(width), f64::from(height));
         let point = move || (0.0..=w, 0.0..=h).prop_map(|(x, y)| Point::new(x, y));
-        let rectangle = (point(), point(), 0usize..3).prop_filter_map("degenerate", |(a, b, class)| {
-            let (min, max) = (Point::new(a.x.min(b.x), a.y.min(b.y)), Point::new(a.x.max(b.x), a.y.max(b.y)));
-            (max.x - min.x > 1e-3 && max.y - min.y > 1e-3).then(|| Shape::rectangle(["a", "b", "c"][class], min, max))
-        });
+        let rectangle =
+            (point(), point(), 0usize..3).prop_filter_map("degenerate", |(a, b, class)| {
+                let (min, max) = (
+                    Point::new(a.x.min(b.x), a.y.min(b.y)),
+                    Point::new(a.x.max(b.x), a.y.max(b.y)),
+                );
+                (max.x - min.x > 1e-3 && max.y - min.y > 1e-3)
+                    .then(|| Shape::rectangle(["a", "b", "c"][class], min, max))
+            });
         let polygon = (proptest::collection::vec(point(), 3..12), 0usize..3)
-            .prop_filter("degenerate", |(points, _)| sightline_core::geometry::polygon_area(points) > 1.0)
+            .prop_filter("degenerate", |(points, _)| {
+                sightline_core::geometry::polygon_area(points) > 1.0
+            })
             .prop_map(|(points, class)| Shape::polygon(["a", "b", "c"][class], points));
         (
             proptest::collection::vec(rectangle, 0..6),
@@ -160,7 +243,10 @@ fn sized_image(index: usize) -> impl Strategy<Value = ImageAnnotations> {
         )
             .prop_map(move |(rectangles, polygons)| ImageAnnotations {
                 shapes: rectangles.into_iter().chain(polygons).collect(),
-                ..ImageAnnotations::new(format!("images/img{index}.jpg"), Some(ImageSize::new(width, height)))
+                ..ImageAnnotations::new(
+                    format!("images/img{index}.jpg"),
+                    Some(ImageSize::new(width, height)),
+                )
             })
     })
 }
@@ -181,7 +267,10 @@ fn assert_same_shapes(
 ) -> Result<(), TestCaseError> {
     prop_assert_eq!(back.images.len(), original.images.len());
     for (image, expected) in back.images.iter().zip(&original.images) {
-        prop_assert_eq!(image.image_path.rsplit('/').next(), expected.image_path.rsplit('/').next());
+        prop_assert_eq!(
+            image.image_path.rsplit('/').next(),
+            expected.image_path.rsplit('/').next()
+        );
         let size = expected.image_size.expect("sized");
         let wanted: Vec<&Shape> = expected.shapes.iter().filter(|s| keep(s)).collect();
         prop_assert_eq!(image.shapes.len(), wanted.len());
@@ -190,8 +279,18 @@ fn assert_same_shapes(
             let points = expected_points(want);
             prop_assert_eq!(shape.points_in_image.len(), points.len());
             for (a, b) in shape.points_in_image.iter().zip(&points) {
-                prop_assert!((a.x - b.x).abs() / f64::from(size.width) <= 1e-6, "{:?} vs {:?}", a, b);
-                prop_assert!((a.y - b.y).abs() / f64::from(size.height) <= 1e-6, "{:?} vs {:?}", a, b);
+                prop_assert!(
+                    (a.x - b.x).abs() / f64::from(size.width) <= 1e-6,
+                    "{:?} vs {:?}",
+                    a,
+                    b
+                );
+                prop_assert!(
+                    (a.y - b.y).abs() / f64::from(size.height) <= 1e-6,
+                    "{:?} vs {:?}",
+                    a,
+                    b
+                );
             }
         }
     }
@@ -268,8 +367,15 @@ proptest! {
 fn issue_outcomes_are_displayed() {
     let issue = formats::ImportIssue {
         file: "a.txt".to_owned(),
-        error: formats::ImportError::WrongColumnCount { line: 3, found: 2, expected: "5".to_owned() },
+        error: formats::ImportError::WrongColumnCount {
+            line: 3,
+            found: 2,
+            expected: "5".to_owned(),
+        },
         outcome: IssueOutcome::EntrySkipped,
     };
-    assert_eq!(issue.to_string(), "a.txt: line 3: 2 values, expected 5 (entry skipped)");
+    assert_eq!(
+        issue.to_string(),
+        "a.txt: line 3: 2 values, expected 5 (entry skipped)"
+    );
 }

@@ -51,7 +51,10 @@ pub struct ParsedFile {
 }
 
 fn invalid(field: &str, message: &str) -> ImportError {
-    ImportError::InvalidField { field: field.to_owned(), message: message.to_owned() }
+    ImportError::InvalidField {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 fn list<'a>(map: &'a Map<String, Value>, key: &str) -> Result<&'a [Value], ImportError> {
@@ -77,9 +80,15 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
     let mut categories: Vec<(i64, String)> = Vec::new();
     for (i, category) in list(&root, "categories")?.iter().enumerate() {
         let field = format!("categories[{i}]");
-        match (category.get("id").and_then(Value::as_i64), category.get("name").and_then(Value::as_str)) {
+        match (
+            category.get("id").and_then(Value::as_i64),
+            category.get("name").and_then(Value::as_str),
+        ) {
             (Some(id), Some(name)) => categories.push((id, name.to_owned())),
-            _ => parsed.issues.push((invalid(&field, "needs an integer `id` and a string `name`"), IssueOutcome::EntrySkipped)),
+            _ => parsed.issues.push((
+                invalid(&field, "needs an integer `id` and a string `name`"),
+                IssueOutcome::EntrySkipped,
+            )),
         }
     }
     categories.sort_by_key(|(id, _)| *id);
@@ -89,19 +98,33 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
     let mut image_index_by_id = HashMap::new();
     for (i, image) in list(&root, "images")?.iter().enumerate() {
         let field = format!("images[{i}]");
-        let (Some(id), Some(file_name)) =
-            (image.get("id").and_then(Value::as_i64), image.get("file_name").and_then(Value::as_str))
-        else {
-            parsed.issues.push((invalid(&field, "needs an integer `id` and a string `file_name`"), IssueOutcome::EntrySkipped));
+        let (Some(id), Some(file_name)) = (
+            image.get("id").and_then(Value::as_i64),
+            image.get("file_name").and_then(Value::as_str),
+        ) else {
+            parsed.issues.push((
+                invalid(&field, "needs an integer `id` and a string `file_name`"),
+                IssueOutcome::EntrySkipped,
+            ));
             continue;
         };
-        let dimension = |key: &str| image.get(key).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
+        let dimension = |key: &str| {
+            image
+                .get(key)
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok())
+        };
         let image_size = match (dimension("width"), dimension("height")) {
             (Some(width), Some(height)) => Some(ImageSize::new(width, height)),
             _ => None,
         };
         image_index_by_id.insert(id, parsed.images.len());
-        parsed.images.push(CocoImage { id, file_name: file_name.to_owned(), image_size, shapes: Vec::new() });
+        parsed.images.push(CocoImage {
+            id,
+            file_name: file_name.to_owned(),
+            image_size,
+            shapes: Vec::new(),
+        });
     }
 
     for (i, annotation) in list(&root, "annotations")?.iter().enumerate() {
@@ -111,12 +134,17 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
             Ok((image_id, shapes, notes)) => {
                 let Some(&image_index) = image_index_by_id.get(&image_id) else {
                     parsed.issues.push((
-                        ImportError::UnknownImageId { field: format!("{field}.image_id"), image_id },
+                        ImportError::UnknownImageId {
+                            field: format!("{field}.image_id"),
+                            image_id,
+                        },
                         IssueOutcome::EntrySkipped,
                     ));
                     continue;
                 };
-                parsed.issues.extend(notes.into_iter().map(|note| (note, IssueOutcome::Kept)));
+                parsed
+                    .issues
+                    .extend(notes.into_iter().map(|note| (note, IssueOutcome::Kept)));
                 parsed.images[image_index].shapes.extend(shapes);
             }
             Err(error) => parsed.issues.push((error, IssueOutcome::EntrySkipped)),
@@ -142,9 +170,17 @@ fn parse_annotation(
     let category_id = object
         .get("category_id")
         .and_then(Value::as_i64)
-        .ok_or_else(|| invalid(&format!("{field}.category_id"), "missing, or not an integer"))?;
+        .ok_or_else(|| {
+            invalid(
+                &format!("{field}.category_id"),
+                "missing, or not an integer",
+            )
+        })?;
     let Some(label) = category_names.get(&category_id) else {
-        return Err(ImportError::UnknownCategory { field: format!("{field}.category_id"), category_id });
+        return Err(ImportError::UnknownCategory {
+            field: format!("{field}.category_id"),
+            category_id,
+        });
     };
     let bbox = match object.get("bbox") {
         None | Some(Value::Null) => None,
@@ -152,7 +188,12 @@ fn parse_annotation(
             Some(&[x, y, w, h]) if w >= 0.0 && h >= 0.0 => {
                 Some(Rect::new(Point::new(x, y), Point::new(x + w, y + h)))
             }
-            _ => return Err(invalid(&format!("{field}.bbox"), "expected [x, y, width, height]")),
+            _ => {
+                return Err(invalid(
+                    &format!("{field}.bbox"),
+                    "expected [x, y, width, height]",
+                ));
+            }
         },
     };
     let score = object.get("score").and_then(Value::as_f64);
@@ -163,18 +204,30 @@ fn parse_annotation(
     let mut shapes = Vec::new();
     match segmentation {
         Value::Array(polygons) if !polygons.is_empty() && !crowd => {
-            let group_id = (polygons.len() > 1).then(|| object.get("id").and_then(Value::as_i64)).flatten();
+            let group_id = (polygons.len() > 1)
+                .then(|| object.get("id").and_then(Value::as_i64))
+                .flatten();
             for (p, polygon) in polygons.iter().enumerate() {
                 let seg_field = format!("{field}.segmentation[{p}]");
                 let Some(values) = numbers(polygon) else {
                     return Err(invalid(&seg_field, "expected a list of numbers"));
                 };
                 if values.len() < 6 || values.len() % 2 != 0 {
-                    return Err(invalid(&seg_field, "a polygon needs an even count of at least 6 numbers"));
+                    return Err(invalid(
+                        &seg_field,
+                        "a polygon needs an even count of at least 6 numbers",
+                    ));
                 }
-                let points: Vec<Point> = values.chunks_exact(2).map(|c| Point::new(c[0], c[1])).collect();
+                let points: Vec<Point> = values
+                    .chunks_exact(2)
+                    .map(|c| Point::new(c[0], c[1]))
+                    .collect();
                 let mut shape = match bbox {
-                    Some(rect) if polygons.len() == 1 && points.len() == 4 && is_box_outline(&points, rect) => {
+                    Some(rect)
+                        if polygons.len() == 1
+                            && points.len() == 4
+                            && is_box_outline(&points, rect) =>
+                    {
                         box_shape(rect)
                     }
                     _ => Shape::polygon(label.clone(), points),
@@ -192,12 +245,21 @@ fn parse_annotation(
         _ => {
             // A crowd annotation or an RLE object: kept verbatim, shown as its box.
             let Some(rect) = bbox else {
-                return Err(invalid(&format!("{field}.bbox"), "a crowd (RLE) annotation needs a bbox"));
+                return Err(invalid(
+                    &format!("{field}.bbox"),
+                    "a crowd (RLE) annotation needs a bbox",
+                ));
             };
             let mut shape = box_shape(rect);
-            shape.extra.insert(EXTRA_SEGMENTATION.to_owned(), segmentation.clone());
-            shape.extra.insert("iscrowd".to_owned(), Value::from(i64::from(crowd)));
-            notes.push(ImportError::CrowdRle { field: format!("{field}.segmentation") });
+            shape
+                .extra
+                .insert(EXTRA_SEGMENTATION.to_owned(), segmentation.clone());
+            shape
+                .extra
+                .insert("iscrowd".to_owned(), Value::from(i64::from(crowd)));
+            notes.push(ImportError::CrowdRle {
+                field: format!("{field}.segmentation"),
+            });
             shapes.push(shape);
         }
     }
@@ -210,8 +272,12 @@ fn parse_annotation(
 fn is_box_outline(points: &[Point], rect: Rect) -> bool {
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * (1.0 + a.abs());
     let corners = rect.corners();
-    points.iter().all(|p| corners.iter().any(|c| close(p.x, c.x) && close(p.y, c.y)))
-        && corners.iter().all(|c| points.iter().any(|p| close(p.x, c.x) && close(p.y, c.y)))
+    points
+        .iter()
+        .all(|p| corners.iter().any(|c| close(p.x, c.x) && close(p.y, c.y)))
+        && corners
+            .iter()
+            .all(|c| points.iter().any(|p| close(p.x, c.x) && close(p.y, c.y)))
 }
 
 pub(crate) fn import_file(
@@ -238,7 +304,13 @@ pub(crate) fn import_file(
             Some(path) => path,
             None => {
                 let path = normalise_path(&image.file_name);
-                report.push(&file.path, ImportError::ImageNotFound { image_path: path.clone() }, IssueOutcome::Kept);
+                report.push(
+                    &file.path,
+                    ImportError::ImageNotFound {
+                        image_path: path.clone(),
+                    },
+                    IssueOutcome::Kept,
+                );
                 path
             }
         };
@@ -257,7 +329,13 @@ pub(crate) fn import_file(
 }
 
 fn polygon_json(points: &[Point]) -> Value {
-    Value::Array(points.iter().flat_map(|p| [p.x, p.y]).map(|v| json!(v)).collect())
+    Value::Array(
+        points
+            .iter()
+            .flat_map(|p| [p.x, p.y])
+            .map(|v| json!(v))
+            .collect(),
+    )
 }
 
 /// The COCO JSON value of a dataset, and what could not be written as it is.
@@ -276,17 +354,32 @@ pub fn to_json(dataset: &Dataset) -> (Value, Vec<(String, usize, ExportProblem)>
         // (label, group) → index in `annotations` of this image's grouped annotation
         let mut groups: HashMap<(&str, i64), usize> = HashMap::new();
         for (shape_index, shape) in image.shapes.iter().enumerate() {
-            let category_id = dataset.classes.iter().position(|c| *c == shape.label).unwrap_or(0) + 1;
-            let mut problem = |p: ExportProblem| problems.push((image.image_path.clone(), shape_index, p));
+            let category_id = dataset
+                .classes
+                .iter()
+                .position(|c| *c == shape.label)
+                .unwrap_or(0)
+                + 1;
+            let mut problem =
+                |p: ExportProblem| problems.push((image.image_path.clone(), shape_index, p));
             if !shape.has_valid_point_count() {
                 problem(ExportProblem::InvalidShape);
                 continue;
             }
-            if matches!(shape.kind, ShapeKind::Point | ShapeKind::Line | ShapeKind::Linestrip) {
-                problem(ExportProblem::ShapeNotRepresentable { kind: shape.kind, format: "COCO".to_owned() });
+            if matches!(
+                shape.kind,
+                ShapeKind::Point | ShapeKind::Line | ShapeKind::Linestrip
+            ) {
+                problem(ExportProblem::ShapeNotRepresentable {
+                    kind: shape.kind,
+                    format: "COCO".to_owned(),
+                });
                 continue;
             }
-            let (Some(outline), Some(rect)) = (geometry::outline_polygon(shape), geometry::bbox_in_image(shape)) else {
+            let (Some(outline), Some(rect)) = (
+                geometry::outline_polygon(shape),
+                geometry::bbox_in_image(shape),
+            ) else {
                 problem(ExportProblem::InvalidShape);
                 continue;
             };
@@ -326,9 +419,15 @@ pub fn to_json(dataset: &Dataset) -> (Value, Vec<(String, usize, ExportProblem)>
                         Point::new(x.min(rect.min.x), y.min(rect.min.y)),
                         Point::new((x + w).max(rect.max.x), (y + h).max(rect.max.y)),
                     );
-                    annotation.insert("bbox".to_owned(), json!([union.min.x, union.min.y, union.width(), union.height()]));
+                    annotation.insert(
+                        "bbox".to_owned(),
+                        json!([union.min.x, union.min.y, union.width(), union.height()]),
+                    );
                 }
-                let old_area = annotation.get("area").and_then(Value::as_f64).unwrap_or(0.0);
+                let old_area = annotation
+                    .get("area")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
                 annotation.insert("area".to_owned(), json!(old_area + area));
                 continue;
             }
@@ -404,9 +503,18 @@ mod tests {
         assert_eq!(shapes[1].group_id, Some(2));
         assert_eq!(shapes[2].group_id, Some(2));
         assert!(shapes[3].extra.contains_key(EXTRA_SEGMENTATION));
-        assert!(matches!(&parsed.issues[0].0, ImportError::UnknownCategory { category_id: 9, .. }));
-        assert!(matches!(&parsed.issues[1].0, ImportError::UnknownImageId { image_id: 8, .. }));
-        assert!(matches!(&parsed.issues[2], (ImportError::CrowdRle { .. }, IssueOutcome::Kept)));
+        assert!(matches!(
+            &parsed.issues[0].0,
+            ImportError::UnknownCategory { category_id: 9, .. }
+        ));
+        assert!(matches!(
+            &parsed.issues[1].0,
+            ImportError::UnknownImageId { image_id: 8, .. }
+        ));
+        assert!(matches!(
+            &parsed.issues[2],
+            (ImportError::CrowdRle { .. }, IssueOutcome::Kept)
+        ));
         // The RLE is written back verbatim.
         let dataset = Dataset {
             classes: vec!["cat".to_owned()],
@@ -417,7 +525,10 @@ mod tests {
         };
         let (value, problems) = to_json(&dataset);
         assert!(problems.is_empty());
-        assert_eq!(value["annotations"][0]["segmentation"]["counts"], json!([1, 2]));
+        assert_eq!(
+            value["annotations"][0]["segmentation"]["counts"],
+            json!([1, 2])
+        );
         assert_eq!(value["annotations"][0]["iscrowd"], 1);
     }
 }

@@ -35,8 +35,15 @@ pub struct ParsedFile {
     pub shape_issues: Vec<(ImportError, IssueOutcome)>,
 }
 
-const FILE_KEYS: [&str; 7] =
-    ["version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth"];
+const FILE_KEYS: [&str; 7] = [
+    "version",
+    "flags",
+    "shapes",
+    "imagePath",
+    "imageData",
+    "imageHeight",
+    "imageWidth",
+];
 
 /// Reads one LabelMe file. An error means nothing of the file could be read; problems of
 /// single shapes (the shape is then skipped) come back in `shape_issues`.
@@ -55,7 +62,10 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
             message: "missing, or not a list".to_owned(),
         });
     };
-    let mut annotations = ImageAnnotations { key_order, ..ImageAnnotations::default() };
+    let mut annotations = ImageAnnotations {
+        key_order,
+        ..ImageAnnotations::default()
+    };
     let mut extra = Map::new();
     for (key, value) in map {
         match (key.as_str(), value) {
@@ -85,7 +95,10 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
             Err(error) => shape_issues.push((error, IssueOutcome::EntrySkipped)),
         }
     }
-    Ok(ParsedFile { annotations, shape_issues })
+    Ok(ParsedFile {
+        annotations,
+        shape_issues,
+    })
 }
 
 fn as_u32(value: &Value) -> Option<u32> {
@@ -140,7 +153,10 @@ fn parse_shape(value: Value, field: &str) -> Result<Shape, ImportError> {
         Some(other) => other.to_string(),
     };
     let Some(kind) = ShapeKind::from_labelme_name(&shape_type) else {
-        return Err(ImportError::UnknownShapeType { field: format!("{field}.shape_type"), shape_type });
+        return Err(ImportError::UnknownShapeType {
+            field: format!("{field}.shape_type"),
+            shape_type,
+        });
     };
     let (points, integer_points) = parse_points(map.get("points").unwrap_or(&Value::Null), field)?;
     if !kind.accepts_point_count(points.len()) {
@@ -193,7 +209,12 @@ struct Known {
 }
 
 fn known(key: &'static str, value: Value, set: bool, always: bool) -> Known {
-    Known { key, value, set, always }
+    Known {
+        key,
+        value,
+        set,
+        always,
+    }
 }
 
 /// The JSON object of one shape.
@@ -203,7 +224,10 @@ pub fn shape_to_json(shape: &Shape) -> Value {
         .points_in_image
         .iter()
         .map(|p| {
-            Value::Array(vec![coordinate(p.x, shape.integer_points), coordinate(p.y, shape.integer_points)])
+            Value::Array(vec![
+                coordinate(p.x, shape.integer_points),
+                coordinate(p.y, shape.integer_points),
+            ])
         })
         .collect();
     // An alias as read (`line_strip`) is written back while it still names the kind.
@@ -216,18 +240,38 @@ pub fn shape_to_json(shape: &Shape) -> Value {
     let score = shape.score.and_then(Number::from_f64).map(Value::Number);
     let fields = vec![
         known("label", Value::String(shape.label.clone()), true, true),
-        known("score", optional(score.clone()), score.is_some(), score.is_some()),
+        known(
+            "score",
+            optional(score.clone()),
+            score.is_some(),
+            score.is_some(),
+        ),
         known("points", Value::Array(points), true, true),
-        known("group_id", optional(shape.group_id.map(Value::from)), shape.group_id.is_some(), true),
+        known(
+            "group_id",
+            optional(shape.group_id.map(Value::from)),
+            shape.group_id.is_some(),
+            true,
+        ),
         known(
             "description",
             optional(shape.description.clone().map(Value::String)),
             shape.description.is_some(),
             shape.description.is_some(),
         ),
-        known("difficult", Value::Bool(shape.difficult), shape.difficult, shape.difficult),
+        known(
+            "difficult",
+            Value::Bool(shape.difficult),
+            shape.difficult,
+            shape.difficult,
+        ),
         known("shape_type", Value::String(shape_type), true, true),
-        known("flags", Value::Object(shape.flags.clone()), !shape.flags.is_empty(), true),
+        known(
+            "flags",
+            Value::Object(shape.flags.clone()),
+            !shape.flags.is_empty(),
+            true,
+        ),
         known(
             "mask",
             optional(shape.mask.clone().map(Value::String)),
@@ -241,7 +285,11 @@ pub fn shape_to_json(shape: &Shape) -> Value {
 /// Builds an object: the keys of `key_order` first, in that order; then known keys that are
 /// always written or set; then the rest of `extra`. A verbatim value in `extra` wins over a
 /// known key the model has no value of its own for.
-fn ordered_object(fields: Vec<Known>, extra: &Map<String, Value>, key_order: &[String]) -> Map<String, Value> {
+fn ordered_object(
+    fields: Vec<Known>,
+    extra: &Map<String, Value>,
+    key_order: &[String],
+) -> Map<String, Value> {
     let mut object = Map::new();
     let value_of = |field: &Known| match extra.get(field.key) {
         Some(verbatim) if !field.set => verbatim.clone(),
@@ -281,16 +329,26 @@ pub fn to_json(annotations: &ImageAnnotations, embed_image_data: bool) -> Value 
     };
     // Without a size, write `null`s unless the file had something else there.
     let size_always = size.is_some()
-        || !(annotations.extra.contains_key("imageHeight") || annotations.extra.contains_key("imageWidth"));
+        || !(annotations.extra.contains_key("imageHeight")
+            || annotations.extra.contains_key("imageWidth"));
     let version = annotations.labelme_version.clone();
     let fields = vec![
         known(
             "version",
-            Value::String(version.clone().unwrap_or_else(|| LABELME_VERSION.to_owned())),
+            Value::String(
+                version
+                    .clone()
+                    .unwrap_or_else(|| LABELME_VERSION.to_owned()),
+            ),
             version.is_some(),
             true,
         ),
-        known("flags", Value::Object(annotations.flags.clone()), !annotations.flags.is_empty(), true),
+        known(
+            "flags",
+            Value::Object(annotations.flags.clone()),
+            !annotations.flags.is_empty(),
+            true,
+        ),
         known("shapes", Value::Array(shapes), true, true),
         known(
             "imagePath",
@@ -298,16 +356,28 @@ pub fn to_json(annotations: &ImageAnnotations, embed_image_data: bool) -> Value 
             !annotations.image_path.is_empty(),
             true,
         ),
-        known("imageData", image_data.clone().unwrap_or(Value::Null), image_data.is_some(), true),
+        known(
+            "imageData",
+            image_data.clone().unwrap_or(Value::Null),
+            image_data.is_some(),
+            true,
+        ),
         known("imageHeight", height, size.is_some(), size_always),
         known("imageWidth", width, size.is_some(), size_always),
     ];
     debug_assert_eq!(fields.len(), FILE_KEYS.len());
-    Value::Object(ordered_object(fields, &annotations.extra, &annotations.key_order))
+    Value::Object(ordered_object(
+        fields,
+        &annotations.extra,
+        &annotations.key_order,
+    ))
 }
 
 /// One LabelMe file as bytes, indented by two spaces as LabelMe writes it.
-pub fn write(annotations: &ImageAnnotations, embed_image_data: bool) -> Result<Vec<u8>, ExportError> {
+pub fn write(
+    annotations: &ImageAnnotations,
+    embed_image_data: bool,
+) -> Result<Vec<u8>, ExportError> {
     let mut bytes = serde_json::to_vec_pretty(&to_json(annotations, embed_image_data))?;
     bytes.push(b'\n');
     Ok(bytes)
@@ -341,7 +411,9 @@ pub(crate) fn import_file(
             };
             report.push(
                 &file.path,
-                ImportError::ImageNotFound { image_path: path.clone() },
+                ImportError::ImageNotFound {
+                    image_path: path.clone(),
+                },
                 IssueOutcome::Kept,
             );
             path
@@ -351,7 +423,13 @@ pub(crate) fn import_file(
         annotations.image_size = index.size_of(&image_path);
     }
     for (i, shape) in annotations.shapes.iter().enumerate() {
-        check_points_in_image(shape, annotations.image_size, &format!("shapes[{i}]"), &file.path, report);
+        check_points_in_image(
+            shape,
+            annotations.image_size,
+            &format!("shapes[{i}]"),
+            &file.path,
+            report,
+        );
     }
     annotations.image_path = image_path.clone();
     let entry = dataset.image_mut_or_insert(&image_path);
@@ -398,13 +476,23 @@ mod tests {
         let shape = &parsed.annotations.shapes[0];
         assert_eq!(shape.score, Some(0.5));
         assert!(shape.integer_points);
-        assert_eq!(shape.extra.keys().collect::<Vec<_>>(), ["text", "attributes", "kie_linking"]);
+        assert_eq!(
+            shape.extra.keys().collect::<Vec<_>>(),
+            ["text", "attributes", "kie_linking"]
+        );
         let written = to_json(&parsed.annotations, false);
         let original: Value = serde_json::from_str(text).expect("json");
         assert_eq!(written, original);
-        let keys: Vec<&String> = written["shapes"][0].as_object().expect("object").keys().collect();
-        let original_keys: Vec<&String> =
-            original["shapes"][0].as_object().expect("object").keys().collect();
+        let keys: Vec<&String> = written["shapes"][0]
+            .as_object()
+            .expect("object")
+            .keys()
+            .collect();
+        let original_keys: Vec<&String> = original["shapes"][0]
+            .as_object()
+            .expect("object")
+            .keys()
+            .collect();
         assert_eq!(keys, original_keys);
     }
 
@@ -427,15 +515,20 @@ mod tests {
         assert_eq!(parsed.annotations.shapes[0].kind, ShapeKind::Polygon);
         assert!(matches!(&parsed.shape_issues[0].0,
             ImportError::UnknownShapeType { field, shape_type } if field == "shapes[0].shape_type" && shape_type == "cuboid"));
-        assert!(matches!(&parsed.shape_issues[1].0,
-            ImportError::WrongPointCount { found: 1, .. }));
+        assert!(matches!(
+            &parsed.shape_issues[1].0,
+            ImportError::WrongPointCount { found: 1, .. }
+        ));
     }
 
     #[test]
     fn image_data_is_not_embedded_by_default() {
         let text = r#"{"version":"5.0.1","flags":{},"shapes":[],"imagePath":"a.jpg","imageData":"AAAA","imageHeight":1,"imageWidth":1}"#;
         let parsed = parse(text.as_bytes()).expect("valid");
-        assert_eq!(to_json(&parsed.annotations, false)["imageData"], Value::Null);
+        assert_eq!(
+            to_json(&parsed.annotations, false)["imageData"],
+            Value::Null
+        );
         assert_eq!(to_json(&parsed.annotations, true)["imageData"], "AAAA");
     }
 
@@ -446,7 +539,10 @@ mod tests {
         let parsed = parse(br#"{"shapes":[],"imageHeight":12}"#).expect("valid");
         assert_eq!(parsed.annotations.image_size, None);
         let written = to_json(&parsed.annotations, false);
-        assert!(written.get("imageWidth").is_none(), "no width added beside a kept height");
+        assert!(
+            written.get("imageWidth").is_none(),
+            "no width added beside a kept height"
+        );
         let bare = parse(br#"{"shapes":[]}"#).expect("valid");
         let again = parse(&write(&bare.annotations, false).expect("writes")).expect("reads");
         assert_eq!(again.annotations.extra, bare.annotations.extra);
@@ -456,6 +552,9 @@ mod tests {
     #[test]
     fn malformed_json_names_line() {
         let err = parse(b"{\n\"shapes\": [\n}").expect_err("malformed");
-        assert!(matches!(err, ImportError::MalformedJson { line: 3, .. }), "{err:?}");
+        assert!(
+            matches!(err, ImportError::MalformedJson { line: 3, .. }),
+            "{err:?}"
+        );
     }
 }

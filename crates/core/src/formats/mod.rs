@@ -38,7 +38,10 @@ pub struct InputFile {
 
 impl InputFile {
     pub fn new(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        Self { path: normalise_path(&path.into()), bytes: bytes.into() }
+        Self {
+            path: normalise_path(&path.into()),
+            bytes: bytes.into(),
+        }
     }
 }
 
@@ -76,7 +79,11 @@ impl Format {
 #[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum ImportError {
     #[error("not valid JSON (line {line}, column {column}): {message}")]
-    MalformedJson { line: usize, column: usize, message: String },
+    MalformedJson {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("not valid XML (byte {position}): {message}")]
     MalformedXml { position: u64, message: String },
     #[error("not valid YAML: {message}")]
@@ -86,17 +93,42 @@ pub enum ImportError {
     #[error("field `{field}`: {message}")]
     InvalidField { field: String, message: String },
     #[error("line {line}: {found} values, expected {expected}")]
-    WrongColumnCount { line: usize, found: usize, expected: String },
+    WrongColumnCount {
+        line: usize,
+        found: usize,
+        expected: String,
+    },
     #[error("line {line}, value {column}: {text:?} is not a number")]
-    InvalidNumber { line: usize, column: usize, text: String },
-    #[error("line {line}: class id {class_id} is out of range, the dataset has {class_count} classes")]
-    ClassIdOutOfRange { line: usize, class_id: String, class_count: usize },
+    InvalidNumber {
+        line: usize,
+        column: usize,
+        text: String,
+    },
+    #[error(
+        "line {line}: class id {class_id} is out of range, the dataset has {class_count} classes"
+    )]
+    ClassIdOutOfRange {
+        line: usize,
+        class_id: String,
+        class_count: usize,
+    },
     #[error("{location}: point ({x}, {y}) lies outside the {width}x{height} image")]
-    PointOutsideImage { location: String, x: f64, y: f64, width: u32, height: u32 },
+    PointOutsideImage {
+        location: String,
+        x: f64,
+        y: f64,
+        width: u32,
+        height: u32,
+    },
     #[error("`{field}`: unknown shape type {shape_type:?}")]
     UnknownShapeType { field: String, shape_type: String },
     #[error("`{field}`: a {shape_type} takes {expected} points, this one has {found}")]
-    WrongPointCount { field: String, shape_type: String, found: usize, expected: String },
+    WrongPointCount {
+        field: String,
+        shape_type: String,
+        found: usize,
+        expected: String,
+    },
     #[error("`{field}`: category id {category_id} is not in `categories`")]
     UnknownCategory { field: String, category_id: i64 },
     #[error("`{field}`: image id {image_id} is not in `images`")]
@@ -200,11 +232,17 @@ pub struct ImportReport {
 
 impl ImportReport {
     pub fn push(&mut self, file: &str, error: ImportError, outcome: IssueOutcome) {
-        self.issues.push(ImportIssue { file: file.to_owned(), error, outcome });
+        self.issues.push(ImportIssue {
+            file: file.to_owned(),
+            error,
+            outcome,
+        });
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &ImportIssue> {
-        self.issues.iter().filter(|issue| issue.severity() == Severity::Error)
+        self.issues
+            .iter()
+            .filter(|issue| issue.severity() == Severity::Error)
     }
 
     pub fn has_errors(&self) -> bool {
@@ -225,8 +263,9 @@ pub struct ImportOptions {
 }
 
 /// Image file extensions recognised in a folder.
-pub const IMAGE_EXTENSIONS: [&str; 9] =
-    ["jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff", "jfif"];
+pub const IMAGE_EXTENSIONS: [&str; 9] = [
+    "jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff", "jfif",
+];
 
 /// Whether `path` names an image by its extension.
 pub fn is_image_path(path: &str) -> bool {
@@ -276,7 +315,11 @@ pub(crate) fn parent_dir(path: &str) -> &str {
 }
 
 pub(crate) fn join_path(dir: &str, name: &str) -> String {
-    if dir.is_empty() { normalise_path(name) } else { normalise_path(&format!("{dir}/{name}")) }
+    if dir.is_empty() {
+        normalise_path(name)
+    } else {
+        normalise_path(&format!("{dir}/{name}"))
+    }
 }
 
 /// Path with its extension replaced.
@@ -294,11 +337,23 @@ pub(crate) struct ImageIndex {
 
 impl ImageIndex {
     fn new(images: &[(String, Option<ImageSize>)]) -> Self {
-        let mut index = Self { sizes: HashMap::new(), by_stem: HashMap::new(), by_name: HashMap::new() };
+        let mut index = Self {
+            sizes: HashMap::new(),
+            by_stem: HashMap::new(),
+            by_name: HashMap::new(),
+        };
         for (path, size) in images {
             index.sizes.insert(path.clone(), *size);
-            index.by_stem.entry(file_stem(path).to_owned()).or_default().push(path.clone());
-            index.by_name.entry(file_name(path).to_owned()).or_default().push(path.clone());
+            index
+                .by_stem
+                .entry(file_stem(path).to_owned())
+                .or_default()
+                .push(path.clone());
+            index
+                .by_name
+                .entry(file_name(path).to_owned())
+                .or_default()
+                .push(path.clone());
         }
         index
     }
@@ -361,7 +416,9 @@ pub fn import_folder(
         .map(|file| (normalise_path(&file.path), image_size_of(file)))
         .collect();
     for (path, size) in &images {
-        dataset.images.push(ImageAnnotations::new(path.clone(), *size));
+        dataset
+            .images
+            .push(ImageAnnotations::new(path.clone(), *size));
     }
     report.images_found = images.len();
     let index = ImageIndex::new(&images);
@@ -404,7 +461,13 @@ pub fn import_folder(
         }
     }
     if !yolo_files.is_empty() {
-        yolo::import_files(&yolo_files, &index, options.format.is_some(), &mut dataset, &mut report);
+        yolo::import_files(
+            &yolo_files,
+            &index,
+            options.format.is_some(),
+            &mut dataset,
+            &mut report,
+        );
     }
     dataset.add_missing_classes();
     report.shapes_imported = dataset.shape_count();
@@ -461,7 +524,10 @@ pub(crate) fn check_points_in_image(
     let (width, height) = (f64::from(size.width), f64::from(size.height));
     let tolerance = POINT_TOLERANCE_PX;
     let outside = |p: &&crate::view::Point| {
-        !(p.x >= -tolerance && p.y >= -tolerance && p.x <= width + tolerance && p.y <= height + tolerance)
+        !(p.x >= -tolerance
+            && p.y >= -tolerance
+            && p.x <= width + tolerance
+            && p.y <= height + tolerance)
     };
     if let Some(p) = shape.points_in_image.iter().find(outside) {
         report.push(
@@ -500,10 +566,16 @@ pub enum ExportProblem {
     #[error("a {kind:?} cannot be written to {format}; shape left out")]
     ShapeNotRepresentable { kind: ShapeKind, format: String },
     #[error("a {kind:?} is written to {format} as {written_as}")]
-    ShapeApproximated { kind: ShapeKind, format: String, written_as: String },
+    ShapeApproximated {
+        kind: ShapeKind,
+        format: String,
+        written_as: String,
+    },
     #[error("the shape has too few points for its kind; left out")]
     InvalidShape,
-    #[error("the image size is unknown, so its labels cannot be written to {format}; image left out")]
+    #[error(
+        "the image size is unknown, so its labels cannot be written to {format}; image left out"
+    )]
     ImageSizeUnknown { format: String },
 }
 
@@ -551,13 +623,26 @@ pub struct Export {
 }
 
 impl Export {
-    pub(crate) fn issue(&mut self, image_path: &str, shape_index: Option<usize>, problem: ExportProblem) {
-        self.issues.push(ExportIssue { image_path: image_path.to_owned(), shape_index, problem });
+    pub(crate) fn issue(
+        &mut self,
+        image_path: &str,
+        shape_index: Option<usize>,
+        problem: ExportProblem,
+    ) {
+        self.issues.push(ExportIssue {
+            image_path: image_path.to_owned(),
+            shape_index,
+            problem,
+        });
     }
 }
 
 /// Writes `dataset` in `format`. Classes not in `dataset.classes` are added (in order of use).
-pub fn export(dataset: &Dataset, format: Format, options: &ExportOptions) -> Result<Export, ExportError> {
+pub fn export(
+    dataset: &Dataset,
+    format: Format,
+    options: &ExportOptions,
+) -> Result<Export, ExportError> {
     let mut dataset_with_classes;
     let mut dataset = dataset;
     let missing = dataset
@@ -600,10 +685,26 @@ mod tests {
             ("b.png".to_owned(), None),
             ("dir/c.jpg".to_owned(), None),
         ]);
-        assert_eq!(index.resolve("labels/train/a.txt", None).as_deref(), Some("images/train/a.jpg"));
-        assert_eq!(index.resolve("b.json", Some("b.png")).as_deref(), Some("b.png"));
-        assert_eq!(index.resolve("dir/x.json", Some("C:\\data\\c.jpg")).as_deref(), Some("dir/c.jpg"));
-        assert_eq!(index.resolve("dir/c.json", Some("../elsewhere/zzz.jpg")).as_deref(), Some("dir/c.jpg"));
+        assert_eq!(
+            index.resolve("labels/train/a.txt", None).as_deref(),
+            Some("images/train/a.jpg")
+        );
+        assert_eq!(
+            index.resolve("b.json", Some("b.png")).as_deref(),
+            Some("b.png")
+        );
+        assert_eq!(
+            index
+                .resolve("dir/x.json", Some("C:\\data\\c.jpg"))
+                .as_deref(),
+            Some("dir/c.jpg")
+        );
+        assert_eq!(
+            index
+                .resolve("dir/c.json", Some("../elsewhere/zzz.jpg"))
+                .as_deref(),
+            Some("dir/c.jpg")
+        );
         assert_eq!(index.resolve("q.json", Some("q.jpg")), None);
     }
 }

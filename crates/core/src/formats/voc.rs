@@ -13,8 +13,8 @@
 //! with an area becomes its box (reported when it was not a box), points and lines cannot
 //! be written.
 
-use quick_xml::events::Event;
 use quick_xml::escape::{escape, resolve_predefined_entity};
+use quick_xml::events::Event;
 
 use super::{
     Export, ExportError, ExportProblem, ImageIndex, ImagePlacement, ImportError, ImportReport,
@@ -47,7 +47,10 @@ impl Element {
 const MAX_DEPTH: usize = 64;
 
 fn xml_error(position: u64, message: impl Into<String>) -> ImportError {
-    ImportError::MalformedXml { position, message: message.into() }
+    ImportError::MalformedXml {
+        position,
+        message: message.into(),
+    }
 }
 
 fn parse_tree(text: &str) -> Result<Element, ImportError> {
@@ -66,12 +69,18 @@ fn parse_tree(text: &str) -> Result<Element, ImportError> {
                     return Err(xml_error(position, "elements nested too deeply"));
                 }
                 let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-                stack.push(Element { name, ..Element::default() });
+                stack.push(Element {
+                    name,
+                    ..Element::default()
+                });
             }
             Event::Empty(start) => {
                 let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
                 if let Some(parent) = stack.last_mut() {
-                    parent.children.push(Element { name, ..Element::default() });
+                    parent.children.push(Element {
+                        name,
+                        ..Element::default()
+                    });
                 }
             }
             Event::End(_) => {
@@ -115,9 +124,15 @@ fn parse_tree(text: &str) -> Result<Element, ImportError> {
         }
     }
     if stack.len() != 1 {
-        return Err(xml_error(reader.buffer_position(), "unclosed element at end of file"));
+        return Err(xml_error(
+            reader.buffer_position(),
+            "unclosed element at end of file",
+        ));
     }
-    let Some(root) = stack.pop().and_then(|document| document.children.into_iter().next()) else {
+    let Some(root) = stack
+        .pop()
+        .and_then(|document| document.children.into_iter().next())
+    else {
         return Err(xml_error(0, "no root element"));
     };
     Ok(root)
@@ -134,14 +149,19 @@ pub struct ParsedFile {
 }
 
 fn number(element: &Element, name: &str, field: &str) -> Result<f64, ImportError> {
-    let text = element.child_text(name).ok_or_else(|| ImportError::InvalidField {
-        field: format!("{field}.{name}"),
-        message: "missing".to_owned(),
-    })?;
-    text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| ImportError::InvalidField {
-        field: format!("{field}.{name}"),
-        message: format!("{text:?} is not a number"),
-    })
+    let text = element
+        .child_text(name)
+        .ok_or_else(|| ImportError::InvalidField {
+            field: format!("{field}.{name}"),
+            message: "missing".to_owned(),
+        })?;
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| ImportError::InvalidField {
+            field: format!("{field}.{name}"),
+            message: format!("{text:?} is not a number"),
+        })
 }
 
 /// Reads one VOC file.
@@ -166,7 +186,12 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
         shapes: Vec::new(),
         object_issues: Vec::new(),
     };
-    for (i, object) in root.children.iter().filter(|c| c.name == "object").enumerate() {
+    for (i, object) in root
+        .children
+        .iter()
+        .filter(|c| c.name == "object")
+        .enumerate()
+    {
         let field = format!("object[{i}]");
         match parse_object(object, &field) {
             Ok(shape) => parsed.shapes.push(shape),
@@ -177,21 +202,30 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
 }
 
 fn parse_object(object: &Element, field: &str) -> Result<Shape, ImportError> {
-    let name = object.child_text("name").filter(|n| !n.is_empty()).ok_or_else(|| {
-        ImportError::InvalidField { field: format!("{field}.name"), message: "missing".to_owned() }
-    })?;
+    let name = object
+        .child_text("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ImportError::InvalidField {
+            field: format!("{field}.name"),
+            message: "missing".to_owned(),
+        })?;
     let box_field = format!("{field}.bndbox");
-    let bndbox = object.child("bndbox").ok_or_else(|| ImportError::InvalidField {
-        field: box_field.clone(),
-        message: "missing".to_owned(),
-    })?;
+    let bndbox = object
+        .child("bndbox")
+        .ok_or_else(|| ImportError::InvalidField {
+            field: box_field.clone(),
+            message: "missing".to_owned(),
+        })?;
     let xmin = number(bndbox, "xmin", &box_field)?;
     let ymin = number(bndbox, "ymin", &box_field)?;
     let xmax = number(bndbox, "xmax", &box_field)?;
     let ymax = number(bndbox, "ymax", &box_field)?;
     let mut shape = Shape::rectangle(name, Point::new(xmin, ymin), Point::new(xmax, ymax));
     shape.difficult = matches!(object.child_text("difficult"), Some("1" | "true"));
-    if let Some(score) = object.child_text("score").and_then(|s| s.parse::<f64>().ok()) {
+    if let Some(score) = object
+        .child_text("score")
+        .and_then(|s| s.parse::<f64>().ok())
+    {
         shape.score = Some(score);
     }
     Ok(shape)
@@ -220,7 +254,13 @@ pub(crate) fn import_file(
                 Some(name) => join_path(parent_dir(&file.path), name),
                 None => with_extension(&file.path, "jpg"),
             };
-            report.push(&file.path, ImportError::ImageNotFound { image_path: path.clone() }, IssueOutcome::Kept);
+            report.push(
+                &file.path,
+                ImportError::ImageNotFound {
+                    image_path: path.clone(),
+                },
+                IssueOutcome::Kept,
+            );
             path
         }
     };
@@ -237,7 +277,11 @@ pub(crate) fn import_file(
 }
 
 fn format_number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 { format!("{}", value as i64) } else { format!("{value}") }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
 }
 
 /// The VOC XML of one image, and what could not be written as it is (by shape index).
@@ -250,7 +294,10 @@ pub fn to_xml(
     let mut problems = Vec::new();
     let mut xml = String::from("<annotation>\n");
     xml.push_str(&format!("  <folder>{}</folder>\n", escape(folder)));
-    xml.push_str(&format!("  <filename>{}</filename>\n", escape(image_file_name)));
+    xml.push_str(&format!(
+        "  <filename>{}</filename>\n",
+        escape(image_file_name)
+    ));
     xml.push_str("  <source>\n    <database>Unknown</database>\n  </source>\n");
     if let Some(size) = image_size {
         xml.push_str(&format!(
@@ -264,8 +311,17 @@ pub fn to_xml(
             problems.push((i, ExportProblem::InvalidShape));
             continue;
         }
-        if matches!(shape.kind, ShapeKind::Point | ShapeKind::Line | ShapeKind::Linestrip) {
-            problems.push((i, ExportProblem::ShapeNotRepresentable { kind: shape.kind, format: "VOC".to_owned() }));
+        if matches!(
+            shape.kind,
+            ShapeKind::Point | ShapeKind::Line | ShapeKind::Linestrip
+        ) {
+            problems.push((
+                i,
+                ExportProblem::ShapeNotRepresentable {
+                    kind: shape.kind,
+                    format: "VOC".to_owned(),
+                },
+            ));
             continue;
         }
         let Some(rect) = geometry::bbox_in_image(shape) else {
@@ -286,9 +342,15 @@ pub fn to_xml(
             ));
         }
         xml.push_str("  <object>\n");
-        xml.push_str(&format!("    <name>{}</name>\n", escape(shape.label.as_str())));
+        xml.push_str(&format!(
+            "    <name>{}</name>\n",
+            escape(shape.label.as_str())
+        ));
         xml.push_str("    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n");
-        xml.push_str(&format!("    <difficult>{}</difficult>\n", u8::from(shape.difficult)));
+        xml.push_str(&format!(
+            "    <difficult>{}</difficult>\n",
+            u8::from(shape.difficult)
+        ));
         if let Some(score) = shape.score {
             xml.push_str(&format!("    <score>{score}</score>\n"));
         }
@@ -309,21 +371,36 @@ pub(crate) fn export(dataset: &Dataset) -> Result<Export, ExportError> {
     let mut export = Export::default();
     let mut ids = String::new();
     for image in &dataset.images {
-        let inner = image.image_path.strip_prefix("JPEGImages/").unwrap_or(&image.image_path);
+        let inner = image
+            .image_path
+            .strip_prefix("JPEGImages/")
+            .unwrap_or(&image.image_path);
         let image_out = format!("JPEGImages/{inner}");
         let xml_out = format!("Annotations/{}", with_extension(inner, "xml"));
-        let folder = parent_dir(&image_out).rsplit('/').next().unwrap_or("JPEGImages");
+        let folder = parent_dir(&image_out)
+            .rsplit('/')
+            .next()
+            .unwrap_or("JPEGImages");
         let file_name = super::file_name(&image.image_path);
         let (xml, problems) = to_xml(file_name, folder, image.image_size, &image.shapes);
         for (i, problem) in problems {
             export.issue(&image.image_path, Some(i), problem);
         }
-        export.files.push(OutputFile { path: xml_out, bytes: xml.into_bytes() });
-        export.image_placements.push(ImagePlacement { image_path: image.image_path.clone(), output_path: image_out });
+        export.files.push(OutputFile {
+            path: xml_out,
+            bytes: xml.into_bytes(),
+        });
+        export.image_placements.push(ImagePlacement {
+            image_path: image.image_path.clone(),
+            output_path: image_out,
+        });
         ids.push_str(&join_path(parent_dir(inner), file_stem(inner)));
         ids.push('\n');
     }
-    export.files.push(OutputFile { path: "ImageSets/Main/default.txt".to_owned(), bytes: ids.into_bytes() });
+    export.files.push(OutputFile {
+        path: "ImageSets/Main/default.txt".to_owned(),
+        bytes: ids.into_bytes(),
+    });
     Ok(export)
 }
 
@@ -345,8 +422,12 @@ mod tests {
         assert_eq!(parsed.shapes.len(), 1);
         assert!(parsed.shapes[0].difficult);
         assert_eq!(parsed.shapes[0].points_in_image[0], Point::new(1.0, 2.5));
-        assert!(matches!(&parsed.object_issues[0], ImportError::InvalidField { field, .. } if field == "object[1].bndbox.xmin"));
-        assert!(matches!(&parsed.object_issues[1], ImportError::InvalidField { field, .. } if field == "object[2].name"));
+        assert!(
+            matches!(&parsed.object_issues[0], ImportError::InvalidField { field, .. } if field == "object[1].bndbox.xmin")
+        );
+        assert!(
+            matches!(&parsed.object_issues[1], ImportError::InvalidField { field, .. } if field == "object[2].name")
+        );
     }
 
     #[test]
@@ -361,7 +442,12 @@ mod tests {
     fn written_xml_reads_back() {
         let mut shape = Shape::rectangle("a<b", Point::new(1.0, 2.0), Point::new(3.5, 4.0));
         shape.difficult = true;
-        let (xml, problems) = to_xml("x.jpg", "JPEGImages", Some(ImageSize::new(10, 10)), &[shape.clone()]);
+        let (xml, problems) = to_xml(
+            "x.jpg",
+            "JPEGImages",
+            Some(ImageSize::new(10, 10)),
+            &[shape.clone()],
+        );
         assert!(problems.is_empty());
         let parsed = parse(xml.as_bytes()).expect("valid");
         assert_eq!(parsed.shapes, vec![shape]);

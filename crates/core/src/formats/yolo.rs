@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Export, ExportError, ExportOptions, ExportProblem, ImageIndex, ImagePlacement, ImportError,
-    ImportReport, InputFile, IssueOutcome, OutputFile, check_points_in_image, extension,
-    file_name, file_stem, parent_dir,
+    ImportReport, InputFile, IssueOutcome, OutputFile, check_points_in_image, extension, file_name,
+    file_stem, parent_dir,
 };
 use crate::annotation::{Dataset, ImageSize, Shape, ShapeKind};
 use crate::geometry::{self, Rect};
@@ -55,8 +55,11 @@ fn swap_last_component(dir: &str, from: &str, to: &str) -> String {
 pub fn output_paths(image_path: &str) -> (String, String) {
     let dir = parent_dir(image_path);
     let has_images_dir = dir.split('/').any(|part| part == "images");
-    let image_out =
-        if has_images_dir { image_path.to_owned() } else { format!("images/{image_path}") };
+    let image_out = if has_images_dir {
+        image_path.to_owned()
+    } else {
+        format!("images/{image_path}")
+    };
     let labels_dir = swap_last_component(parent_dir(&image_out), "images", "labels");
     let label_out = format!("{labels_dir}/{}.txt", file_stem(image_path));
     (image_out, label_out)
@@ -73,7 +76,13 @@ pub struct LabelLine {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LineKind {
     /// Centre and size, normalised; optional confidence.
-    Box { cx: f64, cy: f64, w: f64, h: f64, score: Option<f64> },
+    Box {
+        cx: f64,
+        cy: f64,
+        w: f64,
+        h: f64,
+        score: Option<f64>,
+    },
     /// Normalised vertices.
     Polygon(Vec<Point>),
 }
@@ -138,9 +147,18 @@ fn parse_line(line: usize, tokens: &[&str]) -> Result<LabelLine, ImportError> {
             score: values.get(5).copied(),
         }
     } else {
-        LineKind::Polygon(values[1..].chunks_exact(2).map(|c| Point::new(c[0], c[1])).collect())
+        LineKind::Polygon(
+            values[1..]
+                .chunks_exact(2)
+                .map(|c| Point::new(c[0], c[1]))
+                .collect(),
+        )
     };
-    Ok(LabelLine { line, class_id, kind })
+    Ok(LabelLine {
+        line,
+        class_id,
+        kind,
+    })
 }
 
 #[derive(Deserialize)]
@@ -158,14 +176,17 @@ enum Names {
 fn yaml_name(value: &serde_yaml::Value) -> String {
     match value {
         serde_yaml::Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other).map(|s| s.trim().to_owned()).unwrap_or_default(),
+        other => serde_yaml::to_string(other)
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default(),
     }
 }
 
 /// Class names from a `data.yaml`; `Ok(None)` when it has no `names`.
 pub fn parse_data_yaml(text: &str) -> Result<Option<Vec<String>>, ImportError> {
-    let data: DataYaml = serde_yaml::from_str(text)
-        .map_err(|e| ImportError::MalformedYaml { message: e.to_string() })?;
+    let data: DataYaml = serde_yaml::from_str(text).map_err(|e| ImportError::MalformedYaml {
+        message: e.to_string(),
+    })?;
     Ok(match data.names {
         None => None,
         Some(Names::List(names)) => Some(names.iter().map(yaml_name).collect()),
@@ -202,7 +223,11 @@ pub fn parse_data_yaml(text: &str) -> Result<Option<Vec<String>>, ImportError> {
 
 /// Class names from `classes.txt` / `*.names`: one per non-empty line.
 pub fn parse_class_list(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn is_class_list(path: &str) -> bool {
@@ -231,7 +256,9 @@ pub(crate) fn import_files(
     for file in files {
         let ext = extension(&file.path).map(str::to_ascii_lowercase);
         if matches!(ext.as_deref(), Some("yaml" | "yml")) {
-            let Some(text) = text_of(file, report) else { continue };
+            let Some(text) = text_of(file, report) else {
+                continue;
+            };
             match parse_data_yaml(text) {
                 Ok(Some(found)) => {
                     if names.is_none() {
@@ -245,7 +272,9 @@ pub(crate) fn import_files(
         }
     }
     for file in files.iter().filter(|file| is_class_list(&file.path)) {
-        let Some(text) = text_of(file, report) else { continue };
+        let Some(text) = text_of(file, report) else {
+            continue;
+        };
         if names.is_none() {
             names = Some(parse_class_list(text));
         }
@@ -257,7 +286,9 @@ pub(crate) fn import_files(
             extension(&file.path).is_some_and(|ext| ext.eq_ignore_ascii_case("txt"))
                 && !is_class_list(&file.path)
                 && (forced
-                    || parent_dir(&file.path).split('/').any(|part| part == "labels")
+                    || parent_dir(&file.path)
+                        .split('/')
+                        .any(|part| part == "labels")
                     || index.resolve(&file.path, None).is_some())
         })
         .collect();
@@ -270,29 +301,47 @@ pub(crate) fn import_files(
             dataset.class_index_or_insert(name);
         }
     } else {
-        report.push("(dataset)", ImportError::MissingClassNames, IssueOutcome::Kept);
+        report.push(
+            "(dataset)",
+            ImportError::MissingClassNames,
+            IssueOutcome::Kept,
+        );
     }
     let names = names.unwrap_or_default();
     for file in label_files {
-        let Some(text) = text_of(file, report) else { continue };
+        let Some(text) = text_of(file, report) else {
+            continue;
+        };
         let Some(image_path) = index.resolve(&file.path, None) else {
             let image_path = format!(
                 "{}/{}.*",
                 images_dir_for_labels_dir(parent_dir(&file.path)),
                 file_stem(&file.path)
             );
-            report.push(&file.path, ImportError::ImageNotFound { image_path }, IssueOutcome::FileSkipped);
+            report.push(
+                &file.path,
+                ImportError::ImageNotFound { image_path },
+                IssueOutcome::FileSkipped,
+            );
             continue;
         };
         let Some(size) = index.size_of(&image_path).filter(|size| !size.is_empty()) else {
-            report.push(&file.path, ImportError::ImageSizeUnknown { image_path }, IssueOutcome::FileSkipped);
+            report.push(
+                &file.path,
+                ImportError::ImageSizeUnknown { image_path },
+                IssueOutcome::FileSkipped,
+            );
             continue;
         };
         let (lines, errors) = parse_labels(text);
         for error in errors {
             let error = match error {
                 ImportError::ClassIdOutOfRange { line, class_id, .. } => {
-                    ImportError::ClassIdOutOfRange { line, class_id, class_count: names.len() }
+                    ImportError::ClassIdOutOfRange {
+                        line,
+                        class_id,
+                        class_count: names.len(),
+                    }
                 }
                 other => other,
             };
@@ -323,10 +372,19 @@ pub(crate) fn import_files(
                 line.class_id.to_string()
             };
             let shape = shape_from_line(label, &line.kind, size);
-            check_points_in_image(&shape, Some(size), &format!("line {}", line.line), &file.path, report);
+            check_points_in_image(
+                &shape,
+                Some(size),
+                &format!("line {}", line.line),
+                &file.path,
+                report,
+            );
             shapes.push(shape);
         }
-        dataset.image_mut_or_insert(&image_path).shapes.extend(shapes);
+        dataset
+            .image_mut_or_insert(&image_path)
+            .shapes
+            .extend(shapes);
         report.files_imported.push(file.path.clone());
     }
 }
@@ -335,7 +393,13 @@ pub(crate) fn import_files(
 pub fn shape_from_line(label: String, kind: &LineKind, size: ImageSize) -> Shape {
     let (width, height) = (f64::from(size.width), f64::from(size.height));
     match kind {
-        LineKind::Box { cx, cy, w, h, score } => {
+        LineKind::Box {
+            cx,
+            cy,
+            w,
+            h,
+            score,
+        } => {
             let mut shape = Shape::rectangle(
                 label,
                 Point::new((cx - w / 2.0) * width, (cy - h / 2.0) * height),
@@ -346,7 +410,10 @@ pub fn shape_from_line(label: String, kind: &LineKind, size: ImageSize) -> Shape
         }
         LineKind::Polygon(points) => Shape::polygon(
             label,
-            points.iter().map(|p| Point::new(p.x * width, p.y * height)).collect(),
+            points
+                .iter()
+                .map(|p| Point::new(p.x * width, p.y * height))
+                .collect(),
         ),
     }
 }
@@ -354,7 +421,11 @@ pub fn shape_from_line(label: String, kind: &LineKind, size: ImageSize) -> Shape
 fn number(value: f64) -> String {
     let text = format!("{value:.DECIMALS$}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".to_owned() } else { text.to_owned() }
+    if text == "-0" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The label line of one shape, or what kept it out.
@@ -368,15 +439,26 @@ pub fn line_of_shape(
     if !shape.has_valid_point_count() {
         return Err(ExportProblem::InvalidShape);
     }
-    if matches!(shape.kind, ShapeKind::Point | ShapeKind::Line | ShapeKind::Linestrip) {
-        return Err(ExportProblem::ShapeNotRepresentable { kind: shape.kind, format: format() });
+    if matches!(
+        shape.kind,
+        ShapeKind::Point | ShapeKind::Line | ShapeKind::Linestrip
+    ) {
+        return Err(ExportProblem::ShapeNotRepresentable {
+            kind: shape.kind,
+            format: format(),
+        });
     }
     let (width, height) = (f64::from(size.width), f64::from(size.height));
     match task {
         YoloTask::Detect => {
             let rect: Rect = geometry::bbox_in_image(shape).ok_or(ExportProblem::InvalidShape)?;
             let c = rect.center();
-            let values = [c.x / width, c.y / height, rect.width() / width, rect.height() / height];
+            let values = [
+                c.x / width,
+                c.y / height,
+                rect.width() / width,
+                rect.height() / height,
+            ];
             let text: Vec<String> = values.iter().map(|v| number(*v)).collect();
             Ok((format!("{class_id} {}", text.join(" ")), None))
         }
@@ -420,9 +502,16 @@ pub fn data_yaml(classes: &[String]) -> Result<String, ExportError> {
         train: "images",
         val: "images",
         nc: classes.len(),
-        names: classes.iter().enumerate().map(|(i, name)| (i, name.as_str())).collect(),
+        names: classes
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (i, name.as_str()))
+            .collect(),
     };
-    Ok(format!("# Written by Sightline.\n{}", serde_yaml::to_string(&out)?))
+    Ok(format!(
+        "# Written by Sightline.\n{}",
+        serde_yaml::to_string(&out)?
+    ))
 }
 
 pub(crate) fn export(dataset: &Dataset, options: &ExportOptions) -> Result<Export, ExportError> {
@@ -437,13 +526,19 @@ pub(crate) fn export(dataset: &Dataset, options: &ExportOptions) -> Result<Expor
             export.issue(
                 &image.image_path,
                 None,
-                ExportProblem::ImageSizeUnknown { format: "YOLO".to_owned() },
+                ExportProblem::ImageSizeUnknown {
+                    format: "YOLO".to_owned(),
+                },
             );
             continue;
         };
         let mut text = String::new();
         for (i, shape) in image.shapes.iter().enumerate() {
-            let class_id = dataset.classes.iter().position(|c| *c == shape.label).unwrap_or(0);
+            let class_id = dataset
+                .classes
+                .iter()
+                .position(|c| *c == shape.label)
+                .unwrap_or(0);
             match line_of_shape(shape, class_id, size, options.yolo_task) {
                 Ok((line, note)) => {
                     text.push_str(&line);
@@ -455,7 +550,10 @@ pub(crate) fn export(dataset: &Dataset, options: &ExportOptions) -> Result<Expor
                 Err(problem) => export.issue(&image.image_path, Some(i), problem),
             }
         }
-        export.files.push(OutputFile { path: label_out, bytes: text.into_bytes() });
+        export.files.push(OutputFile {
+            path: label_out,
+            bytes: text.into_bytes(),
+        });
     }
     export.files.push(OutputFile {
         path: "data.yaml".to_owned(),
@@ -463,7 +561,10 @@ pub(crate) fn export(dataset: &Dataset, options: &ExportOptions) -> Result<Expor
     });
     let mut classes = dataset.classes.join("\n");
     classes.push('\n');
-    export.files.push(OutputFile { path: "classes.txt".to_owned(), bytes: classes.into_bytes() });
+    export.files.push(OutputFile {
+        path: "classes.txt".to_owned(),
+        bytes: classes.into_bytes(),
+    });
     Ok(export)
 }
 
@@ -473,24 +574,47 @@ mod tests {
 
     #[test]
     fn layout_paths() {
-        assert_eq!(output_paths("a.jpg"), ("images/a.jpg".to_owned(), "labels/a.txt".to_owned()));
+        assert_eq!(
+            output_paths("a.jpg"),
+            ("images/a.jpg".to_owned(), "labels/a.txt".to_owned())
+        );
         assert_eq!(
             output_paths("images/train/a.jpg"),
-            ("images/train/a.jpg".to_owned(), "labels/train/a.txt".to_owned())
+            (
+                "images/train/a.jpg".to_owned(),
+                "labels/train/a.txt".to_owned()
+            )
         );
-        assert_eq!(output_paths("x/a.png"), ("images/x/a.png".to_owned(), "labels/x/a.txt".to_owned()));
-        assert_eq!(images_dir_for_labels_dir("data/labels/val"), "data/images/val");
+        assert_eq!(
+            output_paths("x/a.png"),
+            ("images/x/a.png".to_owned(), "labels/x/a.txt".to_owned())
+        );
+        assert_eq!(
+            images_dir_for_labels_dir("data/labels/val"),
+            "data/images/val"
+        );
     }
 
     #[test]
     fn lines_parse_and_fail_with_line_numbers() {
-        let (lines, errors) = parse_labels("0 0.5 0.5 0.2 0.2\n\n1 0.1 0.1 0.2 0.1 0.3 0.3\n2 0.5 0.5\n3 a 0.5 0.5 0.5\n0 0.5 0.5 0.1 0.1 0.9\n");
+        let (lines, errors) = parse_labels(
+            "0 0.5 0.5 0.2 0.2\n\n1 0.1 0.1 0.2 0.1 0.3 0.3\n2 0.5 0.5\n3 a 0.5 0.5 0.5\n0 0.5 0.5 0.1 0.1 0.9\n",
+        );
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[1].line, 3);
         assert!(matches!(lines[1].kind, LineKind::Polygon(ref p) if p.len() == 3));
         assert!(matches!(lines[2].kind, LineKind::Box { score: Some(s), .. } if s == 0.9));
-        assert!(matches!(errors[0], ImportError::WrongColumnCount { line: 4, found: 3, .. }));
-        assert!(matches!(&errors[1], ImportError::InvalidNumber { line: 5, column: 2, text } if text == "a"));
+        assert!(matches!(
+            errors[0],
+            ImportError::WrongColumnCount {
+                line: 4,
+                found: 3,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&errors[1], ImportError::InvalidNumber { line: 5, column: 2, text } if text == "a")
+        );
     }
 
     #[test]
@@ -508,7 +632,10 @@ mod tests {
             parse_data_yaml(&written).expect("yaml"),
             Some(vec!["a b".to_owned(), "yes".to_owned()])
         );
-        assert!(matches!(parse_data_yaml("names: [a"), Err(ImportError::MalformedYaml { .. })));
+        assert!(matches!(
+            parse_data_yaml("names: [a"),
+            Err(ImportError::MalformedYaml { .. })
+        ));
     }
 
     #[test]

@@ -24,8 +24,11 @@ pub fn zip_archive<'a>(
 ) -> Result<Vec<u8>, ZipError> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (path, bytes) in entries {
-        let method =
-            if is_image_path(path) { CompressionMethod::Stored } else { CompressionMethod::Deflated };
+        let method = if is_image_path(path) {
+            CompressionMethod::Stored
+        } else {
+            CompressionMethod::Deflated
+        };
         let options = SimpleFileOptions::default()
             .compression_method(method)
             .last_modified_time(zip::DateTime::default())
@@ -34,10 +37,14 @@ pub fn zip_archive<'a>(
             path: path.to_owned(),
             message: e.to_string(),
         };
-        writer.start_file(path, options).map_err(|e| entry_error(&e))?;
+        writer
+            .start_file(path, options)
+            .map_err(|e| entry_error(&e))?;
         writer.write_all(bytes).map_err(|e| entry_error(&e))?;
     }
-    let cursor = writer.finish().map_err(|e| ZipError::Finish(e.to_string()))?;
+    let cursor = writer
+        .finish()
+        .map_err(|e| ZipError::Finish(e.to_string()))?;
     Ok(cursor.into_inner())
 }
 
@@ -50,8 +57,11 @@ mod tests {
     #[test]
     fn entries_read_back() {
         let label = b"0 0.5 0.5 0.1 0.1\n".repeat(50);
-        let bytes = zip_archive([("labels/a.txt", label.as_slice()), ("images/a.jpg", &[1u8, 2, 3][..])])
-            .expect("zip");
+        let bytes = zip_archive([
+            ("labels/a.txt", label.as_slice()),
+            ("images/a.jpg", &[1u8, 2, 3][..]),
+        ])
+        .expect("zip");
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("valid zip");
         assert_eq!(archive.len(), 2);
         let mut text = Vec::new();
@@ -60,6 +70,12 @@ mod tests {
         entry.read_to_end(&mut text).expect("read");
         assert_eq!(text, label);
         drop(entry);
-        assert_eq!(archive.by_name("images/a.jpg").expect("entry").compression(), CompressionMethod::Stored);
+        assert_eq!(
+            archive
+                .by_name("images/a.jpg")
+                .expect("entry")
+                .compression(),
+            CompressionMethod::Stored
+        );
     }
 }

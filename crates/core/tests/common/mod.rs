@@ -6,15 +6,17 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sightline_core::annotation::{Dataset, ImageSize};
-use sightline_core::formats::{self, ExportOptions, Format, ImportOptions, ImportReport, InputFile};
+use sightline_core::formats::{
+    self, ExportOptions, Format, ImportOptions, ImportReport, InputFile,
+};
 
 /// `../shared` (or `$SIGHTLINE_SHARED`): data that may not be copied into the repository.
 /// `None` (after printing why) when it is absent, unless `SIGHTLINE_REQUIRE_DATA=1`, which
 /// makes its absence a failure.
 pub fn shared_dir(sub: &str) -> Option<PathBuf> {
-    let base = std::env::var_os("SIGHTLINE_SHARED").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-    });
+    let base = std::env::var_os("SIGHTLINE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
     let dir = base.join(sub);
     if dir.is_dir() {
         return Some(dir);
@@ -22,7 +24,10 @@ pub fn shared_dir(sub: &str) -> Option<PathBuf> {
     if std::env::var("SIGHTLINE_REQUIRE_DATA").as_deref() == Ok("1") {
         panic!("SIGHTLINE_REQUIRE_DATA=1 but {} is missing", dir.display());
     }
-    eprintln!("skipped: {} is missing (set SIGHTLINE_SHARED)", dir.display());
+    eprintln!(
+        "skipped: {} is missing (set SIGHTLINE_SHARED)",
+        dir.display()
+    );
     None
 }
 
@@ -33,7 +38,11 @@ pub fn read_folder(dir: &std::path::Path) -> Vec<InputFile> {
         .map(|entry| entry.expect("entry").path())
         .filter(|path| path.is_file())
         .map(|path| {
-            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
             InputFile::new(name, std::fs::read(&path).expect("readable file"))
         })
         .collect();
@@ -56,8 +65,15 @@ pub fn read_data(sub: &str) -> Vec<InputFile> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let relative = path.strip_prefix(&root).expect("inside").to_string_lossy().into_owned();
-                files.push(InputFile::new(relative, std::fs::read(&path).expect("readable")));
+                let relative = path
+                    .strip_prefix(&root)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .into_owned();
+                files.push(InputFile::new(
+                    relative,
+                    std::fs::read(&path).expect("readable"),
+                ));
             }
         }
     }
@@ -72,17 +88,33 @@ pub fn sizes_from(map: HashMap<String, ImageSize>) -> impl Fn(&InputFile) -> Opt
 
 /// Exports `dataset` as `format` and imports the result again (images as empty files whose
 /// sizes are known).
-pub fn reimport(dataset: &Dataset, format: Format, options: &ExportOptions) -> (Dataset, ImportReport) {
+pub fn reimport(
+    dataset: &Dataset,
+    format: Format,
+    options: &ExportOptions,
+) -> (Dataset, ImportReport) {
     let export = formats::export(dataset, format, options).expect("export");
-    let mut files: Vec<InputFile> =
-        export.files.iter().map(|f| InputFile::new(f.path.clone(), f.bytes.clone())).collect();
+    let mut files: Vec<InputFile> = export
+        .files
+        .iter()
+        .map(|f| InputFile::new(f.path.clone(), f.bytes.clone()))
+        .collect();
     let mut sizes = HashMap::new();
     for placement in &export.image_placements {
         files.push(InputFile::new(placement.output_path.clone(), Vec::new()));
-        if let Some(size) = dataset.image(&placement.image_path).and_then(|i| i.image_size) {
+        if let Some(size) = dataset
+            .image(&placement.image_path)
+            .and_then(|i| i.image_size)
+        {
             sizes.insert(placement.output_path.clone(), size);
         }
     }
     let sizes = sizes_from(sizes);
-    formats::import_folder(&files, &ImportOptions { format: Some(format) }, &sizes)
+    formats::import_folder(
+        &files,
+        &ImportOptions {
+            format: Some(format),
+        },
+        &sizes,
+    )
 }
