@@ -7,6 +7,7 @@ use std::process::Command;
 use crate::steps::{Env, run};
 
 const TRUNK_VERSION: &str = "0.21.14";
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const DEBIAN_TEST_PACKAGES: &[&str] = &["chromium", "chromium-driver", "mesa-vulkan-drivers"];
 /// The trained detector the tests and the demo use; AGPL, so downloaded, never committed.
@@ -19,14 +20,14 @@ pub fn build_tools(env: &Env) -> Result<(), String> {
     check_trunk_toml(&env.root, &bindgen_version)?;
     ensure_cargo_tool(
         env,
-        "trunk",
+        &["trunk", "--version"],
         &format!("trunk {TRUNK_VERSION}"),
         &["install", &format!("trunk@{TRUNK_VERSION}"), "--locked"],
     )?;
     // Without --locked: wasm-bindgen-cli's own lock file pins crates that no longer build.
     ensure_cargo_tool(
         env,
-        "wasm-bindgen",
+        &["wasm-bindgen", "--version"],
         &format!("wasm-bindgen {bindgen_version}"),
         &["install", &format!("wasm-bindgen-cli@{bindgen_version}")],
     )?;
@@ -36,6 +37,16 @@ pub fn build_tools(env: &Env) -> Result<(), String> {
 /// What the test suite needs beyond the build tools.
 pub fn test_tools(env: &Env) -> Result<(), String> {
     ensure_debian_packages(DEBIAN_TEST_PACKAGES)?;
+    ensure_cargo_tool(
+        env,
+        &["cargo", "fuzz", "--version"],
+        &format!("cargo-fuzz {CARGO_FUZZ_VERSION}"),
+        &[
+            "install",
+            &format!("cargo-fuzz@{CARGO_FUZZ_VERSION}"),
+            "--locked",
+        ],
+    )?;
     ensure_fall_model(env)?;
     Ok(())
 }
@@ -82,12 +93,13 @@ fn check_trunk_toml(root: &Path, bindgen_version: &str) -> Result<(), String> {
 
 fn ensure_cargo_tool(
     env: &Env,
-    binary: &str,
+    version_command: &[&str],
     expected: &str,
     install: &[&str],
 ) -> Result<(), String> {
-    let found = Command::new(binary)
-        .arg("--version")
+    let (program, args) = version_command.split_first().ok_or("no version command")?;
+    let found = Command::new(program)
+        .args(args)
         .env("PATH", &env.path)
         .output()
         .ok()
