@@ -3,6 +3,7 @@
 // shortcuts ignored while typing, and persistence: a reload finds everything again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { serveStatic, launchChromium, openApp, screenshot } from './support/harness.mjs';
 import {
   canvasFrame, click, drag, listedKinds, savedAnnotations, waitForSaved, waitForShapeCount,
@@ -133,6 +134,66 @@ test('draw every shape type, undo/redo, move, delete, paste, reload restores the
     await page.keyboard.press('d');
     await page.waitForFunction(() => document.querySelector('[data-testid="file-name"]').textContent === 'dog.jpg');
     await waitForShapeCount(page, 7);
+    assert.deepEqual(errors, [], 'no errors in the page or the worker');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('LabelMe import attaches files to the demo images with a report; export downloads a zip', async () => {
+  const browser = await launchChromium({ webgpu: false });
+  try {
+    const { page, errors } = await openApp(browser, server.url);
+    await drawn(page);
+    await waitForSaved(page);
+
+    const dog = {
+      version: '5.4.1',
+      flags: {},
+      shapes: [
+        { label: 'dog', points: [[10, 20], [300, 250]], group_id: null, description: '',
+          shape_type: 'rectangle', flags: {} },
+        { label: 'ear', points: [[50, 60], [80, 60], [70, 90]], group_id: null, description: '',
+          shape_type: 'polygon', flags: {} },
+      ],
+      imagePath: 'dog.jpg',
+      imageData: null,
+      imageHeight: 576,
+      imageWidth: 768,
+    };
+    await page.getByTestId('import').setInputFiles([
+      { name: 'dog.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(dog)) },
+      { name: 'kite.json', mimeType: 'application/json', buffer: Buffer.from('{"shapes": [oops') },
+    ]);
+    const report = page.getByTestId('import-report');
+    await report.waitFor();
+    const text = await report.textContent();
+    assert.match(text, /Imported 2 shape\(s\)/, text);
+    assert.match(text, /kite\.json/, `the broken file is named in the report: ${text}`);
+    await screenshot(page, 'studio-import-report.png');
+
+    await page.keyboard.press('d');
+    await page.waitForFunction(() => document.querySelector('[data-testid="file-name"]').textContent === 'dog.jpg');
+    await drawn(page);
+    await waitForShapeCount(page, 2);
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="class-item"]')]
+      .map((li) => li.textContent).join(' ').includes('ear'));
+    await waitForSaved(page);
+    await screenshot(page, 'studio-imported.png');
+
+    for (const format of ['labelme', 'yolo', 'coco', 'voc']) {
+      await page.getByTestId('export-format').selectOption(format);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByTestId('export').click(),
+      ]);
+      assert.equal(download.suggestedFilename(), `demo-${format}.zip`);
+      const bytes = await readFile(await download.path());
+      assert.equal(bytes.subarray(0, 2).toString(), 'PK', `${format}: a zip file`);
+      const names = bytes.toString('latin1');
+      const expected = { labelme: 'dog.json', yolo: 'dog.txt', coco: '.json', voc: 'dog.xml' }[format];
+      assert.ok(names.includes(expected), `${format}: the zip names ${expected}`);
+    }
     assert.deepEqual(errors, [], 'no errors in the page or the worker');
   } finally {
     await browser.close();
