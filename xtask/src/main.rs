@@ -7,12 +7,14 @@
 //!                                browser end-to-end specs
 //! cargo xtask setup              only install what is missing (idempotent, quiet when done)
 //! cargo xtask build              set up and build the app into dist/
+//! cargo xtask bench              forward time per image against onnxruntime, as ratios
 //! ```
 //!
 //! Everything is installed from crates.io, npm, PyPI or Debian; nothing else is downloaded.
 //! Build outputs go to `$CARGO_TARGET_DIR`, by default `~/.cache/sightline/target`, outside
 //! the clone, so fresh clones (CI) reuse earlier builds.
 
+mod bench;
 mod setup;
 mod steps;
 
@@ -37,8 +39,11 @@ fn main() -> ExitCode {
         Some("test") => setup::build_tools(&env)
             .and_then(|()| setup::test_tools(&env))
             .map(|()| steps::test_all(&env)),
+        Some("bench") => setup::build_tools(&env)
+            .and_then(|()| setup::test_tools(&env))
+            .and_then(|()| bench::bench(&env)),
         _ => {
-            eprintln!("usage: cargo xtask <serve [--port N] | test | setup | build>");
+            eprintln!("usage: cargo xtask <serve [--port N] | test | setup | build | bench>");
             return ExitCode::from(2);
         }
     };

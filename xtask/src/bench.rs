@@ -1,0 +1,157 @@
+//! `cargo xtask bench`: our forward time against onnxruntime's on the same files, same
+//! machine, same run, printed as ratios.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::steps::{Env, run, run_command};
+
+const ONNXRUNTIME: &str = "onnxruntime==1.31.1";
+const BENCH_MODELS: &[&str] = &["yolov8n", "yolo11n"];
+
+pub fn bench(env: &Env) -> Result<bool, String> {
+    let python = ensure_venv(env)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let models_dir = env.shared.join("fixtures/models/n");
+    let mut model_paths: Vec<PathBuf> = BENCH_MODELS
+        .iter()
+        .map(|m| models_dir.join(format!("{m}.onnx")))
+        .collect();
+    if env.fall_model.exists() {
+        model_paths.push(env.fall_model.clone());
+    }
+    let model_paths: Vec<PathBuf> = model_paths.into_iter().filter(|p| p.exists()).collect();
+    if model_paths.is_empty() {
+        return Err(format!(
+            "no benchmark models under {}",
+            models_dir.display()
+        ));
+    }
+
+    println!("xtask: criterion forward benchmark (sightline-vision, CPU backend)");
+    run_command(
+        env.command("cargo")
+            .args(["bench", "-p", "sightline-vision", "--bench", "forward"])
+            .env("SIGHTLINE_BENCH_MODELS", join_paths(&model_paths)),
+    )?;
+
+    println!("xtask: onnxruntime reference ({ONNXRUNTIME}, {threads} threads)");
+    let mut command = Command::new(&python);
+    command.arg(env.root.join("benchmarks/ort_forward.py"));
+    command
+        .args(&model_paths)
+        .args(["--threads", &threads.to_string()]);
+    let out = command
+        .output()
+        .map_err(|err| format!("{command:?}: {err}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "onnxruntime run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let reference = String::from_utf8_lossy(&out.stdout).into_owned();
+
+    println!(
+        "\n{:<16} {:>14} {:>16} {:>8}",
+        "model", "sightline ms", "onnxruntime ms", "ratio"
+    );
+    for path in &model_paths {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ours = criterion_mean_ms(&env.target_dir, &name);
+        let theirs = json_number(&reference, &name);
+        match (ours, theirs) {
+            (Some(ours), Some(theirs)) => {
+                println!(
+                    "{name:<16} {ours:>14.1} {theirs:>16.1} {:>7.2}x",
+                    ours / theirs
+                )
+            }
+            _ => println!("{name:<16} (missing: ours {ours:?}, onnxruntime {theirs:?})"),
+        }
+    }
+    println!("(ratio = sightline / onnxruntime; target <= 1.0x)");
+    Ok(true)
+}
+
+fn join_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// A virtual environment with onnxruntime from PyPI, made once under the cache.
+fn ensure_venv(env: &Env) -> Result<PathBuf, String> {
+    let venv = env.cache.join("venv");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import onnxruntime, numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        println!("xtask: installing {ONNXRUNTIME} into {}", venv.display());
+        run(env, "python3", &["-m", "venv", &venv.to_string_lossy()])?;
+        run_command(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            ONNXRUNTIME,
+            "numpy",
+        ]))?;
+    }
+    Ok(python)
+}
+
+/// Mean time of criterion's last run of benchmark `name`, in ms, from its estimates.json.
+fn criterion_mean_ms(target_dir: &Path, name: &str) -> Option<f64> {
+    let criterion = target_dir.join("criterion");
+    let groups = std::fs::read_dir(&criterion).ok()?;
+    let mut newest: Option<(std::time::SystemTime, f64)> = None;
+    for group in groups.filter_map(Result::ok) {
+        let estimates = group.path().join(name).join("new/estimates.json");
+        let Ok(text) = std::fs::read_to_string(&estimates) else {
+            continue;
+        };
+        let Some(mean_ns) = json_number(&text[text.find("\"mean\"")?..], "point_estimate") else {
+            continue;
+        };
+        let modified = std::fs::metadata(&estimates)
+            .and_then(|m| m.modified())
+            .ok()?;
+        if newest.is_none_or(|(t, _)| modified > t) {
+            newest = Some((modified, mean_ns / 1e6));
+        }
+    }
+    newest.map(|(_, ms)| ms)
+}
+
+/// The first number after `"key":` in a JSON text (xtask has no JSON parser on purpose: it
+/// builds in seconds with std alone).
+fn json_number(text: &str, key: &str) -> Option<f64> {
+    let start = text.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = text[start..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_number;
+
+    #[test]
+    fn reads_numbers_from_json_text() {
+        let text = r#"{"yolov8n": 63.25, "yolo11n": 1.5e2, "mean":{"point_estimate":42.0}}"#;
+        assert_eq!(json_number(text, "yolov8n"), Some(63.25));
+        assert_eq!(json_number(text, "yolo11n"), Some(150.0));
+        assert_eq!(json_number(text, "point_estimate"), Some(42.0));
+        assert_eq!(json_number(text, "absent"), None);
+    }
+}
