@@ -1,11 +1,11 @@
 //! Drawing the canvas: the open image at the current zoom, its shapes in their label's
 //! colour (the selection highlighted, vertices as handles) and the shape being drawn.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sightline_core::annotation::{Shape, ShapeKind};
 use sightline_core::editing::colour_of_label;
-use sightline_core::geometry::outline_polygon;
+use sightline_core::geometry::{bbox_in_image, outline_polygon};
 use sightline_core::view::{Point, Size, ViewTransform};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
@@ -22,7 +22,6 @@ pub struct Scene<'a> {
     pub classes: &'a [String],
     pub selection: &'a [usize],
     pub hidden: &'a HashSet<usize>,
-    pub draft: &'a Draft,
 }
 
 fn context_of(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, String> {
@@ -81,22 +80,61 @@ pub fn draw(
         )
         .map_err(js)?;
 
+    // Only shapes whose box meets the view are drawn: at high zoom most are off screen.
+    let margin_in_image = HANDLE_SIZE / view_from_image.scale.max(f64::MIN_POSITIVE);
+    let top_left = view_from_image.image_from_view(Point::new(0.0, 0.0));
+    let bottom_right =
+        view_from_image.image_from_view(Point::new(view_size.width, view_size.height));
+    let in_view = |shape: &Shape| {
+        bbox_in_image(shape).is_none_or(|rect| {
+            rect.max.x >= top_left.x - margin_in_image
+                && rect.min.x <= bottom_right.x + margin_in_image
+                && rect.max.y >= top_left.y - margin_in_image
+                && rect.min.y <= bottom_right.y + margin_in_image
+        })
+    };
     let selected: HashSet<usize> = scene.selection.iter().copied().collect();
+    // Colours are looked up once per label, not once per shape.
+    let mut colours: HashMap<&str, String> = HashMap::new();
     for (index, shape) in scene.shapes.iter().enumerate() {
-        if scene.hidden.contains(&index) {
+        if scene.hidden.contains(&index) || !in_view(shape) {
             continue;
         }
-        let colour = colour_of_label(scene.classes, &shape.label);
+        let colour = colours
+            .entry(shape.label.as_str())
+            .or_insert_with(|| colour_of_label(scene.classes, &shape.label));
         draw_shape(
             &context,
             shape,
             view_from_image,
-            &colour,
+            colour,
             selected.contains(&index),
         )?;
     }
-    draw_draft(&context, scene.draft, view_from_image)?;
     Ok(())
+}
+
+/// Clears the overlay canvas and draws the shape being drawn on it. The overlay changes on
+/// every pointer move while drawing; the image and the shapes below are not redrawn then.
+pub fn draw_overlay(
+    canvas: &HtmlCanvasElement,
+    view_from_image: Option<&ViewTransform>,
+    draft: &Draft,
+) -> Result<(), String> {
+    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let view_size = Size::new(
+        f64::from(canvas.client_width()),
+        f64::from(canvas.client_height()),
+    );
+    let context = context_of(canvas)?;
+    context
+        .set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0)
+        .map_err(|e| js_error_text(&e))?;
+    context.clear_rect(0.0, 0.0, view_size.width, view_size.height);
+    match view_from_image {
+        Some(view_from_image) => draw_draft(&context, draft, view_from_image),
+        None => Ok(()),
+    }
 }
 
 fn trace(context: &CanvasRenderingContext2d, points_in_view: &[Point], closed: bool) {

@@ -89,57 +89,108 @@ pub fn CanvasView() -> impl IntoView {
         studio.draft.set(Draft::None);
     });
 
-    Effect::new(move || {
-        resized.track();
-        let Some(canvas) = canvas_ref.get() else {
+    // Redraws wait for the next animation frame, so that many pointer moves in one frame
+    // draw once; a change of the shape being drawn redraws only the overlay.
+    let overlay_ref = NodeRef::<leptos::html::Canvas>::new();
+    let pending = StoredValue::new((false, false));
+    let draw_scene = move || {
+        let Some(canvas) = canvas_ref.get_untracked() else {
             return;
         };
         let view_size = render::prepare(&canvas);
-        studio.view_size.set(view_size);
-        let zoom = studio.view.get();
-        let selection = studio.selection.get();
-        let hidden = studio.hidden.get();
-        let draft = studio.draft.get();
-        state.open_image.with(|open| {
-            let bitmap = match open {
-                OpenImage::Loaded(bitmap) => Some(bitmap),
-                _ => None,
-            };
-            if view_size.is_empty() {
-                drawn.set(false);
-                return;
-            }
-            let transform = match (bitmap, zoom) {
-                (Some(_), Some(zoom)) => zoom,
-                (Some(bitmap), None) => ViewTransform::fit(
-                    Size::new(f64::from(bitmap.width()), f64::from(bitmap.height())),
-                    view_size,
-                ),
-                (None, _) => ViewTransform::IDENTITY,
-            };
-            studio.drawn_transform.set_value(bitmap.map(|_| transform));
-            let classes = studio.dataset.with(|d| d.classes.clone());
-            let result = studio.with_current_shapes(|shapes| {
-                let scene = Scene {
-                    shapes,
-                    classes: &classes,
-                    selection: &selection,
-                    hidden: &hidden,
-                    draft: &draft,
+        if studio.view_size.get_untracked() != view_size {
+            studio.view_size.set(view_size);
+        }
+        let zoom = studio.view.get_untracked();
+        let selection = studio.selection.get_untracked();
+        studio.hidden.with_untracked(|hidden| {
+            state.open_image.with_untracked(|open| {
+                let bitmap = match open {
+                    OpenImage::Loaded(bitmap) => Some(bitmap),
+                    _ => None,
                 };
-                render::draw(&canvas, bitmap, &transform, &scene)
-            });
-            match result {
-                Ok(()) => {
-                    drawn.set(bitmap.is_some());
-                    draw_error.set(None);
-                }
-                Err(err) => {
+                if view_size.is_empty() {
                     drawn.set(false);
-                    draw_error.set(Some(err));
+                    return;
                 }
-            }
+                let transform = match (bitmap, zoom) {
+                    (Some(_), Some(zoom)) => zoom,
+                    (Some(bitmap), None) => ViewTransform::fit(
+                        Size::new(f64::from(bitmap.width()), f64::from(bitmap.height())),
+                        view_size,
+                    ),
+                    (None, _) => ViewTransform::IDENTITY,
+                };
+                studio.drawn_transform.set_value(bitmap.map(|_| transform));
+                let path = studio.current_path.get_untracked();
+                let result = studio.dataset.with_untracked(|dataset| {
+                    let shapes = path
+                        .as_deref()
+                        .and_then(|p| dataset.image(p))
+                        .map_or(&[][..], |image| &image.shapes[..]);
+                    let scene = Scene {
+                        shapes,
+                        classes: &dataset.classes,
+                        selection: &selection,
+                        hidden,
+                    };
+                    render::draw(&canvas, bitmap, &transform, &scene)
+                });
+                match result {
+                    Ok(()) => {
+                        drawn.set(bitmap.is_some());
+                        draw_error.set(None);
+                    }
+                    Err(err) => {
+                        drawn.set(false);
+                        draw_error.set(Some(err));
+                    }
+                }
+            })
         });
+    };
+    let draw_overlay = move || {
+        let Some(overlay) = overlay_ref.get_untracked() else {
+            return;
+        };
+        render::prepare(&overlay);
+        let transform = studio.drawn_transform.get_value();
+        let result = studio
+            .draft
+            .with_untracked(|draft| render::draw_overlay(&overlay, transform.as_ref(), draft));
+        if let Err(err) = result {
+            draw_error.set(Some(err));
+        }
+    };
+    let schedule = move |scene: bool| {
+        let (scene_pending, overlay_pending) = pending.get_value();
+        pending.set_value((scene_pending || scene, true));
+        if scene_pending || overlay_pending {
+            return;
+        }
+        request_animation_frame(move || {
+            let (scene, _) = pending.get_value();
+            pending.set_value((false, false));
+            if scene {
+                draw_scene();
+            }
+            draw_overlay();
+        });
+    };
+    Effect::new(move || {
+        resized.track();
+        canvas_ref.track();
+        state.open_image.track();
+        studio.view.track();
+        studio.selection.track();
+        studio.hidden.track();
+        studio.dataset.track();
+        state.cursor.track();
+        schedule(true);
+    });
+    Effect::new(move || {
+        studio.draft.track();
+        schedule(false);
     });
 
     let on_pointer_down = move |event: PointerEvent| {
@@ -525,6 +576,7 @@ pub fn CanvasView() -> impl IntoView {
                     on:wheel=on_wheel
                     on:contextmenu=|event| event.prevent_default()
                 ></canvas>
+                <canvas node_ref=overlay_ref class="overlay" data-testid="overlay" aria-hidden="true"></canvas>
                 <Show when=move || message().is_some()>
                     <p class="canvas-message" role="status">{message}</p>
                 </Show>
