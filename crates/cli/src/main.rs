@@ -2,6 +2,8 @@
 //! bench) over the same `core` and `vision` code that the browser uses.
 
 mod convert;
+mod label;
+mod run;
 
 use std::process::ExitCode;
 
@@ -19,11 +21,17 @@ struct Cli {
 enum Command {
     /// Converts a labelled dataset between LabelMe, YOLO, COCO and Pascal VOC.
     Convert(convert::Args),
+    /// Runs an ONNX model on a .npy input and writes each output as <out>/<name>.npy.
+    Run(run::Args),
+    /// Pre-labels a folder of images with a YOLO model (LabelMe, YOLO or COCO output).
+    Label(label::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Convert(args) => convert::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Label(args) => label::run(&args),
     }
 }

@@ -264,15 +264,14 @@ impl Detector {
                     )?;
                     let contour = largest_contour(&mask.inside, mask.width, mask.height);
                     let simplified = simplify_closed(&contour, self.options.polygon_tolerance);
-                    (simplified.len() >= 3).then(|| {
-                        simplified
-                            .iter()
-                            .map(|p| {
-                                placement
-                                    .point_in_image([p[0] + mask.x0 as f32, p[1] + mask.y0 as f32])
-                            })
-                            .collect()
-                    })
+                    let polygon: Vec<[f32; 2]> = simplified
+                        .iter()
+                        .map(|p| {
+                            placement.point_in_image([p[0] + mask.x0 as f32, p[1] + mask.y0 as f32])
+                        })
+                        .collect();
+                    // Masks lying in the padding collapse onto the image border: no polygon.
+                    (polygon.len() >= 3 && polygon_area(&polygon) >= 1.0).then_some(polygon)
                 });
                 Detection {
                     class_id: candidate.class_id,
@@ -289,6 +288,16 @@ impl Detector {
             .collect();
         Ok(detections)
     }
+}
+
+/// Area of a simple polygon (shoelace), in squared units of its coordinates.
+fn polygon_area(polygon: &[[f32; 2]]) -> f32 {
+    let twice: f32 = polygon
+        .iter()
+        .zip(polygon.iter().cycle().skip(1))
+        .map(|(a, b)| a[0] * b[1] - b[0] * a[1])
+        .sum();
+    twice.abs() / 2.0
 }
 
 /// Reads every output back to the host (blocking).

@@ -88,3 +88,41 @@ fn yolov5t_classic_matches_onnxruntime() {
 fn yolov5t_classic_seg_matches_onnxruntime() {
     check_model("yolov5t-classic-seg", &cpu());
 }
+
+/// The same comparisons on the GPU through wgpu (Vulkan natively), when an adapter exists.
+#[cfg(feature = "wgpu")]
+mod wgpu {
+    use super::check_model;
+    use sightline_vision::ComputeDevice;
+
+    fn gpu() -> Option<ComputeDevice> {
+        let device = ComputeDevice::wgpu().ok()?;
+        let probe = std::panic::catch_unwind(|| {
+            burn::tensor::Tensor::<1>::from_floats([1.0f32], &device.device).into_data()
+        });
+        match probe {
+            Ok(_) => Some(device),
+            Err(_) => {
+                assert!(!super::common::data_required(), "no wgpu adapter");
+                eprintln!("SKIP: no wgpu adapter on this machine");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_models_match_onnxruntime_on_wgpu() {
+        let Some(device) = gpu() else { return };
+        for name in [
+            "yolov8t",
+            "yolo11t",
+            "yolov5ut",
+            "yolov8t-seg",
+            "yolo11t-seg",
+            "yolov5t-classic",
+            "yolov5t-classic-seg",
+        ] {
+            check_model(name, &device);
+        }
+    }
+}

@@ -52,6 +52,8 @@ pub struct BitReader<'a> {
     buffer: u64,
     bits: u32,
     at_marker: bool,
+    /// Set when the data ended without a marker: the file is truncated.
+    pub past_end: bool,
 }
 
 impl<'a> BitReader<'a> {
@@ -63,12 +65,16 @@ impl<'a> BitReader<'a> {
             buffer: 0,
             bits: 0,
             at_marker: false,
+            past_end: false,
         }
     }
 
     fn fill(&mut self) {
         while self.bits <= 56 {
             let mut byte = 0u8;
+            if !self.at_marker && self.position >= self.data.len() {
+                self.past_end = true;
+            }
             if !self.at_marker && self.position < self.data.len() {
                 byte = self.data[self.position];
                 if byte == 0xff {

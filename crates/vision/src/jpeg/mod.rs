@@ -261,6 +261,9 @@ fn decode_scan(
             }
         }
     }
+    if reader.past_end {
+        return None; // truncated: let the fallback report the error
+    }
     let mut rgb = vec![0u8; width * height * 3];
     if single {
         let plane = &planes[0];

@@ -1,0 +1,306 @@
+//! `sightline label`: pre-label a folder of images with a YOLO model and write LabelMe, YOLO
+//! or COCO labels.
+//!
+//! Resumable: each finished image's detections are kept in `<out>/.sightline/detections/`,
+//! so a rerun (after Ctrl-C, a crash, a preempted cluster job) only processes what is left.
+//! `--shard K/N` (K in 0..N) takes every N-th image starting at K, for Kubernetes Indexed
+//! Jobs or Slurm arrays. Unreadable images are listed with their error, the rest continue,
+//! and the exit code is non-zero if any failed.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use sightline_core::annotation::{Dataset, ImageAnnotations, ImageSize, Shape};
+use sightline_core::formats::{self, ExportOptions, Format};
+use sightline_core::view::Point;
+use sightline_vision::image_io::read_image;
+use sightline_vision::{ComputeDevice, Detection, Detector, DeviceChoice};
+
+/// Arguments of `sightline label`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An ONNX model or an AnyLabeling model config (.yaml).
+    #[arg(long)]
+    model: PathBuf,
+    /// Folder of images (searched recursively).
+    #[arg(long)]
+    input: PathBuf,
+    /// Label format: labelme, yolo or coco.
+    #[arg(long, default_value = "labelme")]
+    format: String,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Images decoded and letterboxed in parallel ahead of the model.
+    #[arg(long, default_value_t = 4)]
+    batch: usize,
+    /// Where to run: auto, cpu, vulkan or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Minimum confidence (default: the config's, else 0.25).
+    #[arg(long)]
+    conf: Option<f32>,
+    /// NMS IoU threshold (default: the config's, else 0.45).
+    #[arg(long)]
+    iou: Option<f32>,
+    /// Process only shard K of N (`K/N`, K counted from 0).
+    #[arg(long)]
+    shard: Option<String>,
+}
+
+/// What is kept per finished image.
+#[derive(Debug, Serialize, Deserialize)]
+struct ImageResult {
+    width: u32,
+    height: u32,
+    detections: Vec<Detection>,
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let format = match args.format.to_ascii_lowercase().as_str() {
+        "labelme" => Format::Labelme,
+        "yolo" => Format::Yolo,
+        "coco" => Format::Coco,
+        other => bail!("unknown format `{other}` (use labelme, yolo or coco)"),
+    };
+    let (shard, shards) = parse_shard(args.shard.as_deref())?;
+    let device = ComputeDevice::select(args.device.parse::<DeviceChoice>()?)?;
+    let mut detector = Detector::load(&args.model, &device.device)
+        .with_context(|| format!("loading {}", args.model.display()))?;
+    if let Some(conf) = args.conf {
+        detector.options.score_threshold = conf;
+    }
+    if let Some(iou) = args.iou {
+        detector.options.iou_threshold = iou;
+    }
+
+    let mut images = Vec::new();
+    collect_images(&args.input, &args.input, &mut images)?;
+    images.sort();
+    let images: Vec<String> = images
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % shards == shard)
+        .map(|(_, p)| p)
+        .collect();
+    let cache = args.out.join(".sightline/detections");
+    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        // A second handler cannot be installed (tests); ignoring that keeps the default.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    }
+    let progress = ProgressBar::new(images.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    eprintln!(
+        "labelling {} images on {} (shard {shard}/{shards})",
+        images.len(),
+        device.backend_name
+    );
+
+    let mut failures: Vec<(String, String)> = Vec::new();
+    let todo: Vec<&String> = images
+        .iter()
+        .filter(|p| !cache_path(&cache, p).is_file())
+        .collect();
+    progress.inc((images.len() - todo.len()) as u64);
+    for chunk in todo.chunks(args.batch.max(1)) {
+        if interrupted.load(Ordering::SeqCst) {
+            break;
+        }
+        // Decode the chunk in parallel; the model runs one image at a time.
+        let decoded: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|rel| scope.spawn(move || read_image(args.input.join(rel.as_str()))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(sightline_vision::VisionError::Image(
+                            "decoder crashed".into(),
+                        ))
+                    })
+                })
+                .collect()
+        });
+        for (rel, image) in chunk.iter().zip(decoded) {
+            let result = image.and_then(|image| {
+                let detections = detector.detect(&image)?;
+                Ok(ImageResult {
+                    width: image.width(),
+                    height: image.height(),
+                    detections,
+                })
+            });
+            match result {
+                Ok(result) => {
+                    let path = cache_path(&cache, rel);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    std::fs::write(&path, serde_json::to_vec(&result)?)?;
+                }
+                Err(err) => {
+                    progress.println(format!("FAILED {rel}: {}", err.to_string().trim()));
+                    failures.push(((*rel).clone(), err.to_string().trim().to_string()));
+                }
+            }
+            progress.inc(1);
+        }
+    }
+    progress.finish_and_clear();
+
+    // Write the labels of every finished image (also after Ctrl-C: nothing done is lost).
+    let mut dataset = Dataset {
+        classes: detector.class_names().to_vec(),
+        images: Vec::new(),
+    };
+    for rel in &images {
+        let Ok(bytes) = std::fs::read(cache_path(&cache, rel)) else {
+            continue;
+        };
+        let Ok(result) = serde_json::from_slice::<ImageResult>(&bytes) else {
+            continue;
+        };
+        let mut annotations = ImageAnnotations::new(
+            rel.clone(),
+            Some(ImageSize::new(result.width, result.height)),
+        );
+        annotations.shapes = result.detections.iter().map(shape_of).collect();
+        dataset.images.push(annotations);
+    }
+    let options = ExportOptions {
+        yolo_task: if detector.is_segmentation() {
+            formats::yolo::YoloTask::Segment
+        } else {
+            formats::yolo::YoloTask::Detect
+        },
+        ..ExportOptions::default()
+    };
+    let export = formats::export(&dataset, format, &options)?;
+    for file in &export.files {
+        let path = args.out.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &file.bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    for issue in &export.issues {
+        eprintln!("note: {issue}");
+    }
+    let done = dataset.images.len();
+    eprintln!(
+        "{done} of {} images labelled, written to {}",
+        images.len(),
+        args.out.display()
+    );
+    if !failures.is_empty() {
+        let list: String = failures
+            .iter()
+            .map(|(p, e)| format!("{p}\t{e}\n"))
+            .collect();
+        let path = args.out.join(".sightline/failed.tsv");
+        std::fs::write(&path, list)?;
+        eprintln!(
+            "{} images failed (listed in {}):",
+            failures.len(),
+            path.display()
+        );
+        for (rel, err) in &failures {
+            eprintln!("  {rel}: {err}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    if interrupted.load(Ordering::SeqCst) {
+        eprintln!("interrupted: rerun the same command to continue");
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn shape_of(detection: &Detection) -> Shape {
+    let mut shape = match &detection.polygon_in_image {
+        Some(polygon) => Shape::polygon(
+            detection.class_name.clone(),
+            polygon
+                .iter()
+                .map(|p| Point::new(f64::from(p[0]), f64::from(p[1])))
+                .collect(),
+        ),
+        None => {
+            let [x1, y1, x2, y2] = detection.bbox_in_image.map(f64::from);
+            Shape::rectangle(
+                detection.class_name.clone(),
+                Point::new(x1, y1),
+                Point::new(x2, y2),
+            )
+        }
+    };
+    shape.score = Some(f64::from(detection.score));
+    shape.predicted = true;
+    shape
+}
+
+fn cache_path(cache: &Path, rel: &str) -> PathBuf {
+    cache.join(format!("{rel}.json"))
+}
+
+fn parse_shard(text: Option<&str>) -> anyhow::Result<(usize, usize)> {
+    let Some(text) = text else { return Ok((0, 1)) };
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((k, n)) if n > 0 && k < n => Ok((k, n)),
+        _ => bail!("--shard must be K/N with 0 <= K < N, got `{text}`"),
+    }
+}
+
+fn collect_images(root: &Path, dir: &Path, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            collect_images(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if formats::is_image_path(&rel) {
+                out.push(rel);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse() {
+        assert_eq!(parse_shard(None).unwrap(), (0, 1));
+        assert_eq!(parse_shard(Some("2/4")).unwrap(), (2, 4));
+        assert!(parse_shard(Some("4/4")).is_err());
+        assert!(parse_shard(Some("x")).is_err());
+    }
+}
