@@ -16,8 +16,8 @@ use image::ImageDecoder;
 use image::metadata::Orientation;
 use sightline_core::annotation::ImageSize;
 use sightline_core::formats::{
-    self, ExportOptions, Format, ImportOptions, InputFile, Severity, is_image_path,
-    yolo::YoloTask, zip_archive,
+    self, ExportOptions, Format, ImportOptions, InputFile, Severity, is_image_path, yolo::YoloTask,
+    zip_archive,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -77,14 +77,19 @@ fn read_folder(root: &Path) -> anyhow::Result<Vec<InputFile>> {
     let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        let entries =
+            fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
         for entry in entries {
-            let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+            let path = entry
+                .with_context(|| format!("cannot list {}", dir.display()))?
+                .path();
             if path.is_dir() {
                 stack.push(path);
                 continue;
             }
-            let Ok(relative) = path.strip_prefix(root) else { continue };
+            let Ok(relative) = path.strip_prefix(root) else {
+                continue;
+            };
             let relative = relative.to_string_lossy().replace('\\', "/");
             let bytes = if is_image_path(&relative) {
                 Vec::new()
@@ -101,7 +106,9 @@ fn read_folder(root: &Path) -> anyhow::Result<Vec<InputFile>> {
 /// Width and height as displayed: from the header, swapped when EXIF rotates by 90°.
 pub fn image_size_from_header(path: &Path) -> Option<ImageSize> {
     let file = fs::File::open(path).ok()?;
-    let reader = image::ImageReader::new(BufReader::new(file)).with_guessed_format().ok()?;
+    let reader = image::ImageReader::new(BufReader::new(file))
+        .with_guessed_format()
+        .ok()?;
     let mut decoder = reader.into_decoder().ok()?;
     let (width, height) = decoder.dimensions();
     let rotated = matches!(
@@ -111,12 +118,17 @@ pub fn image_size_from_header(path: &Path) -> Option<ImageSize> {
             | Orientation::Rotate90FlipH
             | Orientation::Rotate270FlipH
     );
-    Some(if rotated { ImageSize::new(height, width) } else { ImageSize::new(width, height) })
+    Some(if rotated {
+        ImageSize::new(height, width)
+    } else {
+        ImageSize::new(width, height)
+    })
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -127,21 +139,38 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let files = read_folder(&args.input)?;
     let size_of = |file: &InputFile| image_size_from_header(&args.input.join(&file.path));
-    let options = ImportOptions { format: Some(args.from.into()) };
+    let options = ImportOptions {
+        format: Some(args.from.into()),
+    };
     let (dataset, report) = formats::import_folder(&files, &options, &size_of);
     for issue in &report.issues {
-        let level = if issue.severity() == Severity::Error { "error" } else { "warning" };
+        let level = if issue.severity() == Severity::Error {
+            "error"
+        } else {
+            "warning"
+        };
         eprintln!("{level}: {issue}");
     }
     let yolo_task = match args.yolo_task {
         YoloTaskArg::Detect => YoloTask::Detect,
         YoloTaskArg::Segment => YoloTask::Segment,
     };
-    let export_options = ExportOptions { yolo_task, embed_image_data: args.embed_image_data };
+    let export_options = ExportOptions {
+        yolo_task,
+        embed_image_data: args.embed_image_data,
+    };
     let export = formats::export(&dataset, args.to.into(), &export_options)?;
+    // Losses one by one; shapes written in another form (a polygon as a VOC box) counted.
+    let mut approximated: std::collections::BTreeMap<String, usize> = Default::default();
     for issue in &export.issues {
-        let level = if issue.problem.loses_data() { "error" } else { "warning" };
-        eprintln!("{level}: {issue}");
+        if issue.problem.loses_data() {
+            eprintln!("error: {issue}");
+        } else {
+            *approximated.entry(issue.problem.to_string()).or_default() += 1;
+        }
+    }
+    for (problem, count) in approximated {
+        eprintln!("warning: {count} shapes: {problem}");
     }
 
     let images: Vec<(String, PathBuf)> = if args.labels_only {
@@ -154,11 +183,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .filter(|(_, source)| source.is_file())
             .collect()
     };
-    if args.out.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("zip")) {
+    if args
+        .out
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("zip"))
+    {
         let image_bytes: Vec<(String, Vec<u8>)> = images
             .iter()
             .map(|(out, source)| {
-                fs::read(source).map(|b| (out.clone(), b)).with_context(|| format!("cannot read {}", source.display()))
+                fs::read(source)
+                    .map(|b| (out.clone(), b))
+                    .with_context(|| format!("cannot read {}", source.display()))
             })
             .collect::<anyhow::Result<_>>()?;
         let entries = export
@@ -174,14 +209,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         for (out, source) in &images {
             let target = args.out.join(out);
             if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            fs::copy(source, &target)
-                .with_context(|| format!("cannot copy {} to {}", source.display(), target.display()))?;
+            fs::copy(source, &target).with_context(|| {
+                format!("cannot copy {} to {}", source.display(), target.display())
+            })?;
         }
     }
 
-    let lost = export.issues.iter().filter(|i| i.problem.loses_data()).count();
+    let lost = export
+        .issues
+        .iter()
+        .filter(|i| i.problem.loses_data())
+        .count();
     let errors = report.errors().count();
     eprintln!(
         "{} images, {} shapes read from {} files; {} files written to {}; {errors} import errors, {lost} shapes or images not written",
@@ -191,7 +232,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         export.files.len() + images.len(),
         args.out.display(),
     );
-    Ok(if errors == 0 && lost == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if errors == 0 && lost == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]
@@ -199,7 +244,8 @@ mod tests {
     use super::*;
 
     fn scratch_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sightline-convert-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("sightline-convert-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("scratch dir");
         dir
@@ -222,8 +268,12 @@ mod tests {
         let input = scratch_dir("in");
         fs::create_dir_all(input.join("images")).expect("mkdir");
         fs::create_dir_all(input.join("labels")).expect("mkdir");
-        image::RgbImage::new(64, 32).save(input.join("images/a.png")).expect("png");
-        image::RgbImage::new(10, 10).save(input.join("images/b.png")).expect("png");
+        image::RgbImage::new(64, 32)
+            .save(input.join("images/a.png"))
+            .expect("png");
+        image::RgbImage::new(10, 10)
+            .save(input.join("images/b.png"))
+            .expect("png");
         fs::write(input.join("data.yaml"), "names: [dog]\n").expect("write");
         fs::write(input.join("labels/a.txt"), "0 0.5 0.5 0.5 0.5\n").expect("write");
         fs::write(input.join("labels/b.txt"), "0 0.5 0.5\n").expect("write");
@@ -232,7 +282,8 @@ mod tests {
         let code = run(&args(FormatArg::Yolo, FormatArg::Labelme, &input, &out)).expect("runs");
         assert_eq!(code, ExitCode::FAILURE, "b.txt has a bad line");
         let json: serde_json::Value =
-            serde_json::from_slice(&fs::read(out.join("images/a.json")).expect("written")).expect("json");
+            serde_json::from_slice(&fs::read(out.join("images/a.json")).expect("written"))
+                .expect("json");
         assert_eq!(json["imageWidth"], 64);
         assert_eq!(json["shapes"][0]["points"][0][0], 16.0);
         assert_eq!(json["shapes"][0]["label"], "dog");
