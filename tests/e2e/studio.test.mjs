@@ -4,7 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { serveStatic, launchChromium, openApp, screenshot } from './support/harness.mjs';
+import {
+  serveStatic, launchChromium, openApp, screenshot, canvasStats,
+} from './support/harness.mjs';
 import {
   canvasFrame, click, drag, listedKinds, savedAnnotations, waitForSaved, waitForShapeCount,
 } from './support/studio.mjs';
@@ -131,6 +133,37 @@ test('draw every shape type, undo/redo, move, delete, paste, reload restores the
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="class-item"]').length === 2);
     await page.waitForSelector('[data-testid="project-item"]');
     await screenshot(page, 'studio-after-reload.png');
+
+    // Click selects, Shift+click adds to the selection; Delete removes both as one step.
+    await page.keyboard.press('v');
+    await click(page, at(-85, -70));
+    await page.keyboard.down('Shift');
+    await click(page, at(-90, 30));
+    await page.keyboard.up('Shift');
+    assert.equal(await page.locator('[data-testid="shape-item"].selected').count(), 2);
+    await page.keyboard.press('Delete');
+    await waitForShapeCount(page, 5);
+    await page.keyboard.press('Control+z');
+    await waitForShapeCount(page, 7);
+
+    // Wheel zooms about the cursor, F fits again; Space+drag pans.
+    const fitted = await canvasStats(page);
+    const dataUrl = () => document.querySelector('canvas[data-testid="canvas"]').toDataURL();
+    const fittedPixels = await page.evaluate(dataUrl);
+    await page.mouse.move(...at(0, 0));
+    for (let i = 0; i < 5; i += 1) await page.mouse.wheel(0, -200);
+    await page.waitForFunction(
+      (before) => document.querySelector('canvas[data-testid="canvas"]').toDataURL() !== before,
+      fittedPixels, { timeout: 5_000 },
+    );
+    await screenshot(page, 'studio-zoomed.png');
+    await page.keyboard.down(' ');
+    await drag(page, at(0, 0), at(60, 40));
+    await page.keyboard.up(' ');
+    await page.keyboard.press('f');
+    await page.waitForTimeout(100);
+    assert.deepEqual(await canvasStats(page), fitted, 'F fits the image again');
+    await waitForShapeCount(page, 7);
     await page.keyboard.press('d');
     await page.waitForFunction(() => document.querySelector('[data-testid="file-name"]').textContent === 'dog.jpg');
     await waitForShapeCount(page, 7);

@@ -138,6 +138,19 @@ pub async fn restore_project(
 
 /// Starts writing edits through to storage.
 pub fn start(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
+    // Leaving the page with edits not yet written asks first (the write takes < 1 s).
+    let leave = window_event_listener_untyped("beforeunload", move |event| {
+        let unsaved = !studio.dirty_images.with_value(|dirty| dirty.is_empty())
+            || studio.dirty_project.get_value()
+            || matches!(
+                studio.save_state.get_untracked(),
+                SaveState::Saving | SaveState::Failed(_)
+            );
+        if unsaved {
+            event.prevent_default();
+        }
+    });
+    on_cleanup(move || leave.remove());
     Effect::new(move |_| {
         if studio.edits.get() == 0 {
             return;
