@@ -87,6 +87,19 @@ test('draw every shape type, undo/redo, move, delete, paste, reload restores the
     const undone = (await savedAnnotations(page))['person.jpg'].annotations.shapes[0].points_in_image;
     assert.deepEqual(undone, before, 'one undo takes back the whole drag');
 
+    // Dragging a handle of the selected rectangle moves that corner only; one undo step.
+    await click(page, at(-85, -70));
+    await drag(page, at(-130, -110), at(-150, -125), 8);
+    await waitForSaved(page);
+    const reshaped = (await savedAnnotations(page))['person.jpg'].annotations.shapes[0].points_in_image;
+    assert.ok(reshaped[0].x < before[0].x - 1 && reshaped[0].y < before[0].y - 1, 'the corner moved');
+    assert.deepEqual(reshaped[1], before[1], 'the other corner stayed');
+    await page.keyboard.press('Control+z');
+    await waitForSaved(page);
+    assert.deepEqual(
+      (await savedAnnotations(page))['person.jpg'].annotations.shapes[0].points_in_image, before,
+    );
+
     // Select the point in the list, delete it, undo the delete.
     await page.getByTestId('shape-item').nth(2).click();
     await page.keyboard.press('Delete');

@@ -84,6 +84,11 @@ pub async fn restore_project(
             .as_ref()
             .map(|r| r.classes.clone())
             .unwrap_or_default();
+        let colours = record
+            .as_ref()
+            .map(|r| r.class_colours.clone())
+            .unwrap_or_default();
+        studio.class_colours.set(colours);
         studio.restore(
             classes,
             records
@@ -98,6 +103,7 @@ pub async fn restore_project(
                     name: manifest.name.clone(),
                     manifest_url: manifest_url.to_owned(),
                     classes: Vec::new(),
+                    class_colours: Default::default(),
                     updated_ms: now_ms(),
                 })
                 .await?;
@@ -216,6 +222,7 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
         name: studio.project_name.get_untracked(),
         manifest_url: manifest_url.get_untracked(),
         classes: studio.dataset.with_untracked(|d| d.classes.clone()),
+        class_colours: studio.class_colours.get_untracked(),
         updated_ms: now_ms(),
     };
     let result = async {

@@ -20,6 +20,8 @@ pub const HANDLE_SIZE: f64 = 7.0;
 pub struct Scene<'a> {
     pub shapes: &'a [Shape],
     pub classes: &'a [String],
+    /// Colours chosen for classes by name.
+    pub class_colours: &'a std::collections::BTreeMap<String, String>,
     pub selection: &'a [usize],
     pub hidden: &'a HashSet<usize>,
 }
@@ -100,9 +102,12 @@ pub fn draw(
         if scene.hidden.contains(&index) || !in_view(shape) {
             continue;
         }
-        let colour = colours
-            .entry(shape.label.as_str())
-            .or_insert_with(|| colour_of_label(scene.classes, &shape.label));
+        let colour = colours.entry(shape.label.as_str()).or_insert_with(|| {
+            match scene.class_colours.get(&shape.label) {
+                Some(colour) => colour.clone(),
+                None => colour_of_label(scene.classes, &shape.label),
+            }
+        });
         draw_shape(
             &context,
             shape,

@@ -91,6 +91,9 @@ pub struct ProjectRecord {
     pub manifest_url: String,
     /// Label classes in order (YOLO ids, COCO categories).
     pub classes: Vec<String>,
+    /// Colours the user chose for classes (`#rrggbb`); others take the palette's.
+    #[serde(default)]
+    pub class_colours: std::collections::BTreeMap<String, String>,
     /// Milliseconds since the epoch of the last save.
     pub updated_ms: f64,
 }

@@ -5,7 +5,7 @@
 //! annotations marks its image dirty and bumps [`Studio::edits`], which the autosave effect
 //! (`autosave.rs`) watches.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use leptos::prelude::*;
 use sightline_core::annotation::{Dataset, ImageAnnotations, Shape, ShapeKind};
@@ -105,6 +105,8 @@ pub struct Studio {
     pub hidden: RwSignal<HashSet<usize>>,
     pub tool: RwSignal<Tool>,
     pub class_index: RwSignal<usize>,
+    /// Colours chosen for classes by name; the others take the palette's.
+    pub class_colours: RwSignal<BTreeMap<String, String>>,
     pub clipboard: StoredValue<Option<(String, Vec<Shape>)>>,
     /// The zoom and pan; `None` fits the image to the view.
     pub view: RwSignal<Option<ViewTransform>>,
@@ -141,6 +143,7 @@ impl Studio {
             hidden: RwSignal::new(HashSet::new()),
             tool: RwSignal::new(Tool::Select),
             class_index: RwSignal::new(0),
+            class_colours: RwSignal::new(BTreeMap::new()),
             clipboard: StoredValue::new(None),
             view: RwSignal::new(None),
             view_size: RwSignal::new(Size::new(0.0, 0.0)),
@@ -527,6 +530,11 @@ impl Studio {
             )));
             return;
         }
+        self.class_colours.update(|colours| {
+            if let Some(colour) = colours.remove(&old_name) {
+                colours.insert(new_name.to_owned(), colour);
+            }
+        });
         let mut touched = Vec::new();
         self.dataset.update(|d| {
             d.classes[index] = new_name.to_owned();
@@ -624,9 +632,29 @@ impl Studio {
         self.mark_dirty(path);
     }
 
+    /// The colour shapes of `label` are drawn with: the chosen one, else the palette's.
+    pub fn colour_of(&self, label: &str) -> String {
+        let chosen = self
+            .class_colours
+            .with(|colours| colours.get(label).cloned());
+        chosen.unwrap_or_else(|| {
+            self.dataset
+                .with(|d| editing::colour_of_label(&d.classes, label))
+        })
+    }
+
+    /// Chooses the colour of class `name` (`#rrggbb`).
+    pub fn set_class_colour(&self, name: &str, colour: &str) {
+        self.class_colours.update(|colours| {
+            colours.insert(name.to_owned(), colour.to_owned());
+        });
+        self.mark_project_dirty();
+    }
+
     /// Forgets the open project's state (before opening another or after deleting it).
     pub fn reset(&self) {
         self.dataset.set(Dataset::default());
+        self.class_colours.set(BTreeMap::new());
         self.histories.set_value(HashMap::new());
         self.history_changed.update(|n| *n += 1);
         self.selection.set(Vec::new());

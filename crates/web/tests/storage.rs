@@ -39,6 +39,9 @@ fn project(id: &str) -> ProjectRecord {
         name: "Test project".to_owned(),
         manifest_url: "demo/manifest.json".to_owned(),
         classes: vec!["car".to_owned(), "dot".to_owned(), "roof".to_owned()],
+        class_colours: [("car".to_owned(), "#ff0000".to_owned())]
+            .into_iter()
+            .collect(),
         updated_ms: 1234.5,
     }
 }

@@ -123,6 +123,7 @@ pub fn CanvasView() -> impl IntoView {
                 };
                 studio.drawn_transform.set_value(bitmap.map(|_| transform));
                 let path = studio.current_path.get_untracked();
+                let class_colours = studio.class_colours.get_untracked();
                 let result = studio.dataset.with_untracked(|dataset| {
                     let shapes = path
                         .as_deref()
@@ -131,6 +132,7 @@ pub fn CanvasView() -> impl IntoView {
                     let scene = Scene {
                         shapes,
                         classes: &dataset.classes,
+                        class_colours: &class_colours,
                         selection: &selection,
                         hidden,
                     };
@@ -185,6 +187,7 @@ pub fn CanvasView() -> impl IntoView {
         studio.selection.track();
         studio.hidden.track();
         studio.dataset.track();
+        studio.class_colours.track();
         state.cursor.track();
         schedule(true);
     });

@@ -3,7 +3,7 @@
 //! label and flags of the selected shape, and the image's flags.
 
 use leptos::prelude::*;
-use sightline_core::editing::{colour_of_label, label_colour_css};
+use sightline_core::editing::colour_of_label;
 use sightline_core::history::Command;
 
 use crate::app::AppState;
@@ -30,7 +30,17 @@ fn ClassList() -> impl IntoView {
                     <li data-testid="class-item" class:current=move || studio.class_index.get() == index
                         on:click=move |_| studio.pick_class(index)
                         title="Use for new shapes (and give to the selected ones)">
-                        <span class="swatch" style=format!("background:{}", label_colour_css(index))></span>
+                        <input type="color" class="swatch-picker" data-testid="class-colour"
+                            title="Colour of this class"
+                            prop:value={
+                                let name = name.clone();
+                                move || studio.colour_of(&name)
+                            }
+                            on:click=|event| event.stop_propagation()
+                            on:input={
+                                let name = name.clone();
+                                move |event| studio.set_class_colour(&name, &event_target_value(&event))
+                            } />
                         <span class="key">{if index < 9 { format!("{}", index + 1) } else { String::new() }}</span>
                         <span class="name">{name.clone()}</span>
                         <button title="Rename" on:click={
@@ -67,6 +77,7 @@ fn ShapeList() -> impl IntoView {
     let studio = expect_context::<Studio>();
     let rows = move || {
         let classes = studio.dataset.with(|d| d.classes.clone());
+        let colours = studio.class_colours.get();
         studio.with_current_shapes(|shapes| {
             shapes
                 .iter()
@@ -76,7 +87,10 @@ fn ShapeList() -> impl IntoView {
                         i,
                         s.label.clone(),
                         s.kind.labelme_name(),
-                        colour_of_label(&classes, &s.label),
+                        colours
+                            .get(&s.label)
+                            .cloned()
+                            .unwrap_or_else(|| colour_of_label(&classes, &s.label)),
                     )
                 })
                 .collect::<Vec<_>>()
