@@ -6,10 +6,12 @@ use libfuzzer_sys::fuzz_target;
 use sightline_core::annotation::ImageAnnotations;
 use sightline_core::formats::labelme;
 
-/// Keys the writer adds (a LabelMe file always has `flags`, `imageData`...) change the key
-/// order of the next read, nothing else.
+/// Keys the writer adds (a LabelMe file always has `version`, `flags`, `imageData`...)
+/// change the key order of the next read and fill in the version, nothing else.
 fn without_key_order(mut annotations: ImageAnnotations) -> ImageAnnotations {
     annotations.key_order.clear();
+    annotations.labelme_version =
+        Some(annotations.labelme_version.unwrap_or_else(|| labelme::LABELME_VERSION.to_owned()));
     for shape in &mut annotations.shapes {
         shape.key_order.clear();
     }
