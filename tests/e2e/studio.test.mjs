@@ -245,3 +245,41 @@ test('LabelMe import attaches files to the demo images with a report; export dow
     await browser.close();
   }
 });
+
+test('the project list deletes a project\'s saved work and reopens a project', async () => {
+  const browser = await launchChromium({ webgpu: false });
+  try {
+    const { page, errors } = await openApp(browser, server.url);
+    page.on('dialog', (dialog) => dialog.accept());
+    await drawn(page);
+    await waitForSaved(page);
+    const { at } = await canvasFrame(page);
+    await page.keyboard.press('r');
+    await drag(page, at(-60, -60), at(60, 40));
+    await waitForShapeCount(page, 1);
+    // Digit 2 picks the second class (the one just added) and gives it to the selection.
+    await page.getByTestId('new-class').fill('tree');
+    await page.getByTestId('add-class').click();
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('2');
+    await page.waitForFunction(() => document.querySelector('[data-testid="shape-item"] .name')?.textContent === 'tree');
+    await waitForSaved(page);
+
+    const project = page.getByTestId('project-item').filter({ hasText: 'Demo' });
+    await project.getByRole('button', { name: 'Delete' }).click();
+    await waitForShapeCount(page, 0);
+    await page.reload();
+    await drawn(page);
+    await waitForSaved(page);
+    await waitForShapeCount(page, 0);
+    assert.equal(await page.getByTestId('class-item').count(), 0, 'the classes went with it');
+
+    await page.getByTestId('project-item').filter({ hasText: 'Demo' }).getByRole('button', { name: 'Open' }).click();
+    await drawn(page);
+    await waitForSaved(page);
+    assert.equal(await page.getByTestId('file-name').textContent(), 'person.jpg');
+    assert.deepEqual(errors, [], 'no errors in the page or the worker');
+  } finally {
+    await browser.close();
+  }
+});
