@@ -6,7 +6,9 @@ use sightline_core::annotation::{Dataset, ImageAnnotations};
 use sightline_core::formats::coco;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(parsed) = coco::parse(data) else { return };
+    let Ok(parsed) = coco::parse(data) else {
+        return;
+    };
     let dataset = Dataset {
         classes: parsed.categories.clone(),
         images: parsed

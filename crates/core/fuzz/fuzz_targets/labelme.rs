@@ -10,8 +10,11 @@ use sightline_core::formats::labelme;
 /// change the key order of the next read and fill in the version, nothing else.
 fn without_key_order(mut annotations: ImageAnnotations) -> ImageAnnotations {
     annotations.key_order.clear();
-    annotations.labelme_version =
-        Some(annotations.labelme_version.unwrap_or_else(|| labelme::LABELME_VERSION.to_owned()));
+    annotations.labelme_version = Some(
+        annotations
+            .labelme_version
+            .unwrap_or_else(|| labelme::LABELME_VERSION.to_owned()),
+    );
     for shape in &mut annotations.shapes {
         shape.key_order.clear();
     }
@@ -19,7 +22,9 @@ fn without_key_order(mut annotations: ImageAnnotations) -> ImageAnnotations {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(parsed) = labelme::parse(data) else { return };
+    let Ok(parsed) = labelme::parse(data) else {
+        return;
+    };
     let written = labelme::write(&parsed.annotations, true).expect("a parsed file writes");
     let again = labelme::parse(&written).expect("a written file parses");
     assert_eq!(

@@ -5,8 +5,14 @@ use libfuzzer_sys::fuzz_target;
 use sightline_core::formats::yolo;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let (lines, errors) = yolo::parse_labels(text);
     let non_empty = text.lines().filter(|l| !l.trim().is_empty()).count();
-    assert_eq!(lines.len() + errors.len(), non_empty, "a line was neither read nor reported");
+    assert_eq!(
+        lines.len() + errors.len(),
+        non_empty,
+        "a line was neither read nor reported"
+    );
 });
