@@ -62,7 +62,7 @@ fn malformed_xml_skips_only_that_file() {
     let (dataset, report) = import(&[("a.xml", bad), ("b.xml", good)], Some(Format::Voc));
     let issue = only_issue(&report, "a.xml");
     assert!(
-        matches!(issue.error, ImportError::MalformedXml { position, .. } if position > 0),
+        matches!(issue.error, ImportError::MalformedXml { line: 1, position, .. } if position > 0),
         "{issue}"
     );
     assert_eq!(issue.outcome, IssueOutcome::FileSkipped);

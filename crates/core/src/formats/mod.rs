@@ -84,8 +84,12 @@ pub enum ImportError {
         column: usize,
         message: String,
     },
-    #[error("not valid XML (byte {position}): {message}")]
-    MalformedXml { position: u64, message: String },
+    #[error("not valid XML (line {line}, byte {position}): {message}")]
+    MalformedXml {
+        line: usize,
+        position: u64,
+        message: String,
+    },
     #[error("not valid YAML: {message}")]
     MalformedYaml { message: String },
     #[error("not UTF-8 text")]
@@ -163,6 +167,7 @@ impl ImportError {
     pub fn line(&self) -> Option<usize> {
         match self {
             ImportError::MalformedJson { line, .. }
+            | ImportError::MalformedXml { line, .. }
             | ImportError::WrongColumnCount { line, .. }
             | ImportError::InvalidNumber { line, .. }
             | ImportError::ClassIdOutOfRange { line, .. } => Some(*line),

@@ -46,11 +46,24 @@ impl Element {
 /// Nesting deeper than this is not a VOC file (and would make a hostile file expensive).
 const MAX_DEPTH: usize = 64;
 
+/// `line` is filled in by [`parse`], which has the text.
 fn xml_error(position: u64, message: impl Into<String>) -> ImportError {
     ImportError::MalformedXml {
+        line: 0,
         position,
         message: message.into(),
     }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, position: u64) -> usize {
+    let end = usize::try_from(position)
+        .unwrap_or(usize::MAX)
+        .min(text.len());
+    1 + text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
 }
 
 fn parse_tree(text: &str) -> Result<Element, ImportError> {
@@ -167,7 +180,16 @@ fn number(element: &Element, name: &str, field: &str) -> Result<f64, ImportError
 /// Reads one VOC file.
 pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
     let text = std::str::from_utf8(bytes).map_err(|_| ImportError::NotUtf8)?;
-    let root = parse_tree(text)?;
+    let root = parse_tree(text).map_err(|error| match error {
+        ImportError::MalformedXml {
+            position, message, ..
+        } => ImportError::MalformedXml {
+            line: line_of(text, position),
+            position,
+            message,
+        },
+        other => other,
+    })?;
     if root.name != "annotation" {
         return Err(ImportError::InvalidField {
             field: root.name.clone(),
@@ -434,6 +456,11 @@ mod tests {
     fn malformed_xml_is_an_error_with_position() {
         let err = parse(b"<annotation><object></annotation>").expect_err("malformed");
         assert!(matches!(err, ImportError::MalformedXml { .. }), "{err:?}");
+        let err = parse(b"<annotation>\n<a>\n</b>").expect_err("mismatched");
+        assert!(
+            matches!(err, ImportError::MalformedXml { line: 3, .. }),
+            "{err:?}"
+        );
         let err = parse(b"<annotation><object>").expect_err("unclosed");
         assert!(matches!(err, ImportError::MalformedXml { .. }), "{err:?}");
     }
