@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Export, ExportError, ExportProblem, ImageIndex, ImagePlacement, ImportError, ImportReport,
-    InputFile, IssueOutcome, OutputFile, check_points_in_image, json_error, normalise_path,
+    IssueOutcome, OutputFile, check_points_in_image, json_error, normalise_path,
 };
 use crate::annotation::{Dataset, ImageSize, Shape, ShapeKind};
 use crate::geometry::{self, Rect};
@@ -72,6 +72,11 @@ fn numbers(value: &Value) -> Option<Vec<f64>> {
 /// Reads a COCO file. An error means the file as a whole is unusable.
 pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+    parse_value(value)
+}
+
+/// Reads one file already parsed as JSON.
+pub fn parse_value(value: Value) -> Result<ParsedFile, ImportError> {
     let Value::Object(root) = value else {
         return Err(invalid("(root)", "expected a JSON object"));
     };
@@ -281,31 +286,32 @@ fn is_box_outline(points: &[Point], rect: Rect) -> bool {
 }
 
 pub(crate) fn import_file(
-    file: &InputFile,
+    file_path: &str,
+    parsed: Result<ParsedFile, ImportError>,
     index: &ImageIndex,
     dataset: &mut Dataset,
     report: &mut ImportReport,
 ) {
-    let parsed = match parse(&file.bytes) {
+    let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(error) => {
-            report.push(&file.path, error, IssueOutcome::FileSkipped);
+            report.push(file_path, error, IssueOutcome::FileSkipped);
             return;
         }
     };
     for (error, outcome) in parsed.issues {
-        report.push(&file.path, error, outcome);
+        report.push(file_path, error, outcome);
     }
     for name in &parsed.categories {
         dataset.class_index_or_insert(name);
     }
     for image in parsed.images {
-        let image_path = match index.resolve(&file.path, Some(&image.file_name)) {
+        let image_path = match index.resolve(file_path, Some(&image.file_name)) {
             Some(path) => path,
             None => {
                 let path = normalise_path(&image.file_name);
                 report.push(
-                    &file.path,
+                    file_path,
                     ImportError::ImageNotFound {
                         image_path: path.clone(),
                     },
@@ -321,11 +327,11 @@ pub(crate) fn import_file(
         let size = entry.image_size;
         for (i, shape) in image.shapes.iter().enumerate() {
             let location = format!("image {} shape {i}", image.id);
-            check_points_in_image(shape, size, &location, &file.path, report);
+            check_points_in_image(shape, size, &location, file_path, report);
         }
         entry.shapes.extend(image.shapes);
     }
-    report.files_imported.push(file.path.clone());
+    report.files_imported.push(file_path.to_owned());
 }
 
 fn polygon_json(points: &[Point]) -> Value {

@@ -18,8 +18,8 @@ use serde_json::{Map, Number, Value};
 
 use super::{
     Export, ExportError, ExportOptions, ImageIndex, ImagePlacement, ImportError, ImportReport,
-    InputFile, IssueOutcome, OutputFile, check_points_in_image, file_name, join_path, json_error,
-    parent_dir, with_extension,
+    IssueOutcome, OutputFile, check_points_in_image, file_name, join_path, json_error, parent_dir,
+    with_extension,
 };
 use crate::annotation::{Dataset, ImageAnnotations, ImageSize, Shape, ShapeKind};
 use crate::view::Point;
@@ -49,6 +49,11 @@ const FILE_KEYS: [&str; 7] = [
 /// single shapes (the shape is then skipped) come back in `shape_issues`.
 pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+    parse_value(value)
+}
+
+/// Reads one file already parsed as JSON.
+pub fn parse_value(value: Value) -> Result<ParsedFile, ImportError> {
     let Value::Object(mut map) = value else {
         return Err(ImportError::InvalidField {
             field: "(root)".to_owned(),
@@ -384,33 +389,34 @@ pub fn write(
 }
 
 pub(crate) fn import_file(
-    file: &InputFile,
+    file_path: &str,
+    parsed: Result<ParsedFile, ImportError>,
     index: &ImageIndex,
     dataset: &mut Dataset,
     report: &mut ImportReport,
 ) {
-    let parsed = match parse(&file.bytes) {
+    let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(error) => {
-            report.push(&file.path, error, IssueOutcome::FileSkipped);
+            report.push(file_path, error, IssueOutcome::FileSkipped);
             return;
         }
     };
     for (error, outcome) in parsed.shape_issues {
-        report.push(&file.path, error, outcome);
+        report.push(file_path, error, outcome);
     }
     let mut annotations = parsed.annotations;
     let named = annotations.image_path.clone();
-    let image_path = match index.resolve(&file.path, Some(&named)) {
+    let image_path = match index.resolve(file_path, Some(&named)) {
         Some(path) => path,
         None => {
             let path = if named.is_empty() {
-                with_extension(&file.path, "jpg")
+                with_extension(file_path, "jpg")
             } else {
-                join_path(parent_dir(&file.path), file_name(&named))
+                join_path(parent_dir(file_path), file_name(&named))
             };
             report.push(
-                &file.path,
+                file_path,
                 ImportError::ImageNotFound {
                     image_path: path.clone(),
                 },
@@ -427,7 +433,7 @@ pub(crate) fn import_file(
             shape,
             annotations.image_size,
             &format!("shapes[{i}]"),
-            &file.path,
+            file_path,
             report,
         );
     }
@@ -440,7 +446,7 @@ pub(crate) fn import_file(
     } else {
         entry.shapes.extend(annotations.shapes);
     }
-    report.files_imported.push(file.path.clone());
+    report.files_imported.push(file_path.to_owned());
 }
 
 pub(crate) fn export(dataset: &Dataset, options: &ExportOptions) -> Result<Export, ExportError> {

@@ -433,28 +433,36 @@ pub fn import_folder(
     for file in files.iter().filter(|file| !is_image_path(&file.path)) {
         let ext = extension(&file.path).map(str::to_ascii_lowercase);
         match ext.as_deref() {
-            Some("json") => {
-                let kind = sniff_json(&file.bytes);
-                match (kind, options.format) {
-                    (JsonKind::Coco, None | Some(Format::Coco)) => {
-                        coco::import_file(file, &index, &mut dataset, &mut report)
+            Some("json") if wants(Format::Labelme) || wants(Format::Coco) => {
+                // Parsed once; the kind of file is told by its keys.
+                let value = match serde_json::from_slice::<serde_json::Value>(&file.bytes) {
+                    Ok(value) => value,
+                    Err(error) => {
+                        report.push(&file.path, json_error(&error), IssueOutcome::FileSkipped);
+                        continue;
                     }
-                    (JsonKind::Labelme, None | Some(Format::Labelme)) => {
-                        labelme::import_file(file, &index, &mut dataset, &mut report)
-                    }
-                    (JsonKind::Unknown | JsonKind::Malformed, Some(Format::Labelme)) => {
-                        labelme::import_file(file, &index, &mut dataset, &mut report)
-                    }
-                    (JsonKind::Unknown | JsonKind::Malformed, Some(Format::Coco)) => {
-                        coco::import_file(file, &index, &mut dataset, &mut report)
-                    }
-                    (JsonKind::Malformed, None) => {
-                        // Let the LabelMe reader say where it is broken.
-                        labelme::import_file(file, &index, &mut dataset, &mut report)
-                    }
+                };
+                match (json_kind(&value), options.format) {
+                    (JsonKind::Coco, None | Some(Format::Coco))
+                    | (JsonKind::Unknown, Some(Format::Coco)) => coco::import_file(
+                        &file.path,
+                        coco::parse_value(value),
+                        &index,
+                        &mut dataset,
+                        &mut report,
+                    ),
+                    (JsonKind::Labelme, None | Some(Format::Labelme))
+                    | (JsonKind::Unknown, Some(Format::Labelme)) => labelme::import_file(
+                        &file.path,
+                        labelme::parse_value(value),
+                        &index,
+                        &mut dataset,
+                        &mut report,
+                    ),
                     (JsonKind::Unknown, None) => {
                         report.push(&file.path, ImportError::Unrecognised, IssueOutcome::Ignored)
                     }
+                    // A COCO file while reading LabelMe, or the other way round.
                     _ => {}
                 }
             }
@@ -484,13 +492,9 @@ enum JsonKind {
     Labelme,
     Coco,
     Unknown,
-    Malformed,
 }
 
-fn sniff_json(bytes: &[u8]) -> JsonKind {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return JsonKind::Malformed;
-    };
+fn json_kind(value: &serde_json::Value) -> JsonKind {
     let serde_json::Value::Object(map) = value else {
         return JsonKind::Unknown;
     };
