@@ -228,6 +228,22 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
     let result = async {
         let store = storage.store().await?;
         store.put_annotations(&records).await?;
+        // Image metadata follows the sizes learnt when images are decoded.
+        let images: Vec<ImageRecord> = records
+            .iter()
+            .filter_map(|record| {
+                let size = record.annotations.image_size?;
+                let path = &record.annotations.image_path;
+                Some(ImageRecord {
+                    project_id: record.project_id.clone(),
+                    path: path.clone(),
+                    name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+                    width: Some(size.width),
+                    height: Some(size.height),
+                })
+            })
+            .collect();
+        store.put_images(&images).await?;
         store.put_project(&project).await
     }
     .await;

@@ -15,7 +15,7 @@ mod keyboard;
 mod project_loader;
 mod render;
 pub mod storage;
-mod studio;
+pub mod studio;
 mod worker_bridge;
 
 /// Mounts the app on `<body>`.

@@ -333,6 +333,16 @@ impl Studio {
             )));
             return;
         }
+        if !self
+            .dataset
+            .with_untracked(|d| d.classes.contains(&shape.label))
+            && self.editable()
+        {
+            self.dataset.update(|d| {
+                d.class_index_or_insert(&shape.label);
+            });
+            self.mark_project_dirty();
+        }
         let shapes = self.current_shapes();
         let index = shapes.len();
         if self.apply(Command::create(&shapes, shape), None) {

@@ -1,0 +1,141 @@
+//! The editing state in the browser: every edit goes through the undo history, drags are
+//! one step, paste, classes, and the guard while a project is being restored.
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use sightline_core::annotation::Shape;
+use sightline_core::history::Command;
+use sightline_core::view::Point;
+use sightline_web::studio::{SaveState, Studio};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn studio_on(path: RwSignal<Option<String>>) -> Studio {
+    let studio = Studio::new(path.into());
+    studio.save_state.set(SaveState::Saved);
+    studio
+}
+
+fn rect(x: f64) -> Shape {
+    Shape::rectangle("object", Point::new(x, 10.0), Point::new(x + 20.0, 30.0))
+}
+
+#[wasm_bindgen_test]
+fn create_undo_redo_and_dirty_marking() {
+    let path = RwSignal::new(Some("a.jpg".to_owned()));
+    let studio = studio_on(path);
+    studio.create_shape(rect(0.0));
+    assert_eq!(studio.current_shapes().len(), 1);
+    assert_eq!(studio.selection.get_untracked(), vec![0]);
+    assert!(studio.dirty_images.with_value(|d| d.contains("a.jpg")));
+    studio.undo_or_redo(false);
+    assert!(studio.current_shapes().is_empty());
+    assert!(
+        studio.selection.get_untracked().is_empty(),
+        "selection follows the undo"
+    );
+    studio.undo_or_redo(true);
+    assert_eq!(studio.current_shapes(), vec![rect(0.0)]);
+}
+
+#[wasm_bindgen_test]
+fn the_steps_of_one_drag_are_one_undo_step() {
+    let path = RwSignal::new(Some("a.jpg".to_owned()));
+    let studio = studio_on(path);
+    studio.create_shape(rect(0.0));
+    let gesture = studio.new_gesture();
+    for _ in 0..5 {
+        let shapes = studio.current_shapes();
+        let command = Command::translate(&shapes, &[0], Point::new(1.5, -1.0)).expect("a move");
+        assert!(studio.apply(command, Some(gesture)));
+    }
+    assert_eq!(
+        studio.current_shapes()[0].points_in_image[0],
+        Point::new(7.5, 5.0)
+    );
+    studio.undo_or_redo(false);
+    assert_eq!(
+        studio.current_shapes(),
+        vec![rect(0.0)],
+        "one undo takes back the drag"
+    );
+}
+
+#[wasm_bindgen_test]
+fn paste_offsets_on_the_same_image_and_keeps_places_on_another() {
+    let path = RwSignal::new(Some("a.jpg".to_owned()));
+    let studio = studio_on(path);
+    studio.create_shape(rect(0.0));
+    studio.copy_selection();
+    studio.paste();
+    let shapes = studio.current_shapes();
+    assert_eq!(shapes.len(), 2);
+    assert_eq!(shapes[1].points_in_image[0], Point::new(10.0, 20.0));
+    assert_eq!(studio.selection.get_untracked(), vec![1]);
+    path.set(Some("b.jpg".to_owned()));
+    studio.paste();
+    assert_eq!(studio.current_shapes(), vec![rect(0.0)]);
+    studio.undo_or_redo(false);
+    assert!(
+        studio.current_shapes().is_empty(),
+        "each image has its own history"
+    );
+    path.set(Some("a.jpg".to_owned()));
+    assert_eq!(studio.current_shapes().len(), 2);
+}
+
+#[wasm_bindgen_test]
+fn classes_rename_relabels_and_delete_refuses_while_used() {
+    let path = RwSignal::new(Some("a.jpg".to_owned()));
+    let studio = studio_on(path);
+    studio.create_shape(rect(0.0));
+    assert_eq!(
+        studio.dataset.with_untracked(|d| d.classes.clone()),
+        vec!["object"]
+    );
+    studio.add_class("car");
+    studio.set_class_colour("object", "#123456");
+    studio.rename_class(0, "person");
+    assert_eq!(studio.current_shapes()[0].label, "person");
+    assert_eq!(
+        studio.colour_of("person"),
+        "#123456",
+        "the colour follows the rename"
+    );
+    studio.delete_class(0);
+    assert_eq!(
+        studio.dataset.with_untracked(|d| d.classes.len()),
+        2,
+        "still used"
+    );
+    assert!(studio.notice.get_untracked().is_some());
+    studio.pick_class(1);
+    assert_eq!(
+        studio.current_shapes()[0].label,
+        "car",
+        "a digit relabels the selection"
+    );
+    studio.delete_class(0);
+    assert_eq!(
+        studio.dataset.with_untracked(|d| d.classes.clone()),
+        vec!["car"]
+    );
+    studio.move_class(0, 1);
+    assert!(studio.dirty_project.get_value());
+}
+
+#[wasm_bindgen_test]
+fn edits_wait_while_the_project_is_restored() {
+    let path = RwSignal::new(Some("a.jpg".to_owned()));
+    let studio = Studio::new(path.into());
+    assert_eq!(studio.save_state.get_untracked(), SaveState::Restoring);
+    studio.create_shape(rect(0.0));
+    assert!(studio.current_shapes().is_empty());
+    assert!(
+        studio
+            .notice
+            .get_untracked()
+            .is_some_and(|n| n.contains("restoring"))
+    );
+}
