@@ -202,6 +202,17 @@ impl Detector {
         self.postprocess(&host, &placement)
     }
 
+    /// [`Detector::detect`] with non-blocking read-back (WebGPU in a browser worker).
+    pub async fn detect_async(&self, image: &RgbImage) -> Result<Vec<Detection>> {
+        let (input, placement) = letterbox(image, self.input_size);
+        let outputs = self.forward(&input)?;
+        let mut host = Vec::with_capacity(outputs.len());
+        for output in &outputs {
+            host.push((output.shape().to_vec(), output.to_vec_async().await?));
+        }
+        self.postprocess(&host, &placement)
+    }
+
     /// Runs the model on one letterboxed NCHW input (outputs stay on the device, so that a
     /// browser worker can read them back asynchronously).
     pub fn forward(&self, input: &[f32]) -> Result<Vec<ModelOutput>> {

@@ -48,11 +48,35 @@ impl ModelOutput {
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         tensor_to_vec(&self.tensor)
     }
+
+    /// Reads the values back to the host without blocking (for WebGPU in a worker).
+    pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
+        tensor_to_vec_async(&self.tensor).await
+    }
 }
 
-/// Reads a device tensor back as row-major `f32`.
+/// Reads a device tensor back as row-major `f32` (blocking: native backends only; in the
+/// browser use [`tensor_to_vec_async`]).
 pub fn tensor_to_vec(tensor: &DeviceTensor) -> Result<Vec<f32>> {
-    let data = tensor.padded.to_data().convert::<f32>();
+    let data = tensor
+        .padded
+        .try_to_data()
+        .map_err(|err| VisionError::Backend(format!("cannot read tensor back: {err:?}")))?;
+    data_to_vec(data)
+}
+
+/// Reads a device tensor back as row-major `f32` without blocking (WebGPU needs this).
+pub async fn tensor_to_vec_async(tensor: &DeviceTensor) -> Result<Vec<f32>> {
+    let data = tensor
+        .padded
+        .to_data_async()
+        .await
+        .map_err(|err| VisionError::Backend(format!("cannot read tensor back: {err:?}")))?;
+    data_to_vec(data)
+}
+
+fn data_to_vec(data: burn::tensor::TensorData) -> Result<Vec<f32>> {
+    let data = data.convert::<f32>();
     data.as_slice::<f32>()
         .map(<[f32]>::to_vec)
         .map_err(|err| VisionError::Backend(format!("cannot read tensor back: {err:?}")))
