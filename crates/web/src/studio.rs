@@ -202,6 +202,18 @@ impl Studio {
             .with_untracked(|d| d.image(&path).map(|i| i.shapes.clone()).unwrap_or_default())
     }
 
+    /// Runs `f` on the shapes of the open image without copying or tracking them.
+    pub fn with_shapes_untracked<R>(&self, f: impl FnOnce(&[Shape]) -> R) -> R {
+        let path = self.current_path.get_untracked();
+        self.dataset.with_untracked(|d| {
+            let shapes = path
+                .as_deref()
+                .and_then(|p| d.image(p))
+                .map_or(&[][..], |i| &i.shapes[..]);
+            f(shapes)
+        })
+    }
+
     /// Runs `f` on the shapes of the open image without copying them (tracked).
     pub fn with_current_shapes<R>(&self, f: impl FnOnce(&[Shape]) -> R) -> R {
         let path = self.current_path.get();

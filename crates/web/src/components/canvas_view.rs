@@ -398,8 +398,10 @@ pub fn CanvasView() -> impl IntoView {
                 if delta.x == 0.0 && delta.y == 0.0 {
                     return;
                 }
-                let shapes = studio.current_shapes();
-                if let Ok(command) = Command::translate(&shapes, &indices, delta) {
+                // Borrowed, not copied: a drag of 1,000 shapes runs this on every move.
+                let command = studio
+                    .with_shapes_untracked(|shapes| Command::translate(shapes, &indices, delta));
+                if let Ok(command) = command {
                     studio.apply(command, Some(id));
                 }
                 gesture.set_value(Gesture::MoveShapes {
@@ -413,8 +415,10 @@ pub fn CanvasView() -> impl IntoView {
                 shape,
                 vertex,
             } => {
-                let shapes = studio.current_shapes();
-                if let Ok(command) = Command::move_vertex(&shapes, shape, vertex, at_image) {
+                let command = studio.with_shapes_untracked(|shapes| {
+                    Command::move_vertex(shapes, shape, vertex, at_image)
+                });
+                if let Ok(command) = command {
                     studio.apply(command, Some(id));
                 }
             }
