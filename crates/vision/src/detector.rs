@@ -196,6 +196,7 @@ impl Detector {
 
     /// Letterboxes, runs and post-processes one image (blocking read-back).
     pub fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
+        check_image(image)?;
         let (input, placement) = letterbox(image, self.input_size);
         let outputs = self.forward(&input)?;
         let host = read_outputs(&outputs)?;
@@ -204,6 +205,7 @@ impl Detector {
 
     /// [`Detector::detect`] with non-blocking read-back (WebGPU in a browser worker).
     pub async fn detect_async(&self, image: &RgbImage) -> Result<Vec<Detection>> {
+        check_image(image)?;
         let (input, placement) = letterbox(image, self.input_size);
         let outputs = self.forward(&input)?;
         let mut host = Vec::with_capacity(outputs.len());
@@ -299,6 +301,13 @@ impl Detector {
             .collect();
         Ok(detections)
     }
+}
+
+fn check_image(image: &RgbImage) -> Result<()> {
+    if image.width() == 0 || image.height() == 0 {
+        return Err(VisionError::Image("the image has no pixels".into()));
+    }
+    Ok(())
 }
 
 /// Area of a simple polygon (shoelace), in squared units of its coordinates.

@@ -23,9 +23,14 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
         .and_then(|r| r.into_decoder().ok())
         .map(|mut d| d.orientation().ok());
     if let Some(orientation) = orientation_only
-        && let Some((width, height, rgb)) = crate::jpeg::decode_baseline(bytes)
-        && let Some(rgb) = RgbImage::from_raw(width as u32, height as u32, rgb)
+        && let Some(decoded) = crate::jpeg::decode_baseline(bytes)
     {
+        let Ok((width, height, rgb)) = decoded else {
+            return Err(VisionError::Image("the JPEG file is truncated".into()));
+        };
+        let Some(rgb) = RgbImage::from_raw(width as u32, height as u32, rgb) else {
+            return Err(VisionError::Image("JPEG size mismatch".into()));
+        };
         let mut image = DynamicImage::ImageRgb8(rgb);
         if let Some(orientation) = orientation {
             image.apply_orientation(orientation);

@@ -88,3 +88,27 @@ fn wrong_input_shape_is_an_error() {
         .unwrap_err();
     assert!(matches!(error, VisionError::BadInput(_)), "{error}");
 }
+
+#[test]
+fn bad_images_are_errors() {
+    use sightline_vision::Detector;
+    use sightline_vision::image_io::decode_image;
+    let device = ComputeDevice::cpu().unwrap();
+    let detector = Detector::load(data_dir().join("yolov8t.onnx"), &device.device).unwrap();
+    let result = detector.detect(&image::RgbImage::new(0, 0));
+    assert!(matches!(result, Err(VisionError::Image(_))), "{result:?}");
+    for bytes in [&b""[..], b"not an image", b"\xff\xd8\xff\xe0\0\x10JFIF\0"] {
+        assert!(
+            matches!(decode_image(bytes), Err(VisionError::Image(_))),
+            "{bytes:?} decoded"
+        );
+    }
+    // A truncated JPEG is an error, not a half-grey picture.
+    if let Ok(jpeg) = std::fs::read(common::shared_fixtures().join("images/dog.jpg")) {
+        let result = decode_image(&jpeg[..jpeg.len() / 3]);
+        assert!(
+            matches!(result, Err(VisionError::Image(_))),
+            "a truncated JPEG decoded"
+        );
+    }
+}

@@ -30,9 +30,16 @@ struct Component {
     ac_table: usize,
 }
 
-/// Decodes a baseline JPEG to (width, height, interleaved RGB); `None` when the file uses a
-/// feature this decoder leaves to the fallback, or is corrupt.
-pub fn decode_baseline(data: &[u8]) -> Option<(usize, usize, Vec<u8>)> {
+/// The entropy-coded data ended before the image was complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncated;
+
+/// A decoded image (width, height, interleaved RGB), or the news that the file is cut short.
+pub type Decoded = Result<(usize, usize, Vec<u8>), Truncated>;
+
+/// Decodes a baseline JPEG; `None` when the file uses a feature this decoder leaves to the
+/// fallback, or is malformed in a way the fallback should judge.
+pub fn decode_baseline(data: &[u8]) -> Option<Decoded> {
     if data.get(..2)? != [0xff, 0xd8] {
         return None;
     }
@@ -175,7 +182,7 @@ fn decode_scan(
     ac_tables: &[Option<HuffmanTable>; 4],
     (width, height): (usize, usize),
     restart_interval: usize,
-) -> Option<(usize, usize, Vec<u8>)> {
+) -> Option<Decoded> {
     if width.checked_mul(height)? > 200_000_000 {
         return None;
     }
@@ -262,7 +269,7 @@ fn decode_scan(
         }
     }
     if reader.past_end {
-        return None; // truncated: let the fallback report the error
+        return Some(Err(Truncated));
     }
     let mut rgb = vec![0u8; width * height * 3];
     if single {
@@ -273,7 +280,7 @@ fn decode_scan(
                 rgb[(y * width + x) * 3..(y * width + x) * 3 + 3].fill(g);
             }
         }
-        return Some((width, height, rgb));
+        return Some(Ok((width, height, rgb)));
     }
     let full: Vec<Vec<u8>> = components
         .iter()
@@ -288,7 +295,7 @@ fn decode_scan(
         return None;
     }
     ycc_to_rgb(&full[0], &full[1], &full[2], &mut rgb);
-    Some((width, height, rgb))
+    Some(Ok((width, height, rgb)))
 }
 
 #[cfg(test)]

@@ -59,6 +59,15 @@ pub fn run_node(
         device,
         opset,
     };
+    // Empty tensors only occur in broken graphs; refusing them keeps size arithmetic sound.
+    let empty = ctx
+        .inputs
+        .iter()
+        .flatten()
+        .any(|v| matches!(v, Value::Device(t) if t.shape.contains(&0)));
+    if empty {
+        return Err(ctx.error("an input tensor is empty"));
+    }
     match node.op_type.as_str() {
         "Conv" => conv::conv(&ctx),
         "ConvTranspose" => conv::conv_transpose(&ctx),
