@@ -100,6 +100,11 @@ test('draw every shape type, undo/redo, move, delete, paste, reload restores the
       (await savedAnnotations(page))['person.jpg'].annotations.shapes[0].points_in_image, before,
     );
 
+    // A click on a visibility toggle hides the shape; shortcuts still work afterwards.
+    await page.getByTestId('shape-visible').nth(1).click();
+    await page.getByTestId('shape-visible').nth(1).click();
+    assert.ok(await page.getByTestId('shape-visible').nth(1).isChecked());
+
     // Select the point in the list, delete it, undo the delete.
     await page.getByTestId('shape-item').nth(2).click();
     await page.keyboard.press('Delete');

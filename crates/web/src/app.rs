@@ -199,7 +199,18 @@ fn typing_in_a_field(event: &web_sys::KeyboardEvent) -> bool {
         .target()
         .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
         .is_some_and(|element| {
-            matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+            let text_input = element
+                .dyn_ref::<web_sys::HtmlInputElement>()
+                .is_some_and(|input| {
+                    // Checkboxes, colour pickers and file inputs take no typing: shortcuts
+                    // keep working after a click on a visibility toggle.
+                    !matches!(
+                        input.type_().as_str(),
+                        "checkbox" | "radio" | "color" | "file" | "button" | "submit" | "range"
+                    )
+                });
+            text_input
+                || matches!(element.tag_name().as_str(), "TEXTAREA" | "SELECT")
                 || element.get_attribute("contenteditable").is_some()
         })
 }
