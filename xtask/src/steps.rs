@@ -84,12 +84,11 @@ pub fn run(env: &Env, program: &str, args: &[&str]) -> Result<(), String> {
 
 /// `trunk build --release` into dist/.
 pub fn build_app(env: &Env) -> Result<(), String> {
-    run(env, "trunk", &["build", "--release", "--offline"])
+    run(env, "trunk", &["--quiet", "build", "--release", "--offline"])
 }
 
 pub fn serve(env: &Env, port: &str) -> Result<(), String> {
-    build_app(env)?;
-    println!("xtask: Sightline is at http://127.0.0.1:{port}/ (Ctrl-C stops it)");
+    println!("xtask: building, then Sightline is at http://127.0.0.1:{port}/ (Ctrl-C stops it)");
     run(
         env,
         "trunk",
