@@ -84,7 +84,11 @@ pub fn run(env: &Env, program: &str, args: &[&str]) -> Result<(), String> {
 
 /// `trunk build --release` into dist/.
 pub fn build_app(env: &Env) -> Result<(), String> {
-    run(env, "trunk", &["--quiet", "build", "--release", "--offline"])
+    run(
+        env,
+        "trunk",
+        &["--quiet", "build", "--release", "--offline"],
+    )
 }
 
 pub fn serve(env: &Env, port: &str) -> Result<(), String> {

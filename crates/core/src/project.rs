@@ -74,16 +74,29 @@ impl ImageCursor {
     }
 
     pub fn next(self) -> Self {
-        Self { index: if self.has_next() { self.index + 1 } else { self.index }, ..self }
+        Self {
+            index: if self.has_next() {
+                self.index + 1
+            } else {
+                self.index
+            },
+            ..self
+        }
     }
 
     pub fn previous(self) -> Self {
-        Self { index: self.index.saturating_sub(1), ..self }
+        Self {
+            index: self.index.saturating_sub(1),
+            ..self
+        }
     }
 
     /// Opens image `index`; an index past the end opens the last image.
     pub fn go_to(self, index: usize) -> Self {
-        Self { index: index.min(self.len.saturating_sub(1)), ..self }
+        Self {
+            index: index.min(self.len.saturating_sub(1)),
+            ..self
+        }
     }
 }
 
@@ -125,6 +138,9 @@ mod tests {
         )
         .expect_err("duplicate names");
         assert!(matches!(err, ManifestError::DuplicateName(n) if n == "a.jpg"));
-        assert!(matches!(Manifest::from_json("{"), Err(ManifestError::Malformed(_))));
+        assert!(matches!(
+            Manifest::from_json("{"),
+            Err(ManifestError::Malformed(_))
+        ));
     }
 }
