@@ -29,10 +29,10 @@ pub fn bench(env: &Env) -> Result<bool, String> {
     }
 
     println!("xtask: criterion forward benchmark (sightline-vision, CPU backend)");
-    run_command(
-        env.command("cargo")
-            .args(["bench", "-p", "sightline-vision", "--bench", "forward"])
-            .env("SIGHTLINE_BENCH_MODELS", join_paths(&model_paths)),
+    run(
+        env,
+        "cargo",
+        &["bench", "-p", "sightline-vision", "--bench", "forward"],
     )?;
 
     println!("xtask: onnxruntime reference ({ONNXRUNTIME}, {threads} threads)");
@@ -75,14 +75,6 @@ pub fn bench(env: &Env) -> Result<bool, String> {
     }
     println!("(ratio = sightline / onnxruntime; target <= 1.0x)");
     Ok(true)
-}
-
-fn join_paths(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// A virtual environment with onnxruntime from PyPI, made once under the cache.
