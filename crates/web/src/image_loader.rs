@@ -127,6 +127,18 @@ pub fn draw_fitted(
     };
     let image_size = Size::new(f64::from(bitmap.width()), f64::from(bitmap.height()));
     let view_from_image = ViewTransform::fit(image_size, view_size);
+    draw_bitmap(&context, bitmap, &view_from_image)?;
+    Ok(Some(view_from_image))
+}
+
+/// Draws `bitmap` where `view_from_image` puts it (CSS pixels); smoothing only when the image
+/// is shown smaller than its pixels, so zoomed-in pixels stay sharp for precise labelling.
+pub(crate) fn draw_bitmap(
+    context: &CanvasRenderingContext2d,
+    bitmap: &ImageBitmap,
+    view_from_image: &ViewTransform,
+) -> Result<(), String> {
+    let image_size = Size::new(f64::from(bitmap.width()), f64::from(bitmap.height()));
     let size_in_view = view_from_image.view_size_of(image_size);
     context.set_image_smoothing_enabled(view_from_image.scale < 1.0);
     context
@@ -137,6 +149,5 @@ pub fn draw_fitted(
             size_in_view.width,
             size_in_view.height,
         )
-        .map_err(|err| js_error_text(&err))?;
-    Ok(Some(view_from_image))
+        .map_err(|err| js_error_text(&err))
 }

@@ -10,7 +10,7 @@ use sightline_core::view::{Point, Size, ViewTransform};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
 
-use crate::image_loader::js_error_text;
+use crate::image_loader::{draw_bitmap, js_error_text};
 use crate::studio::Draft;
 
 /// Side of a vertex handle of a selected shape, in view pixels.
@@ -69,18 +69,7 @@ pub fn draw(
         .map_err(js)?;
     context.clear_rect(0.0, 0.0, view_size.width, view_size.height);
     let Some(bitmap) = bitmap else { return Ok(()) };
-    let image_size = Size::new(f64::from(bitmap.width()), f64::from(bitmap.height()));
-    let size_in_view = view_from_image.view_size_of(image_size);
-    context.set_image_smoothing_enabled(view_from_image.scale < 1.0);
-    context
-        .draw_image_with_image_bitmap_and_dw_and_dh(
-            bitmap,
-            view_from_image.offset_in_view.x,
-            view_from_image.offset_in_view.y,
-            size_in_view.width,
-            size_in_view.height,
-        )
-        .map_err(js)?;
+    draw_bitmap(&context, bitmap, view_from_image)?;
 
     // Only shapes whose box meets the view are drawn: at high zoom most are off screen.
     let margin_in_image = HANDLE_SIZE / view_from_image.scale.max(f64::MIN_POSITIVE);
