@@ -9,10 +9,29 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol; the page refuses a worker that speaks another.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Identifies one request so its replies can be matched to it.
 pub type RequestId = u64;
+
+/// Names stored bytes by their content: the lowercase hex SHA-256 of the bytes. Models and
+/// images are stored in IndexedDB under this key (see [`store`]), so page and worker name the
+/// same bytes the same way and a model loaded twice is loaded once.
+pub type ContentKey = String;
+
+/// What the page and the worker both know of the IndexedDB database: its name and the
+/// stores the worker reads. The page owns the schema (creates and migrates it); the worker
+/// only reads these two stores, by [`ContentKey`].
+pub mod store {
+    /// The database name.
+    pub const DATABASE_NAME: &str = "sightline";
+    /// Original bytes of images, keyed by content key: records `{key, bytes: Uint8Array,
+    /// type: "image/jpeg"...}`.
+    pub const BLOBS: &str = "blobs";
+    /// Model files, keyed by content key of the ONNX bytes: records `{key, name, onnx:
+    /// Uint8Array, config: string | undefined (AnyLabeling YAML), added_ms}`.
+    pub const MODELS: &str = "models";
+}
 
 /// What the page asks of the worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,8 +43,151 @@ pub struct Request {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RequestBody {
-    /// Asks who the worker is and which compute backend it would use.
+    /// Asks who the worker is and which compute backend it uses.
     Ping,
+    /// Overrides the backend chosen at start-up (a setting); models loaded on the old one
+    /// are dropped and reload lazily. Answered with [`ReplyBody::Pong`].
+    SetBackend { choice: BackendChoice },
+    /// Loads a model stored in IndexedDB (`store::MODELS`) into the worker's model cache and
+    /// warms it up once. Loading a key already cached answers at once. Answered with
+    /// [`ReplyBody::ModelLoaded`].
+    LoadModel { model: ContentKey },
+    /// Drops a model from the cache, freeing its weights. Answered with
+    /// [`ReplyBody::Unloaded`].
+    UnloadModel { model: ContentKey },
+    /// Runs a model on images (one or a batch), loading the model first if needed.
+    /// Progress counts images; the reply holds one result per image, in order. A cancelled
+    /// request ends with [`WorkerError::Cancelled`] and the results of the images finished
+    /// before the cancel are in its `finished`.
+    Detect {
+        model: ContentKey,
+        images: Vec<ImageRef>,
+        params: DetectParams,
+    },
+    /// Like `Detect`, and says for each image whether it matches `filter`.
+    Filter {
+        model: ContentKey,
+        images: Vec<ImageRef>,
+        params: DetectParams,
+        filter: FilterParams,
+    },
+    /// Stops request `target` at the next image boundary.
+    Cancel { target: RequestId },
+}
+
+/// Which backend the user wants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    /// WebGPU when an adapter exists, else the CPU.
+    #[default]
+    Auto,
+    WebGpu,
+    Cpu,
+}
+
+/// One image to run a model on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    /// The project's name for the image (its path), echoed in results and errors.
+    pub name: String,
+    pub source: ImageSource,
+}
+
+/// Where the worker reads an image's bytes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ImageSource {
+    /// The bytes stored in `store::BLOBS` under this key.
+    Stored { key: ContentKey },
+    /// Fetched from this URL (same origin; the demo project's images).
+    Url { url: String },
+}
+
+/// Post-processing settings of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DetectParams {
+    /// Minimum confidence kept.
+    pub confidence: f32,
+    /// NMS IoU threshold.
+    pub iou: f32,
+    /// Images per forward pass.
+    pub batch: u32,
+}
+
+impl Default for DetectParams {
+    fn default() -> Self {
+        Self {
+            confidence: 0.25,
+            iou: 0.45,
+            batch: 1,
+        }
+    }
+}
+
+/// Which images a filter keeps: those with at least one detection of one of `classes`
+/// (all classes when empty) whose confidence lies in `[min_confidence, max_confidence]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FilterParams {
+    pub classes: Vec<String>,
+    pub min_confidence: f32,
+    pub max_confidence: f32,
+}
+
+impl FilterParams {
+    /// Whether `detections` satisfy the filter.
+    pub fn matches(&self, detections: &[Detection]) -> bool {
+        detections.iter().any(|d| {
+            (self.classes.is_empty() || self.classes.iter().any(|c| *c == d.label))
+                && d.score >= self.min_confidence
+                && d.score <= self.max_confidence
+        })
+    }
+}
+
+/// One object a model found, in original-image pixels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub class_id: u32,
+    /// The class name (the model's, or `class<N>`).
+    pub label: String,
+    pub score: f32,
+    /// `[x1, y1, x2, y2]`.
+    pub bbox: [f32; 4],
+    /// Instance outline of segmentation models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polygon: Option<Vec<[f32; 2]>>,
+}
+
+/// What happened to one image of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageResult {
+    pub name: String,
+    /// The image's size as decoded, `(width, height)`, or the error that stopped it (the
+    /// other images go on).
+    pub outcome: Result<ImageDetections, ImageError>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageDetections {
+    pub width: u32,
+    pub height: u32,
+    pub detections: Vec<Detection>,
+    /// Set by `Filter` requests: whether the image matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<bool>,
+}
+
+/// Why one image could not be processed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ImageError {
+    #[error("could not read the image: {detail}")]
+    Read { detail: String },
+    #[error("could not decode the image: {detail}")]
+    Decode { detail: String },
+    #[error("the model failed on this image: {detail}")]
+    Inference { detail: String },
 }
 
 /// What the worker sends back.
@@ -46,6 +208,9 @@ pub struct Progress {
     pub id: RequestId,
     pub done: u64,
     pub total: u64,
+    /// What is being done ("loading model", "warming up", an image name...).
+    #[serde(default)]
+    pub stage: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,6 +223,10 @@ pub struct Reply {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReplyBody {
     Pong(WorkerInfo),
+    ModelLoaded(ModelInfo),
+    Unloaded { model: ContentKey },
+    /// One result per requested image, in request order.
+    Detections { results: Vec<ImageResult> },
 }
 
 /// Who answered a ping.
@@ -69,6 +238,31 @@ pub struct WorkerInfo {
     pub backend: Backend,
 }
 
+/// What the model manager shows of a loaded model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub key: ContentKey,
+    /// The config's display name, else the file name.
+    pub name: String,
+    /// Class names in class-id order.
+    pub classes: Vec<String>,
+    pub input_width: u32,
+    pub input_height: u32,
+    pub task: ModelTask,
+    /// The backend it runs on.
+    pub backend: Backend,
+    /// Thresholds the config suggests (AnyLabeling YAML), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested: Option<DetectParams>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelTask {
+    Detect,
+    Segment,
+}
+
 /// The compute backend the worker runs models on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -76,7 +270,8 @@ pub enum Backend {
     /// A WebGPU adapter was found; `adapter` describes it as the browser does
     /// (vendor / architecture / description, whatever it discloses).
     WebGpu { adapter: String },
-    /// No WebGPU adapter: models run on the CPU fallback. `reason` says why.
+    /// No WebGPU adapter, or the user chose the CPU: models run on the CPU fallback.
+    /// `reason` says why.
     Cpu { reason: String },
 }
 
@@ -91,13 +286,25 @@ impl Backend {
 }
 
 /// Every way a request can fail, in words a user can act on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WorkerError {
     #[error("the worker could not read the request: {detail}")]
     BadRequest { detail: String },
     #[error("the worker speaks protocol {worker}, the page {page}: reload the page")]
     VersionMismatch { worker: u32, page: u32 },
+    #[error("no model is stored under {model}; add it again in the model manager")]
+    ModelNotFound { model: ContentKey },
+    #[error("the model file cannot be used: {detail}")]
+    InvalidModel { detail: String },
+    #[error("WebGPU is not available here ({detail}); choose the CPU backend")]
+    BackendUnavailable { detail: String },
+    #[error("the browser storage could not be read: {detail}")]
+    Storage { detail: String },
+    #[error("cancelled after {} image(s)", finished.len())]
+    Cancelled { finished: Vec<ImageResult> },
+    #[error("the worker failed: {detail}")]
+    Internal { detail: String },
 }
 
 /// Errors of the JSON transport itself.
@@ -164,12 +371,164 @@ mod tests {
         }
     }
 
+    fn person(score: f32) -> Detection {
+        Detection {
+            class_id: 0,
+            label: "person".into(),
+            score,
+            bbox: [1.0, 2.0, 30.5, 40.25],
+            polygon: None,
+        }
+    }
+
+    #[test]
+    fn inference_requests_round_trip() {
+        let images = vec![
+            ImageRef {
+                name: "a.jpg".into(),
+                source: ImageSource::Stored {
+                    key: "ab12".into(),
+                },
+            },
+            ImageRef {
+                name: "demo/b.jpg".into(),
+                source: ImageSource::Url {
+                    url: "demo/b.jpg".into(),
+                },
+            },
+        ];
+        for body in [
+            RequestBody::SetBackend {
+                choice: BackendChoice::Cpu,
+            },
+            RequestBody::LoadModel { model: "ff".into() },
+            RequestBody::UnloadModel { model: "ff".into() },
+            RequestBody::Detect {
+                model: "ff".into(),
+                images: images.clone(),
+                params: DetectParams {
+                    confidence: 0.3,
+                    iou: 0.5,
+                    batch: 4,
+                },
+            },
+            RequestBody::Filter {
+                model: "ff".into(),
+                images,
+                params: DetectParams::default(),
+                filter: FilterParams {
+                    classes: vec!["Normal".into()],
+                    min_confidence: 0.5,
+                    max_confidence: 1.0,
+                },
+            },
+            RequestBody::Cancel { target: 9 },
+        ] {
+            let request = Request { id: 11, body };
+            assert_eq!(decode::<Request>(&encode(&request)).expect("decodes"), request);
+        }
+    }
+
+    #[test]
+    fn results_and_typed_errors_round_trip() {
+        let finished = vec![
+            ImageResult {
+                name: "a.jpg".into(),
+                outcome: Ok(ImageDetections {
+                    width: 640,
+                    height: 480,
+                    detections: vec![Detection {
+                        polygon: Some(vec![[1.0, 2.0], [3.0, 4.0], [5.0, 1.5]]),
+                        ..person(0.875)
+                    }],
+                    matches: Some(true),
+                }),
+            },
+            ImageResult {
+                name: "broken.jpg".into(),
+                outcome: Err(ImageError::Decode {
+                    detail: "not a JPEG".into(),
+                }),
+            },
+        ];
+        for outcome in [
+            Ok(ReplyBody::Detections {
+                results: finished.clone(),
+            }),
+            Ok(ReplyBody::ModelLoaded(ModelInfo {
+                key: "ff".into(),
+                name: "fall".into(),
+                classes: vec!["Fall".into(), "Normal".into()],
+                input_width: 640,
+                input_height: 640,
+                task: ModelTask::Detect,
+                backend: Backend::Cpu {
+                    reason: "chosen".into(),
+                },
+                suggested: Some(DetectParams::default()),
+            })),
+            Ok(ReplyBody::Unloaded { model: "ff".into() }),
+            Err(WorkerError::Cancelled { finished }),
+            Err(WorkerError::InvalidModel {
+                detail: "unsupported op `NonMaxSuppression` (node /nms)".into(),
+            }),
+            Err(WorkerError::ModelNotFound { model: "ff".into() }),
+        ] {
+            let message = Message::Reply(Reply { id: 5, outcome });
+            assert_eq!(decode::<Message>(&encode(&message)).expect("decodes"), message);
+        }
+        let progress = Message::Progress(Progress {
+            id: 5,
+            done: 1,
+            total: 2,
+            stage: "a.jpg".into(),
+        });
+        assert_eq!(decode::<Message>(&encode(&progress)).expect("decodes"), progress);
+    }
+
+    #[test]
+    fn cancelled_error_says_how_much_finished() {
+        let err = WorkerError::Cancelled {
+            finished: vec![ImageResult {
+                name: "a".into(),
+                outcome: Err(ImageError::Read {
+                    detail: "gone".into(),
+                }),
+            }],
+        };
+        assert_eq!(err.to_string(), "cancelled after 1 image(s)");
+    }
+
+    #[test]
+    fn filter_matches_class_and_confidence_range() {
+        let filter = FilterParams {
+            classes: vec!["person".into()],
+            min_confidence: 0.5,
+            max_confidence: 0.9,
+        };
+        assert!(filter.matches(&[person(0.7)]));
+        assert!(filter.matches(&[person(0.5)]), "bounds are inclusive");
+        assert!(!filter.matches(&[person(0.95)]));
+        assert!(!filter.matches(&[person(0.2)]));
+        assert!(!filter.matches(&[]));
+        let dog = Detection {
+            label: "dog".into(),
+            ..person(0.8)
+        };
+        assert!(!filter.matches(std::slice::from_ref(&dog)));
+        let any_class = FilterParams {
+            classes: vec![],
+            ..filter
+        };
+        assert!(any_class.matches(&[dog]));
+    }
+
     #[test]
     fn ready_round_trips() {
         let ready = Message::Ready {
             protocol_version: PROTOCOL_VERSION,
         };
-        assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":1}"#);
+        assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":2}"#);
         assert_eq!(decode::<Message>(&encode(&ready)).expect("decodes"), ready);
     }
 

@@ -73,7 +73,7 @@ pub fn start_worker(state: RwSignal<WorkerState>) {
             })) => {
                 state.set(WorkerState::Failed(err.to_string()));
             }
-            Ok(Message::Progress(_)) => {}
+            Ok(Message::Progress(_) | Message::Reply(_)) => {}
             Err(err) => state.set(WorkerState::Failed(err.to_string())),
         }
     });

@@ -47,6 +47,9 @@ pub fn handle_request(text: &str, backend: &Backend) -> Message {
             protocol_version: PROTOCOL_VERSION,
             backend: backend.clone(),
         })),
+        other => Err(WorkerError::BadRequest {
+            detail: format!("not implemented by this worker yet: {other:?}"),
+        }),
     };
     Message::Reply(Reply {
         id: request.id,
