@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 pub struct ImageEntry {
     /// File name shown to the user, unique within the project.
     pub name: String,
-    /// Where the bytes are fetched from, relative to the manifest.
+    /// The image's path in the project (relative to the manifest or the opened folder);
+    /// annotations are keyed by it.
     pub path: String,
+    /// For projects opened from the user's files: the content key under which the original
+    /// bytes are stored (IndexedDB `blobs`). `None`: fetched from `path` beside the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_key: Option<String>,
 }
 
 /// The list of images a project was opened with (the demo's `manifest.json`).
@@ -100,6 +105,69 @@ impl ImageCursor {
     }
 }
 
+/// The files of a folder the user picked, sorted out for opening as a project.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FolderPlan {
+    /// The project's name: the picked folder's name (empty for loose files).
+    pub name: String,
+    /// `(index into the listing, path in the project)` of each image, sorted by path.
+    pub images: Vec<(usize, String)>,
+    /// Files that may hold annotations (`.json`, `.txt`, `.xml`, `.yaml`, `.yml`).
+    pub annotation_files: Vec<(usize, String)>,
+    /// Paths neither an image nor an annotation file (skipped, and said so).
+    pub skipped: Vec<String>,
+}
+
+/// Sorts out the files of a picked folder as the browser lists them
+/// (`webkitRelativePath`: `folder/sub/a.jpg`; loose files: just the name). The picked
+/// folder's name becomes the project name and is dropped from the paths; hidden files
+/// (`.DS_Store`, `._a.jpg`, anything under a `.folder`) are skipped.
+pub fn plan_folder(listing: &[String]) -> FolderPlan {
+    let normalised: Vec<String> = listing
+        .iter()
+        .map(|p| crate::formats::normalise_path(p))
+        .collect();
+    let top = |path: &str| path.split_once('/').map(|(top, _)| top.to_owned());
+    let common_top = match normalised.first().and_then(|p| top(p)) {
+        Some(first) if normalised.iter().all(|p| top(p).as_deref() == Some(&first)) => {
+            Some(first)
+        }
+        _ => None,
+    };
+    let mut plan = FolderPlan {
+        name: common_top.clone().unwrap_or_default(),
+        ..FolderPlan::default()
+    };
+    for (index, path) in normalised.into_iter().enumerate() {
+        let path = match &common_top {
+            Some(top) => path[top.len() + 1..].to_owned(),
+            None => path,
+        };
+        if path.split('/').any(|part| part.starts_with('.')) {
+            plan.skipped.push(path);
+        } else if crate::formats::is_image_path(&path) {
+            plan.images.push((index, path));
+        } else if crate::formats::extension(&path).is_some_and(|ext| {
+            ["json", "txt", "xml", "yaml", "yml"].contains(&ext.to_ascii_lowercase().as_str())
+        }) {
+            plan.annotation_files.push((index, path));
+        } else {
+            plan.skipped.push(path);
+        }
+    }
+    plan.images.sort_by(|a, b| a.1.cmp(&b.1));
+    plan
+}
+
+/// An image's `(width, height)` read from its file header (JPEG, PNG, BMP, GIF, TIFF, WebP),
+/// without decoding it. `None` when the header is not one of these or is broken.
+pub fn image_size_from_header(bytes: &[u8]) -> Option<crate::annotation::ImageSize> {
+    let size = imagesize::blob_size(bytes).ok()?;
+    let width = u32::try_from(size.width).ok().filter(|w| *w > 0)?;
+    let height = u32::try_from(size.height).ok().filter(|h| *h > 0)?;
+    Some(crate::annotation::ImageSize { width, height })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +184,116 @@ mod tests {
         assert_eq!(c.next().index(), Some(2));
         assert_eq!(c.go_to(99).index(), Some(2));
         assert_eq!(c.go_to(1).index(), Some(1));
+    }
+
+    #[test]
+    fn header_sizes_of_real_images() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo");
+        let manifest = Manifest::from_json(
+            &std::fs::read_to_string(format!("{root}/manifest.json")).expect("demo manifest"),
+        )
+        .expect("parses");
+        assert!(!manifest.images.is_empty());
+        for entry in &manifest.images {
+            let bytes = std::fs::read(format!("{root}/{}", entry.path)).expect("demo image");
+            let size = image_size_from_header(&bytes).expect("a readable header");
+            // The oracle: the `image` crate's full decode is not a dependency of core, so
+            // check against the JPEG SOF / PNG IHDR fields read by hand.
+            let (w, h) = if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
+                (
+                    u32::from_be_bytes(bytes[16..20].try_into().expect("4 bytes")),
+                    u32::from_be_bytes(bytes[20..24].try_into().expect("4 bytes")),
+                )
+            } else {
+                sof_size(&bytes).expect("a JPEG with a SOF marker")
+            };
+            assert_eq!((size.width, size.height), (w, h), "{}", entry.path);
+        }
+        assert_eq!(image_size_from_header(b"not an image"), None);
+        assert_eq!(image_size_from_header(&[0xFF, 0xD8, 0xFF]), None, "truncated JPEG");
+    }
+
+    /// Width and height from a JPEG's first SOFn segment.
+    fn sof_size(bytes: &[u8]) -> Option<(u32, u32)> {
+        let mut i = 2;
+        while i + 9 < bytes.len() {
+            if bytes[i] != 0xFF {
+                return None;
+            }
+            let marker = bytes[i + 1];
+            let length = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+            if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
+                let h = u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]);
+                let w = u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]);
+                return Some((u32::from(w), u32::from(h)));
+            }
+            i += 2 + length;
+        }
+        None
+    }
+
+    #[test]
+    fn manifest_entries_keep_their_blob_key() {
+        let m = Manifest::from_json(
+            r#"{"name":"f","images":[{"name":"a.jpg","path":"a.jpg","blob_key":"00ff"},{"name":"b.jpg","path":"b.jpg"}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(m.images[0].blob_key.as_deref(), Some("00ff"));
+        assert_eq!(m.images[1].blob_key, None);
+        let text = serde_json::to_string(&m).expect("serialises");
+        assert_eq!(Manifest::from_json(&text).expect("parses"), m);
+        assert!(!text.contains("null"), "no blob_key written for fetched images: {text}");
+    }
+
+    #[test]
+    fn folder_plan_strips_the_picked_folder_and_sorts_files_out() {
+        let listing: Vec<String> = [
+            "shots/b.jpg",
+            "shots/a.PNG",
+            "shots/labels/a.txt",
+            "shots/data.yaml",
+            "shots/a.json",
+            "shots/notes.pdf",
+            "shots/.DS_Store",
+            "shots/._a.jpg",
+            "shots/.cache/x.jpg",
+            "shots/sub/c.jpeg",
+        ]
+        .map(String::from)
+        .to_vec();
+        let plan = plan_folder(&listing);
+        assert_eq!(plan.name, "shots");
+        assert_eq!(
+            plan.images,
+            vec![
+                (1, "a.PNG".to_owned()),
+                (0, "b.jpg".to_owned()),
+                (9, "sub/c.jpeg".to_owned())
+            ]
+        );
+        assert_eq!(
+            plan.annotation_files,
+            vec![
+                (2, "labels/a.txt".to_owned()),
+                (3, "data.yaml".to_owned()),
+                (4, "a.json".to_owned())
+            ]
+        );
+        assert_eq!(
+            plan.skipped,
+            vec!["notes.pdf", ".DS_Store", "._a.jpg", ".cache/x.jpg"]
+        );
+    }
+
+    #[test]
+    fn loose_files_keep_their_names() {
+        let plan = plan_folder(&["a.jpg".to_owned(), "x/b.jpg".to_owned()]);
+        assert_eq!(plan.name, "");
+        assert_eq!(
+            plan.images,
+            vec![(0, "a.jpg".to_owned()), (1, "x/b.jpg".to_owned())]
+        );
+        assert_eq!(plan_folder(&[]), FolderPlan::default());
     }
 
     #[test]
