@@ -5,10 +5,10 @@ use sightline_core::project::{ImageCursor, Manifest};
 use web_sys::ImageBitmap;
 
 use crate::autosave::{self, Storage};
+use crate::storage::ProjectRecord;
 use crate::components::{
     CanvasView, ExportPanel, HelpOverlay, ImageList, LabelsPanel, ProjectList, StatusBar,
 };
-use crate::image_loader;
 use crate::keyboard;
 use crate::project_loader::{self, DEMO_MANIFEST_URL};
 use crate::studio::{DEMO_PROJECT_ID, Studio};
@@ -60,6 +60,41 @@ impl AppState {
     }
 }
 
+/// Where the id of the last opened project is remembered (`localStorage`), so a reload
+/// reopens it.
+const LAST_PROJECT_KEY: &str = "sightline.last_project";
+
+fn remember_project(id: &str) {
+    if let Some(local) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = local.set_item(LAST_PROJECT_KEY, id);
+    }
+}
+
+fn last_project() -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(LAST_PROJECT_KEY)
+        .ok()?
+}
+
+/// Installs an opened project's image list and restored annotations.
+async fn install_project(
+    state: AppState,
+    studio: Studio,
+    storage: Storage,
+    project_id: String,
+    manifest_url: String,
+    manifest: Manifest,
+) {
+    state.manifest_url.set(manifest_url.clone());
+    autosave::restore_project(storage, studio, &project_id, &manifest_url, &manifest).await;
+    remember_project(&project_id);
+    state.project_error.set(None);
+    state.cursor.set(ImageCursor::new(manifest.images.len()));
+    state.manifest.set(Some(manifest));
+}
+
 /// Opens the project whose manifest is at `manifest_url` under `project_id`, restoring its
 /// saved annotations.
 pub fn open_project(
@@ -69,17 +104,52 @@ pub fn open_project(
     project_id: String,
     manifest_url: String,
 ) {
-    state.manifest_url.set(manifest_url.clone());
     leptos::task::spawn_local(async move {
         match project_loader::load_manifest(&manifest_url).await {
             Ok(manifest) => {
-                autosave::restore_project(storage, studio, &project_id, &manifest_url, &manifest)
-                    .await;
-                state.project_error.set(None);
-                state.cursor.set(ImageCursor::new(manifest.images.len()));
-                state.manifest.set(Some(manifest));
+                install_project(state, studio, storage, project_id, manifest_url, manifest).await
             }
             Err(err) => state.project_error.set(Some(err)),
+        }
+    });
+}
+
+/// Opens a saved project: from IndexedDB when its images are stored there, else from its
+/// manifest.
+pub fn open_saved_project(state: AppState, studio: Studio, storage: Storage, project: ProjectRecord) {
+    if !project.stored_images {
+        open_project(state, studio, storage, project.id, project.manifest_url);
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        match project_loader::load_stored_manifest(storage, &project).await {
+            Ok(manifest) => {
+                install_project(state, studio, storage, project.id, String::new(), manifest).await
+            }
+            Err(err) => state.project_error.set(Some(err)),
+        }
+    });
+}
+
+/// Reopens the project open before the reload, else the demo.
+fn open_start_project(state: AppState, studio: Studio, storage: Storage) {
+    leptos::task::spawn_local(async move {
+        let last = match last_project() {
+            Some(id) if id != DEMO_PROJECT_ID => match storage.store().await {
+                Ok(store) => store.project(&id).await.ok().flatten(),
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        match last {
+            Some(project) => open_saved_project(state, studio, storage, project),
+            None => open_project(
+                state,
+                studio,
+                storage,
+                DEMO_PROJECT_ID.to_owned(),
+                DEMO_MANIFEST_URL.to_owned(),
+            ),
         }
     });
 }
@@ -103,35 +173,30 @@ pub fn App() -> impl IntoView {
 
     worker_bridge::start_worker(state.worker);
 
-    // Open the demo project under its stable id, so its annotations survive reloads.
-    open_project(
-        state,
-        studio,
-        storage,
-        DEMO_PROJECT_ID.to_owned(),
-        DEMO_MANIFEST_URL.to_owned(),
-    );
+    // The project open before a reload, else the demo (under its stable id, so its
+    // annotations survive reloads).
+    open_start_project(state, studio, storage);
 
     // Load the open image whenever the cursor or the project changes. A load that finishes
     // after the user has moved on is dropped.
     let generation = StoredValue::new(0_u64);
     Effect::new(move || {
         let index = state.cursor.get().index();
-        let path = state.manifest.with(|m| {
+        let entry = state.manifest.with(|m| {
             m.as_ref()
-                .and_then(|m| index.and_then(|i| m.images.get(i)).map(|e| e.path.clone()))
+                .and_then(|m| index.and_then(|i| m.images.get(i)).cloned())
         });
-        let Some(path) = path else {
+        let Some(entry) = entry else {
             state.open_image.set(OpenImage::None);
             return;
         };
-        let url = project_loader::image_url(&state.manifest_url.get_untracked(), &path);
-        let path = path.clone();
+        let manifest_url = state.manifest_url.get_untracked();
+        let path = entry.path.clone();
         generation.update_value(|g| *g += 1);
         let this_load = generation.get_value();
         state.open_image.set(OpenImage::Loading);
         leptos::task::spawn_local(async move {
-            let loaded = image_loader::load_bitmap(&url).await;
+            let loaded = project_loader::load_image(storage, &manifest_url, &entry).await;
             if generation.get_value() != this_load {
                 return;
             }
@@ -140,7 +205,7 @@ pub fn App() -> impl IntoView {
                     studio.note_image_size(&path, bitmap.width(), bitmap.height());
                     OpenImage::Loaded(bitmap)
                 }
-                Err(err) => OpenImage::Failed(err.to_string()),
+                Err(err) => OpenImage::Failed(err),
             });
         });
     });

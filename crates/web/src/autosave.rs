@@ -76,6 +76,13 @@ pub async fn restore_project(
     studio.reset();
     studio.project_id.set(id.to_owned());
     studio.project_name.set(manifest.name.clone());
+    studio.blob_keys.set_value(
+        manifest
+            .images
+            .iter()
+            .filter_map(|e| Some((e.path.clone(), e.blob_key.clone()?)))
+            .collect(),
+    );
     let result: Result<Vec<StorageError>, StorageError> = async {
         let store = storage.store().await?;
         let record = store.project(id).await?;
@@ -102,24 +109,33 @@ pub async fn restore_project(
                     id: id.to_owned(),
                     name: manifest.name.clone(),
                     manifest_url: manifest_url.to_owned(),
+                    stored_images: false,
                     classes: Vec::new(),
                     class_colours: Default::default(),
                     updated_ms: now_ms(),
                 })
                 .await?;
         }
+        // Records for images the store does not know yet (sizes come with the first save).
+        let (known, _) = store.images(id).await?;
+        let known: std::collections::HashSet<&str> =
+            known.iter().map(|i| i.path.as_str()).collect();
         let images: Vec<ImageRecord> = manifest
             .images
             .iter()
+            .filter(|entry| !known.contains(entry.path.as_str()))
             .map(|entry| ImageRecord {
                 project_id: id.to_owned(),
                 path: entry.path.clone(),
                 name: entry.name.clone(),
                 width: None,
                 height: None,
+                blob_key: entry.blob_key.clone(),
             })
             .collect();
-        if let Err(error) = store.put_images(&images).await {
+        if !images.is_empty()
+            && let Err(error) = store.put_images(&images).await
+        {
             problems.push(error);
         }
         Ok(problems)
@@ -221,6 +237,7 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
         id: project_id.clone(),
         name: studio.project_name.get_untracked(),
         manifest_url: manifest_url.get_untracked(),
+        stored_images: !studio.blob_keys.with_value(|keys| keys.is_empty()),
         classes: studio.dataset.with_untracked(|d| d.classes.clone()),
         class_colours: studio.class_colours.get_untracked(),
         updated_ms: now_ms(),
@@ -240,6 +257,7 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
                     name: path.rsplit('/').next().unwrap_or(path).to_owned(),
                     width: Some(size.width),
                     height: Some(size.height),
+                    blob_key: studio.blob_keys.with_value(|keys| keys.get(path).cloned()),
                 })
             })
             .collect();

@@ -10,6 +10,7 @@
 mod app;
 mod autosave;
 mod components;
+mod folder_import;
 pub mod image_loader;
 mod keyboard;
 mod project_loader;

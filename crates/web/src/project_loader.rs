@@ -1,8 +1,12 @@
-//! Opening a project. For now: the demo project shipped in `demo/` beside the app.
+//! Opening a project: a manifest fetched from beside the app (the demo in `demo/`), or a
+//! project whose images are stored in IndexedDB (opened from the user's files).
 
-use sightline_core::project::Manifest;
+use sightline_core::project::{ImageEntry, Manifest};
+use web_sys::ImageBitmap;
 
-use crate::image_loader::{LoadError, fetch, js_error_text};
+use crate::autosave::Storage;
+use crate::image_loader::{LoadError, decode_blob, fetch, js_error_text, load_bitmap};
+use crate::storage::ProjectRecord;
 
 /// Where the demo project's manifest is served, relative to the page.
 pub const DEMO_MANIFEST_URL: &str = "demo/manifest.json";
@@ -24,5 +28,58 @@ pub fn image_url(manifest_url: &str, image_path: &str) -> String {
     match manifest_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{image_path}"),
         None => image_path.to_owned(),
+    }
+}
+
+/// The image list of a project whose images are stored in IndexedDB, sorted by path.
+pub async fn load_stored_manifest(
+    storage: Storage,
+    project: &ProjectRecord,
+) -> Result<Manifest, String> {
+    let store = storage.store().await.map_err(|e| e.to_string())?;
+    let (mut images, problems) = store.images(&project.id).await.map_err(|e| e.to_string())?;
+    if let Some(problem) = problems.first() {
+        web_sys::console::warn_1(&problem.to_string().into());
+    }
+    images.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Manifest {
+        name: project.name.clone(),
+        images: images
+            .into_iter()
+            .map(|image| ImageEntry {
+                name: image.name,
+                path: image.path,
+                blob_key: image.blob_key,
+            })
+            .collect(),
+    })
+}
+
+/// Decodes one image of the open project: its stored bytes, or fetched beside the manifest.
+pub async fn load_image(
+    storage: Storage,
+    manifest_url: &str,
+    entry: &ImageEntry,
+) -> Result<ImageBitmap, String> {
+    match &entry.blob_key {
+        Some(key) => {
+            let store = storage.store().await.map_err(|e| e.to_string())?;
+            let blob = store
+                .blob(key)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    format!(
+                        "the stored copy of {} is missing; open its folder again",
+                        entry.path
+                    )
+                })?;
+            decode_blob(&blob)
+                .await
+                .map_err(|detail| format!("{} is not an image the browser can decode: {detail}", entry.path))
+        }
+        None => load_bitmap(&image_url(manifest_url, &entry.path))
+            .await
+            .map_err(|e: LoadError| e.to_string()),
     }
 }

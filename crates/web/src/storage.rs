@@ -16,6 +16,11 @@
 //! Schema history:
 //! - v1: `projects` (key `id`), `annotations` (key `key` = project id, U+001F, image path).
 //! - v2: adds `images` (key `key`, same form): image metadata (name, size).
+//! - v3: adds `blobs` (key `key` = content key, the SHA-256 of the bytes): original image
+//!   bytes of projects opened from the user's files, shared by every project that holds the
+//!   same file; and `models` (same key, of the ONNX bytes): model files for the worker.
+//!   Image records gain `blob_key`, project records `stored_images`. The worker reads
+//!   `blobs` and `models` by key (`sightline_protocol::store` names them).
 
 use idb::{
     Database, DatabaseEvent, Factory, KeyPath, KeyRange, ObjectStoreParams, TransactionMode,
@@ -25,13 +30,15 @@ use sightline_core::annotation::ImageAnnotations;
 use wasm_bindgen::JsValue;
 
 /// The database the app uses.
-pub const DATABASE_NAME: &str = "sightline";
+pub const DATABASE_NAME: &str = sightline_protocol::store::DATABASE_NAME;
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const PROJECTS: &str = "projects";
 const ANNOTATIONS: &str = "annotations";
 const IMAGES: &str = "images";
+const BLOBS: &str = sightline_protocol::store::BLOBS;
+const MODELS: &str = sightline_protocol::store::MODELS;
 const KEY_SEPARATOR: char = '\u{1f}';
 
 /// Why the store could not do what was asked, in words for the user.
@@ -87,8 +94,13 @@ impl std::fmt::Display for StorageError {
 pub struct ProjectRecord {
     pub id: String,
     pub name: String,
-    /// Where the project's manifest is fetched from.
+    /// Where the project's manifest is fetched from (empty for projects opened from the
+    /// user's files).
     pub manifest_url: String,
+    /// True when the project's images are stored in `blobs` (opened from the user's files):
+    /// the image list then comes from the `images` store, not from a manifest.
+    #[serde(default)]
+    pub stored_images: bool,
     /// Label classes in order (YOLO ids, COCO categories).
     pub classes: Vec<String>,
     /// Colours the user chose for classes (`#rrggbb`); others take the palette's.
@@ -98,7 +110,7 @@ pub struct ProjectRecord {
     pub updated_ms: f64,
 }
 
-/// Metadata of one image of a project (its bytes are fetched from the manifest for now).
+/// Metadata of one image of a project.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageRecord {
     pub project_id: String,
@@ -106,6 +118,31 @@ pub struct ImageRecord {
     pub name: String,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// The content key of the original bytes in `blobs`; `None` for images fetched from
+    /// the project's manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_key: Option<String>,
+}
+
+/// Original bytes of one file, to store under their content key.
+pub struct BlobRecord<'a> {
+    pub key: &'a str,
+    pub bytes: &'a [u8],
+    /// The MIME type the browser gave the file (may be empty).
+    pub mime: &'a str,
+}
+
+/// A model file the user added, as listed by the model manager.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// Content key of the ONNX bytes.
+    pub key: String,
+    /// The config's display name, else the file name.
+    pub name: String,
+    /// The ONNX file's name.
+    pub file_name: String,
+    pub size_bytes: u64,
+    pub added_ms: f64,
 }
 
 /// The annotations of one image with the version of this save (1 for the first).
@@ -190,6 +227,10 @@ fn upgrade(database: &Database, old_version: u32, new_version: u32) -> Result<()
     }
     if old_version < 2 && new_version >= 2 {
         database.create_object_store(IMAGES, keyed_by("key"))?;
+    }
+    if old_version < 3 && new_version >= 3 {
+        database.create_object_store(BLOBS, keyed_by("key"))?;
+        database.create_object_store(MODELS, keyed_by("key"))?;
     }
     Ok(())
 }
@@ -392,35 +433,207 @@ impl Store {
         Ok(decode_all(&values))
     }
 
-    /// Deletes a project with its images and annotations, in one transaction.
+    /// Deletes a project with its images and annotations, in one transaction; then the
+    /// stored image bytes that no other project holds.
     pub async fn delete_project(&self, project_id: &str) -> Result<(), StorageError> {
         let write = |detail: String| StorageError::Write {
             store: PROJECTS,
             detail,
         };
+        let e = |error: idb::Error| write(idb_text(&error));
+        let (own, _) = self.images(project_id).await?;
         let stores = [PROJECTS, ANNOTATIONS, IMAGES];
         let transaction = self
             .database
             .transaction(&stores, TransactionMode::ReadWrite)
-            .map_err(|e| write(idb_text(&e)))?;
-        let projects = transaction
+            .map_err(e)?;
+        transaction
             .object_store(PROJECTS)
-            .map_err(|e| write(idb_text(&e)))?;
-        projects
+            .map_err(e)?
             .delete(JsValue::from_str(project_id))
-            .map_err(|e| write(idb_text(&e)))?;
+            .map_err(e)?;
         for store_name in [ANNOTATIONS, IMAGES] {
-            let store = transaction
+            let range = project_range(project_id).map_err(e)?;
+            transaction
                 .object_store(store_name)
-                .map_err(|e| write(idb_text(&e)))?;
-            let range = project_range(project_id).map_err(|e| write(idb_text(&e)))?;
-            store.delete(range).map_err(|e| write(idb_text(&e)))?;
+                .map_err(e)?
+                .delete(range)
+                .map_err(e)?;
         }
-        let result = transaction
-            .commit()
-            .map_err(|e| write(idb_text(&e)))?
+        let result = transaction.commit().map_err(e)?.await.map_err(e)?;
+        if !result.is_committed() {
+            return Err(write("the browser aborted the transaction".to_owned()));
+        }
+        let keys: Vec<String> = own.into_iter().filter_map(|i| i.blob_key).collect();
+        self.forget_blobs(&keys).await
+    }
+
+    /// Deletes the stored bytes under `keys` that no image record refers to any more.
+    pub async fn forget_blobs(&self, keys: &[String]) -> Result<(), StorageError> {
+        if keys.is_empty() || !self.store_names().iter().any(|name| name == BLOBS) {
+            return Ok(());
+        }
+        let write = |detail: String| StorageError::Write {
+            store: BLOBS,
+            detail,
+        };
+        let e = |error: idb::Error| write(idb_text(&error));
+        let transaction = self
+            .database
+            .transaction(&[IMAGES, BLOBS], TransactionMode::ReadWrite)
+            .map_err(e)?;
+        let images: Vec<JsValue> = transaction
+            .object_store(IMAGES)
+            .map_err(e)?
+            .get_all(None, None)
+            .map_err(e)?
             .await
-            .map_err(|e| write(idb_text(&e)))?;
+            .map_err(e)?;
+        let (images, _) = decode_all::<ImageRecord>(&images);
+        let used: std::collections::HashSet<&str> =
+            images.iter().filter_map(|i| i.blob_key.as_deref()).collect();
+        let blobs = transaction.object_store(BLOBS).map_err(e)?;
+        for key in keys.iter().filter(|key| !used.contains(key.as_str())) {
+            blobs.delete(JsValue::from_str(key)).map_err(e)?;
+        }
+        let result = transaction.commit().map_err(e)?.await.map_err(e)?;
+        if result.is_committed() {
+            Ok(())
+        } else {
+            Err(write("the browser aborted the transaction".to_owned()))
+        }
+    }
+
+    /// Whether bytes are stored under `key`.
+    pub async fn has_blob(&self, key: &str) -> Result<bool, StorageError> {
+        let read = |detail: String| StorageError::Read {
+            store: BLOBS,
+            detail,
+        };
+        let e = |error: idb::Error| read(idb_text(&error));
+        let transaction = self
+            .database
+            .transaction(&[BLOBS], TransactionMode::ReadOnly)
+            .map_err(e)?;
+        let count = transaction
+            .object_store(BLOBS)
+            .map_err(e)?
+            .count(Some(JsValue::from_str(key).into()))
+            .map_err(e)?
+            .await
+            .map_err(e)?;
+        Ok(count > 0)
+    }
+
+    /// Stores original file bytes under their content keys (bytes already stored under a
+    /// key are the same bytes, so writing them again is harmless).
+    pub async fn put_blobs(&self, blobs: &[BlobRecord<'_>]) -> Result<(), StorageError> {
+        let write = |detail: String| StorageError::Write {
+            store: BLOBS,
+            detail,
+        };
+        let mut values = Vec::with_capacity(blobs.len());
+        for blob in blobs {
+            let object = js_sys::Object::new();
+            let set = |name: &str, value: &JsValue| {
+                js_sys::Reflect::set(&object, &name.into(), value).map_err(|e| write(js_text(&e)))
+            };
+            set("key", &blob.key.into())?;
+            set("bytes", &js_sys::Uint8Array::from(blob.bytes).into())?;
+            set("type", &blob.mime.into())?;
+            values.push(object.into());
+        }
+        self.put_all(BLOBS, values).await
+    }
+
+    /// The stored bytes under `key` as a browser `Blob` of their type, `None` if absent.
+    pub async fn blob(&self, key: &str) -> Result<Option<web_sys::Blob>, StorageError> {
+        let read = |detail: String| StorageError::Read {
+            store: BLOBS,
+            detail,
+        };
+        let e = |error: idb::Error| read(idb_text(&error));
+        let transaction = self
+            .database
+            .transaction(&[BLOBS], TransactionMode::ReadOnly)
+            .map_err(e)?;
+        let value = transaction
+            .object_store(BLOBS)
+            .map_err(e)?
+            .get(JsValue::from_str(key))
+            .map_err(e)?
+            .await
+            .map_err(e)?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let bytes = js_sys::Reflect::get(&value, &"bytes".into()).map_err(|e| read(js_text(&e)))?;
+        let mime = js_sys::Reflect::get(&value, &"type".into())
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default();
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(&mime);
+        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(
+            &js_sys::Array::of1(&bytes),
+            &options,
+        )
+        .map_err(|e| read(js_text(&e)))?;
+        Ok(Some(blob))
+    }
+
+    /// Stores a model file (and its AnyLabeling config) under the ONNX bytes' content key.
+    pub async fn put_model(
+        &self,
+        summary: &ModelSummary,
+        onnx: &[u8],
+        config: Option<&str>,
+    ) -> Result<(), StorageError> {
+        let write = |detail: String| StorageError::Write {
+            store: MODELS,
+            detail,
+        };
+        let object = js_sys::Object::new();
+        let set = |name: &str, value: &JsValue| {
+            js_sys::Reflect::set(&object, &name.into(), value).map_err(|e| write(js_text(&e)))
+        };
+        set("key", &summary.key.as_str().into())?;
+        set("name", &summary.name.as_str().into())?;
+        set("onnx", &js_sys::Uint8Array::from(onnx).into())?;
+        if let Some(config) = config {
+            set("config", &config.into())?;
+        }
+        set("added_ms", &summary.added_ms.into())?;
+        let json = serde_json::to_string(summary).map_err(|e| write(e.to_string()))?;
+        set("json", &json.into())?;
+        self.put_all(MODELS, vec![object.into()]).await
+    }
+
+    /// The stored models (without their bytes), oldest first.
+    pub async fn models(&self) -> Result<(Vec<ModelSummary>, Vec<StorageError>), StorageError> {
+        let values = self.get_range(MODELS, None).await?;
+        let (mut models, problems) = decode_all::<ModelSummary>(&values);
+        models.sort_by(|a, b| a.added_ms.total_cmp(&b.added_ms));
+        Ok((models, problems))
+    }
+
+    /// Removes a stored model.
+    pub async fn delete_model(&self, key: &str) -> Result<(), StorageError> {
+        let write = |detail: String| StorageError::Write {
+            store: MODELS,
+            detail,
+        };
+        let e = |error: idb::Error| write(idb_text(&error));
+        let transaction = self
+            .database
+            .transaction(&[MODELS], TransactionMode::ReadWrite)
+            .map_err(e)?;
+        transaction
+            .object_store(MODELS)
+            .map_err(e)?
+            .delete(JsValue::from_str(key))
+            .map_err(e)?;
+        let result = transaction.commit().map_err(e)?.await.map_err(e)?;
         if result.is_committed() {
             Ok(())
         } else {

@@ -120,6 +120,9 @@ pub struct Studio {
     pub dirty_images: StoredValue<BTreeSet<String>>,
     pub dirty_project: StoredValue<bool>,
     pub saved_versions: StoredValue<HashMap<String, u64>>,
+    /// Content keys of the stored originals of the open project's images, by path (projects
+    /// opened from the user's files), written with each image record.
+    pub blob_keys: StoredValue<HashMap<String, String>>,
     pub edits: RwSignal<u64>,
     pub save_state: RwSignal<SaveState>,
     /// A message for the user about the last action (an edit refused, an export).
@@ -153,6 +156,7 @@ impl Studio {
             dirty_images: StoredValue::new(BTreeSet::new()),
             dirty_project: StoredValue::new(false),
             saved_versions: StoredValue::new(HashMap::new()),
+            blob_keys: StoredValue::new(HashMap::new()),
             edits: RwSignal::new(0),
             save_state: RwSignal::new(SaveState::Restoring),
             notice: RwSignal::new(None),
@@ -685,6 +689,7 @@ impl Studio {
         self.dirty_images.set_value(BTreeSet::new());
         self.dirty_project.set_value(false);
         self.saved_versions.set_value(HashMap::new());
+        self.blob_keys.set_value(HashMap::new());
         self.class_index.set(0);
     }
 

@@ -4,7 +4,9 @@
 
 use sightline_core::annotation::{ImageAnnotations, ImageSize, Shape, ShapeKind};
 use sightline_core::view::Point;
-use sightline_web::storage::{AnnotationRecord, ImageRecord, ProjectRecord, SCHEMA_VERSION, Store};
+use sightline_web::storage::{
+    AnnotationRecord, BlobRecord, ImageRecord, ModelSummary, ProjectRecord, SCHEMA_VERSION, Store,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -38,6 +40,7 @@ fn project(id: &str) -> ProjectRecord {
         id: id.to_owned(),
         name: "Test project".to_owned(),
         manifest_url: "demo/manifest.json".to_owned(),
+        stored_images: false,
         classes: vec!["car".to_owned(), "dot".to_owned(), "roof".to_owned()],
         class_colours: [("car".to_owned(), "#ff0000".to_owned())]
             .into_iter()
@@ -84,6 +87,7 @@ async fn annotations_survive_closing_and_reopening() {
             name: "a.jpg".to_owned(),
             width: Some(640),
             height: Some(480),
+            blob_key: None,
         }])
         .await
         .expect("images saved");
@@ -147,10 +151,12 @@ async fn upgrade_from_schema_1_keeps_the_data() {
 
     let store = Store::open(name).await.expect("upgraded");
     assert_eq!(store.version(), SCHEMA_VERSION);
-    assert!(
-        store.store_names().contains(&"images".to_owned()),
-        "v2 adds the images store"
-    );
+    for added in ["images", "blobs", "models"] {
+        assert!(
+            store.store_names().contains(&added.to_owned()),
+            "the upgrade adds the {added} store"
+        );
+    }
     let (read, problems) = store.annotations("old").await.expect("read");
     assert!(problems.is_empty());
     assert_eq!(read, vec![record]);
@@ -158,5 +164,122 @@ async fn upgrade_from_schema_1_keeps_the_data() {
         store.project("old").await.expect("read"),
         Some(project("old"))
     );
+    store.close();
+}
+
+async fn blob_bytes(store: &Store, key: &str) -> Option<Vec<u8>> {
+    let blob = store.blob(key).await.expect("read")?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
+        .await
+        .expect("bytes");
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+fn stored_image(project_id: &str, path: &str, key: &str) -> ImageRecord {
+    ImageRecord {
+        project_id: project_id.to_owned(),
+        path: path.to_owned(),
+        name: path.to_owned(),
+        width: Some(2),
+        height: Some(1),
+        blob_key: Some(key.to_owned()),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn stored_bytes_are_shared_and_freed_with_the_last_project_holding_them() {
+    let name = "sightline-test-blobs";
+    Store::delete_database(name).await.expect("deleted");
+    let store = Store::open(name).await.expect("opened");
+    let (shared, own) = (vec![1_u8, 2, 3, 255], vec![9_u8; 1000]);
+    store
+        .put_blobs(&[
+            BlobRecord {
+                key: "k-shared",
+                bytes: &shared,
+                mime: "image/png",
+            },
+            BlobRecord {
+                key: "k-own",
+                bytes: &own,
+                mime: "",
+            },
+        ])
+        .await
+        .expect("stored");
+    let mut a = project("a");
+    a.stored_images = true;
+    store.put_project(&a).await.expect("saved");
+    store.put_project(&project("b")).await.expect("saved");
+    store
+        .put_images(&[
+            stored_image("a", "x.png", "k-shared"),
+            stored_image("a", "y.png", "k-own"),
+            stored_image("b", "x.png", "k-shared"),
+        ])
+        .await
+        .expect("saved");
+    store.close();
+
+    let store = Store::open(name).await.expect("reopened");
+    assert_eq!(store.project("a").await.expect("read"), Some(a));
+    assert_eq!(blob_bytes(&store, "k-shared").await, Some(shared.clone()));
+    assert_eq!(blob_bytes(&store, "k-own").await, Some(own));
+    assert_eq!(
+        store.blob("k-shared").await.expect("read").map(|b| b.type_()),
+        Some("image/png".to_owned())
+    );
+    assert_eq!(blob_bytes(&store, "missing").await, None);
+
+    store.delete_project("a").await.expect("deleted");
+    assert!(!store.has_blob("k-own").await.expect("read"), "held by a only");
+    assert!(store.has_blob("k-shared").await.expect("read"), "b still holds it");
+    assert_eq!(store.images("a").await.expect("read").0, vec![]);
+    store.delete_project("b").await.expect("deleted");
+    assert!(!store.has_blob("k-shared").await.expect("read"));
+
+    // A cancelled import forgets what it stored, unless an image refers to it.
+    store
+        .put_blobs(&[BlobRecord {
+            key: "k-orphan",
+            bytes: &shared,
+            mime: "",
+        }])
+        .await
+        .expect("stored");
+    store
+        .forget_blobs(&["k-orphan".to_owned()])
+        .await
+        .expect("forgotten");
+    assert!(!store.has_blob("k-orphan").await.expect("read"));
+    store.close();
+}
+
+#[wasm_bindgen_test]
+async fn models_are_listed_without_bytes_and_removed() {
+    let name = "sightline-test-models";
+    Store::delete_database(name).await.expect("deleted");
+    let store = Store::open(name).await.expect("opened");
+    let summary = |key: &str, added_ms: f64| ModelSummary {
+        key: key.to_owned(),
+        name: format!("model {key}"),
+        file_name: format!("{key}.onnx"),
+        size_bytes: 3,
+        added_ms,
+    };
+    store
+        .put_model(&summary("m2", 20.0), &[1, 2, 3], Some("type: yolov8"))
+        .await
+        .expect("saved");
+    store
+        .put_model(&summary("m1", 10.0), &[4, 5, 6], None)
+        .await
+        .expect("saved");
+    let (models, problems) = store.models().await.expect("listed");
+    assert!(problems.is_empty());
+    assert_eq!(models, vec![summary("m1", 10.0), summary("m2", 20.0)]);
+    store.delete_model("m1").await.expect("deleted");
+    let (models, _) = store.models().await.expect("listed");
+    assert_eq!(models, vec![summary("m2", 20.0)]);
     store.close();
 }

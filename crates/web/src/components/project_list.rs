@@ -1,21 +1,39 @@
-//! The saved projects (left, under the images): reopen or delete one.
+//! The saved projects (left, under the images): open a folder or files as a new project,
+//! reopen or delete one.
+
+use std::cell::Cell;
+use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::app::{AppState, open_project};
+use crate::app::{AppState, open_project, open_saved_project};
 use crate::autosave::Storage;
-use crate::studio::Studio;
+use crate::folder_import::{ImportFailure, import_files};
+use crate::project_loader::DEMO_MANIFEST_URL;
+use crate::studio::{DEMO_PROJECT_ID, Studio};
+
+/// An import in progress: images stored so far, and the switch that cancels it.
+#[derive(Clone)]
+struct Importing {
+    done: usize,
+    total: usize,
+    cancel: Rc<Cell<bool>>,
+}
 
 #[component]
 pub fn ProjectList() -> impl IntoView {
     let state = expect_context::<AppState>();
     let studio = expect_context::<Studio>();
     let storage = expect_context::<Storage>();
+    let importing = RwSignal::new_local(None::<Importing>);
+
     let delete = move |id: String| {
         let confirmed = web_sys::window()
             .and_then(|w| {
-                w.confirm_with_message(&format!("Delete the saved annotations of {id}?"))
-                    .ok()
+                w.confirm_with_message(&format!(
+                    "Delete project {id} with its saved annotations and stored images?"
+                ))
+                .ok()
             })
             .unwrap_or(false);
         if !confirmed {
@@ -31,35 +49,121 @@ pub fn ProjectList() -> impl IntoView {
             match result {
                 Ok(()) => {
                     if studio.project_id.get_untracked() == id {
-                        studio.reset();
+                        // Its images may be gone with it: go back to the demo.
+                        open_project(
+                            state,
+                            studio,
+                            storage,
+                            DEMO_PROJECT_ID.to_owned(),
+                            DEMO_MANIFEST_URL.to_owned(),
+                        );
                         studio
                             .notice
-                            .set(Some(format!("Deleted project {id}; its images stay open.")));
+                            .set(Some(format!("Deleted project {id}.")));
                     }
                 }
                 Err(error) => studio.notice.set(Some(error.to_string())),
             }
         });
     };
+
+    let on_pick = move |event: web_sys::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(list) = input.files() else {
+            return;
+        };
+        let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+        // The same folder can be picked again later.
+        input.set_value("");
+        if files.is_empty() || importing.with_untracked(Option::is_some) {
+            return;
+        }
+        let cancel = Rc::new(Cell::new(false));
+        importing.set(Some(Importing {
+            done: 0,
+            total: 0,
+            cancel: cancel.clone(),
+        }));
+        leptos::task::spawn_local(async move {
+            let progress = move |done: usize, total: usize| {
+                importing.update(|i| {
+                    if let Some(i) = i {
+                        i.done = done;
+                        i.total = total;
+                    }
+                })
+            };
+            let result = import_files(storage, files, cancel, progress).await;
+            importing.set(None);
+            match result {
+                Ok(imported) => {
+                    studio.import_report.set(Some(imported.report));
+                    if let Err(error) = storage.refresh_projects().await {
+                        studio.notice.set(Some(error.to_string()));
+                    }
+                    open_saved_project(state, studio, storage, imported.project);
+                }
+                Err(failure) => {
+                    if failure != ImportFailure::Cancelled {
+                        studio.import_report.set(Some(vec![failure.to_string()]));
+                    }
+                    studio.notice.set(Some(failure.to_string()));
+                }
+            }
+        });
+    };
+
     view! {
         <section class="project-list" aria-label="Projects">
             <header>"Projects"</header>
+            <div class="open-buttons">
+                <label class="button" title="Open a folder of images (with LabelMe, YOLO, COCO or VOC annotations) as a new project">
+                    "Open folder…"
+                    <input type="file" multiple prop:webkitdirectory=true data-testid="open-folder"
+                        on:change=on_pick />
+                </label>
+                <label class="button" title="Open image and annotation files as a new project">
+                    "Open files…"
+                    <input type="file" multiple data-testid="open-files"
+                        accept="image/*,.json,.txt,.xml,.yaml,.yml"
+                        on:change=on_pick />
+                </label>
+            </div>
+            {move || importing.get().map(|i| {
+                let cancel = i.cancel.clone();
+                view! {
+                    <div class="import-progress" role="status" data-testid="import-progress">
+                        <progress max=i.total.max(1) value=i.done></progress>
+                        <span>{format!("Storing images {}/{}", i.done, i.total)}</span>
+                        <button on:click=move |_| cancel.set(true)>"Cancel"</button>
+                    </div>
+                }
+            })}
             <ul>
                 <For each=move || storage.projects.get() key=|p| (p.id.clone(), p.updated_ms.to_bits()) let:project>
                     {
                         let id = project.id.clone();
-                        let id_for_open = project.id.clone();
                         let id_for_delete = project.id.clone();
-                        let url = project.manifest_url.clone();
+                        let title = if project.stored_images {
+                            "stored in this browser".to_owned()
+                        } else {
+                            project.manifest_url.clone()
+                        };
+                        let name = if project.name.is_empty() { project.id.clone() } else { project.name.clone() };
+                        let record = project.clone();
                         view! {
                             <li data-testid="project-item" class:current=move || studio.project_id.get() == id>
-                                <span class="name" title=project.manifest_url.clone()>
-                                    {if project.name.is_empty() { project.id.clone() } else { project.name.clone() }}
-                                </span>
+                                <span class="name" title=title>{name}</span>
                                 <button title="Reopen this project" on:click=move |_| {
-                                    open_project(state, studio, storage, id_for_open.clone(), url.clone())
+                                    open_saved_project(state, studio, storage, record.clone())
                                 }>"Open"</button>
-                                <button title="Delete its saved annotations"
+                                <button title="Delete the project, its annotations and stored images"
                                     on:click=move |_| delete(id_for_delete.clone())>"Delete"</button>
                             </li>
                         }
