@@ -1,0 +1,126 @@
+// Opening the user's folder as a new project: images stored in IndexedDB under their
+// SHA-256, YOLO + LabelMe annotations attached, a broken label file reported while the rest
+// imports, the project reopened after a reload from the stored bytes alone, and deleted
+// with its bytes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, mkdir, copyFile, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ROOT, serveStatic, launchChromium, openApp, screenshot, canvasStats,
+} from './support/harness.mjs';
+import { waitForSaved, waitForShapeCount } from './support/studio.mjs';
+
+let server;
+before(async () => { server = await serveStatic(); });
+after(async () => { await server?.close(); });
+
+const DEMO = join(ROOT, 'public/demo');
+
+/** A folder as a user has it: three images, YOLO labels for one, LabelMe for another, a
+ *  label file with a wrong column count, and a stray file. */
+async function makeFolder() {
+  const dir = join(await mkdtemp(join(tmpdir(), 'sightline-e2e-')), 'shots');
+  await mkdir(join(dir, 'labels'), { recursive: true });
+  for (const name of ['dog.jpg', 'kite.jpg', 'person.jpg']) {
+    await copyFile(join(DEMO, name), join(dir, name));
+  }
+  await writeFile(join(dir, 'classes.txt'), 'dog\nball\n');
+  await writeFile(join(dir, 'labels/dog.txt'), '0 0.5 0.5 0.25 0.25\n1 0.2 0.2 0.1 0.1\n');
+  await writeFile(join(dir, 'labels/kite.txt'), '0 0.5 0.5\n');
+  const person = JSON.parse(JSON.stringify({
+    version: '5.4.1', flags: {}, imagePath: 'person.jpg', imageData: null,
+    imageHeight: 0, imageWidth: 0,
+    shapes: [{ label: 'person', points: [[10, 20], [110, 220]], group_id: null,
+      description: '', shape_type: 'rectangle', flags: {} }],
+  }));
+  await writeFile(join(dir, 'person.json'), JSON.stringify(person));
+  await writeFile(join(dir, 'notes.md'), 'not an image\n');
+  return dir;
+}
+
+const imageNames = (page) => page.$$eval('nav.image-list li', (items) => items.map((i) => i.title));
+
+/** Content keys and byte lengths of what the app stored in the `blobs` store. */
+const storedBlobs = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('sightline');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const request = db.transaction('blobs').objectStore('blobs').getAll();
+    request.onsuccess = () => {
+      db.close();
+      resolve(Object.fromEntries(request.result.map((r) => [r.key, r.bytes.length])));
+    };
+    request.onerror = () => reject(request.error);
+  };
+}));
+
+test('open a folder as a project, reload, find everything, delete it', async () => {
+  const folder = await makeFolder();
+  const browser = await launchChromium({ webgpu: false });
+  try {
+    const { page, errors } = await openApp(browser, server.url);
+    await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
+    await waitForSaved(page);
+
+    await page.getByTestId('open-folder').setInputFiles(folder);
+    const report = page.getByTestId('import-report');
+    await report.waitFor({ timeout: 30_000 });
+    const reportText = await report.textContent();
+    assert.match(reportText, /Opened 3 image\(s\) as project “shots”/);
+    assert.match(reportText, /kite\.txt/, 'the broken label file is reported by name');
+    assert.match(reportText, /notes\.md/, 'the stray file is said to be skipped');
+
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="file-name"]')?.textContent.includes('dog.jpg'));
+    assert.deepEqual(await imageNames(page), ['dog.jpg', 'kite.jpg', 'person.jpg']);
+    await waitForShapeCount(page, 2);
+    await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
+    assert.ok((await canvasStats(page)).colours > 500, 'the stored dog.jpg is drawn');
+
+    // The originals are stored under their SHA-256, byte for byte.
+    const blobs = await storedBlobs(page);
+    for (const name of ['dog.jpg', 'kite.jpg', 'person.jpg']) {
+      const bytes = await readFile(join(folder, name));
+      const key = createHash('sha256').update(bytes).digest('hex');
+      assert.equal(blobs[key], bytes.length, `${name} stored under its SHA-256`);
+    }
+    await screenshot(page, 'folder-opened.png');
+
+    // Reload: the same project comes back from IndexedDB alone.
+    await page.reload();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="file-name"]')?.textContent.includes('dog.jpg'),
+      null, { timeout: 30_000 });
+    assert.deepEqual(await imageNames(page), ['dog.jpg', 'kite.jpg', 'person.jpg']);
+    await waitForShapeCount(page, 2);
+    await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
+    assert.ok((await canvasStats(page)).colours > 500, 'drawn from the stored bytes');
+    await page.keyboard.press('d');
+    await page.keyboard.press('d');
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="file-name"]')?.textContent.includes('person.jpg'));
+    await waitForShapeCount(page, 1);
+
+    // Delete it: its bytes go, the demo opens.
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.locator('[data-testid="project-item"].current button', { hasText: 'Delete' }).click();
+    await page.waitForFunction(() =>
+      document.querySelectorAll('nav.image-list li').length === 9,
+      null, { timeout: 30_000 });
+    assert.ok((await imageNames(page)).includes('astronaut.png'), 'the demo project is open again');
+    assert.equal(await page.locator('[data-testid="project-item"]', { hasText: 'shots' }).count(), 0);
+    await page.waitForFunction(async () => {
+      const db = await new Promise((ok) => { const r = indexedDB.open('sightline'); r.onsuccess = () => ok(r.result); });
+      const count = await new Promise((ok) => { const r = db.transaction('blobs').objectStore('blobs').count(); r.onsuccess = () => ok(r.result); });
+      db.close();
+      return count === 0;
+    }, null, { timeout: 10_000 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
