@@ -194,6 +194,44 @@ impl Command {
         })
     }
 
+    /// Deletes the predicted shapes not yet accepted whose score is below `threshold`
+    /// (one undo step). Shapes without a score are kept.
+    pub fn reject_predictions_below(shapes: &[Shape], threshold: f64) -> Self {
+        let indices: Vec<usize> = shapes
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.predicted && s.score.is_some_and(|score| score < threshold))
+            .map(|(i, _)| i)
+            .collect();
+        Command::delete_many(shapes, &indices).unwrap_or(Command::Batch {
+            commands: Vec::new(),
+        })
+    }
+
+    /// A model's new predictions for an image: the predictions not yet accepted give way to
+    /// `predictions`, appended after the user's shapes (one undo step per image, so running
+    /// a model twice never doubles its boxes and never touches what the user drew or
+    /// accepted).
+    pub fn replace_predictions(shapes: &[Shape], predictions: Vec<Shape>) -> Self {
+        let Command::Batch { mut commands } = Command::reject_all_predictions(shapes) else {
+            unreachable!("reject_all_predictions is a batch");
+        };
+        let kept = shapes.iter().filter(|s| !s.predicted).count();
+        commands.extend(
+            predictions
+                .into_iter()
+                .enumerate()
+                .map(|(i, shape)| Command::Create {
+                    index: kept + i,
+                    shape: Shape {
+                        predicted: true,
+                        ..shape
+                    },
+                }),
+        );
+        Command::Batch { commands }
+    }
+
     /// The command that undoes this one.
     pub fn inverse(&self) -> Command {
         match self.clone() {
@@ -575,6 +613,60 @@ mod tests {
         history.undo(&mut shapes).expect("undo");
         assert_eq!(shapes, original);
         assert!(!history.undo(&mut shapes).expect("nothing to undo"));
+    }
+
+    #[test]
+    fn replace_predictions_keeps_user_shapes_and_accepted_ones() {
+        let mut shapes = vec![
+            Shape::rectangle("drawn", Point::new(0.0, 0.0), Point::new(1.0, 1.0)),
+            Shape::rectangle("old guess", Point::new(2.0, 2.0), Point::new(3.0, 3.0)),
+            Shape::rectangle("accepted", Point::new(4.0, 4.0), Point::new(5.0, 5.0)),
+        ];
+        shapes[1].predicted = true;
+        shapes[1].score = Some(0.4);
+        shapes[2].score = Some(0.9);
+        let original = shapes.clone();
+        let mut fresh = Shape::rectangle("new guess", Point::new(6.0, 6.0), Point::new(7.0, 7.0));
+        fresh.score = Some(0.8);
+        let mut history = History::new();
+        history
+            .apply(
+                &mut shapes,
+                Command::replace_predictions(&original, vec![fresh.clone(), fresh.clone()]),
+            )
+            .expect("applies");
+        let labels: Vec<&str> = shapes.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["drawn", "accepted", "new guess", "new guess"]);
+        assert!(shapes[2].predicted && shapes[3].predicted);
+        assert_eq!(shapes[2].score, Some(0.8));
+        assert!(history.undo(&mut shapes).expect("undoes"), "one step");
+        assert_eq!(shapes, original);
+    }
+
+    #[test]
+    fn reject_below_threshold_leaves_confident_and_accepted_shapes() {
+        let mut shapes: Vec<Shape> = [0.2, 0.6, 0.3, 0.1]
+            .iter()
+            .map(|&score| {
+                let mut s = Shape::rectangle("p", Point::new(0.0, 0.0), Point::new(1.0, 1.0));
+                s.predicted = true;
+                s.score = Some(score);
+                s
+            })
+            .collect();
+        shapes[3].predicted = false;
+        let original = shapes.clone();
+        let mut history = History::new();
+        history
+            .apply(
+                &mut shapes,
+                Command::reject_predictions_below(&original, 0.5),
+            )
+            .expect("applies");
+        let scores: Vec<Option<f64>> = shapes.iter().map(|s| s.score).collect();
+        assert_eq!(scores, [Some(0.6), Some(0.1)]);
+        assert!(history.undo(&mut shapes).expect("undoes"));
+        assert_eq!(shapes, original);
     }
 
     #[test]

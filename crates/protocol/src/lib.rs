@@ -159,6 +159,121 @@ pub struct Detection {
     pub polygon: Option<Vec<[f32; 2]>>,
 }
 
+impl Detection {
+    /// The shape a prediction becomes in the studio: a rectangle (or the instance polygon of
+    /// a segmentation model), marked as predicted with its score.
+    pub fn to_shape(&self) -> sightline_core::annotation::Shape {
+        use sightline_core::annotation::Shape;
+        use sightline_core::view::Point;
+        let mut shape = match &self.polygon {
+            Some(points) if points.len() >= 3 => Shape::polygon(
+                self.label.clone(),
+                points
+                    .iter()
+                    .map(|p| Point::new(f64::from(p[0]), f64::from(p[1])))
+                    .collect(),
+            ),
+            _ => Shape::rectangle(
+                self.label.clone(),
+                Point::new(f64::from(self.bbox[0]), f64::from(self.bbox[1])),
+                Point::new(f64::from(self.bbox[2]), f64::from(self.bbox[3])),
+            ),
+        };
+        shape.predicted = true;
+        shape.score = Some(f64::from(self.score));
+        shape
+    }
+}
+
+/// Detections already computed, per (image, model), so that filtering again with other
+/// classes or a higher confidence needs no model run. An entry computed with confidence
+/// floor `c` and NMS IoU `i` answers any query with floor ≥ `c` and the same `i`: it holds
+/// every detection a run at the higher floor would keep (NMS is class-aware and greedy by
+/// score, so raising the floor only drops low-scoring boxes, never changes which survive
+/// among the rest; `max_det` keeps the highest scores either way).
+#[derive(Clone, Debug, Default)]
+pub struct DetectionCache {
+    entries: std::collections::HashMap<(String, ContentKey), CachedDetections>,
+}
+
+#[derive(Clone, Debug)]
+struct CachedDetections {
+    confidence: f32,
+    iou: f32,
+    detections: Vec<Detection>,
+}
+
+impl ImageSource {
+    /// What names the image's bytes: its content key, or its URL.
+    pub fn cache_key(&self) -> String {
+        match self {
+            ImageSource::Stored { key } => format!("sha256:{key}"),
+            ImageSource::Url { url } => format!("url:{url}"),
+        }
+    }
+}
+
+impl DetectionCache {
+    /// The detections of `image` by `model` at `params`, if a run at a floor no higher and
+    /// the same IoU is cached.
+    pub fn get(
+        &self,
+        image: &ImageSource,
+        model: &str,
+        params: &DetectParams,
+    ) -> Option<Vec<Detection>> {
+        let entry = self
+            .entries
+            .get(&(image.cache_key(), model.to_owned()))?;
+        (entry.confidence <= params.confidence && entry.iou == params.iou).then(|| {
+            entry
+                .detections
+                .iter()
+                .filter(|d| d.score >= params.confidence)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Remembers a run's detections (replacing a cached run that answers fewer queries).
+    pub fn insert(
+        &mut self,
+        image: &ImageSource,
+        model: &str,
+        params: &DetectParams,
+        detections: Vec<Detection>,
+    ) {
+        let key = (image.cache_key(), model.to_owned());
+        let keep_old = self
+            .entries
+            .get(&key)
+            .is_some_and(|old| old.iou == params.iou && old.confidence < params.confidence);
+        if !keep_old {
+            self.entries.insert(
+                key,
+                CachedDetections {
+                    confidence: params.confidence,
+                    iou: params.iou,
+                    detections,
+                },
+            );
+        }
+    }
+
+    /// Forgets every result of `model` (it was removed or replaced).
+    pub fn forget_model(&mut self, model: &str) {
+        self.entries.retain(|(_, m), _| m != model);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// What happened to one image of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageResult {
@@ -521,6 +636,56 @@ mod tests {
             ..filter
         };
         assert!(any_class.matches(&[dog]));
+    }
+
+    #[test]
+    fn detections_become_predicted_shapes() {
+        use sightline_core::annotation::ShapeKind;
+        let rect = person(0.75).to_shape();
+        assert_eq!(rect.kind, ShapeKind::Rectangle);
+        assert!(rect.predicted);
+        assert_eq!(rect.score, Some(0.75));
+        assert_eq!(rect.label, "person");
+        let xy: Vec<(f64, f64)> = rect.points_in_image.iter().map(|p| (p.x, p.y)).collect();
+        assert_eq!(xy, [(1.0, 2.0), (30.5, 40.25)]);
+        let outline = Detection {
+            polygon: Some(vec![[0.0, 0.0], [4.0, 0.0], [4.0, 3.0]]),
+            ..person(0.5)
+        }
+        .to_shape();
+        assert_eq!(outline.kind, ShapeKind::Polygon);
+        assert_eq!(outline.points_in_image.len(), 3);
+    }
+
+    #[test]
+    fn cache_answers_higher_floors_with_the_same_iou_only() {
+        let image = ImageSource::Stored { key: "ab".into() };
+        let low = DetectParams {
+            confidence: 0.1,
+            ..DetectParams::default()
+        };
+        let mut cache = DetectionCache::default();
+        assert!(cache.get(&image, "m", &low).is_none());
+        cache.insert(&image, "m", &low, vec![person(0.15), person(0.6)]);
+        assert_eq!(cache.get(&image, "m", &low).map(|d| d.len()), Some(2));
+        let high = DetectParams {
+            confidence: 0.5,
+            ..low
+        };
+        assert_eq!(cache.get(&image, "m", &high), Some(vec![person(0.6)]));
+        let other_iou = DetectParams { iou: 0.7, ..high };
+        assert!(cache.get(&image, "m", &other_iou).is_none());
+        let lower = DetectParams {
+            confidence: 0.05,
+            ..low
+        };
+        assert!(cache.get(&image, "m", &lower).is_none(), "might miss boxes");
+        assert!(cache.get(&image, "other model", &high).is_none());
+        // A run at a higher floor does not replace one that answers more.
+        cache.insert(&image, "m", &high, vec![person(0.6)]);
+        assert_eq!(cache.get(&image, "m", &low).map(|d| d.len()), Some(2));
+        cache.forget_model("m");
+        assert!(cache.is_empty());
     }
 
     #[test]
