@@ -46,6 +46,12 @@ test('demo opens, first image is drawn, D and A move through the images (WebGPU)
       () => document.querySelector('[data-testid="file-name"]').textContent === 'person.jpg',
     );
 
+    // AI loads lazily: no worker code is fetched until the AI panel is opened.
+    assert.equal(await page.getByTestId('worker').textContent(), 'AI idle');
+    const fetched = () => page.evaluate(() =>
+      performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('worker')));
+    assert.deepEqual(await fetched(), [], 'the worker is not loaded with the page');
+    await page.getByTestId('ai-toggle').click();
     const backend = page.getByTestId('backend');
     await page.waitForFunction(
       () => document.querySelector('[data-testid="backend"]').textContent !== '',
@@ -65,6 +71,7 @@ test('without WebGPU the worker reports the CPU fallback; buttons and list navig
   try {
     const { page, errors } = await openApp(browser, server.url);
     await drawn(page);
+    await page.getByTestId('ai-toggle').click();
     await page.waitForFunction(
       () => document.querySelector('[data-testid="backend"]').textContent !== '',
       null, { timeout: 30_000 },

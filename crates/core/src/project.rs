@@ -21,6 +21,18 @@ pub struct ImageEntry {
 pub struct Manifest {
     pub name: String,
     pub images: Vec<ImageEntry>,
+    /// Models the project offers in the model manager (the demo's detector).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelEntry>,
+}
+
+/// A model a manifest offers: an ONNX file beside it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    /// Shown in the model manager.
+    pub name: String,
+    /// The ONNX file, relative to the manifest.
+    pub path: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,9 +141,7 @@ pub fn plan_folder(listing: &[String]) -> FolderPlan {
         .collect();
     let top = |path: &str| path.split_once('/').map(|(top, _)| top.to_owned());
     let common_top = match normalised.first().and_then(|p| top(p)) {
-        Some(first) if normalised.iter().all(|p| top(p).as_deref() == Some(&first)) => {
-            Some(first)
-        }
+        Some(first) if normalised.iter().all(|p| top(p).as_deref() == Some(&first)) => Some(first),
         _ => None,
     };
     let mut plan = FolderPlan {
@@ -210,7 +220,11 @@ mod tests {
             assert_eq!((size.width, size.height), (w, h), "{}", entry.path);
         }
         assert_eq!(image_size_from_header(b"not an image"), None);
-        assert_eq!(image_size_from_header(&[0xFF, 0xD8, 0xFF]), None, "truncated JPEG");
+        assert_eq!(
+            image_size_from_header(&[0xFF, 0xD8, 0xFF]),
+            None,
+            "truncated JPEG"
+        );
     }
 
     /// Width and height from a JPEG's first SOFn segment.
@@ -242,7 +256,10 @@ mod tests {
         assert_eq!(m.images[1].blob_key, None);
         let text = serde_json::to_string(&m).expect("serialises");
         assert_eq!(Manifest::from_json(&text).expect("parses"), m);
-        assert!(!text.contains("null"), "no blob_key written for fetched images: {text}");
+        assert!(
+            !text.contains("null"),
+            "no blob_key written for fetched images: {text}"
+        );
     }
 
     #[test]

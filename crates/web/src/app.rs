@@ -4,15 +4,15 @@ use leptos::prelude::*;
 use sightline_core::project::{ImageCursor, Manifest};
 use web_sys::ImageBitmap;
 
+use crate::ai::Ai;
 use crate::autosave::{self, Storage};
-use crate::storage::ProjectRecord;
 use crate::components::{
-    CanvasView, ExportPanel, HelpOverlay, ImageList, LabelsPanel, ProjectList, StatusBar,
+    AiPanel, CanvasView, ExportPanel, HelpOverlay, ImageList, LabelsPanel, ProjectList, StatusBar,
 };
 use crate::keyboard;
 use crate::project_loader::{self, DEMO_MANIFEST_URL};
+use crate::storage::ProjectRecord;
 use crate::studio::{DEMO_PROJECT_ID, Studio};
-use crate::worker_bridge::{self, WorkerState};
 
 /// The open image: what is drawn, or why nothing is.
 #[derive(Clone, Debug)]
@@ -31,7 +31,6 @@ pub struct AppState {
     pub cursor: RwSignal<ImageCursor>,
     pub open_image: RwSignal<OpenImage, LocalStorage>,
     pub project_error: RwSignal<Option<String>>,
-    pub worker: RwSignal<WorkerState>,
 }
 
 impl AppState {
@@ -48,6 +47,39 @@ impl AppState {
 }
 
 impl AppState {
+    /// The open image's entry.
+    pub fn current_entry(&self) -> Option<sightline_core::project::ImageEntry> {
+        let index = self.cursor.get_untracked().index()?;
+        self.manifest
+            .with_untracked(|m| m.as_ref()?.images.get(index).cloned())
+    }
+
+    /// Moves `step` images (±1) among those listed: with an image filter in force, the
+    /// non-matching ones are skipped.
+    pub fn step(&self, ai: Ai, forward: bool) {
+        let filter = ai.filter.get_untracked();
+        let Some(filter) = filter else {
+            self.cursor
+                .update(|c| *c = if forward { c.next() } else { c.previous() });
+            return;
+        };
+        let Some(index) = self.cursor.get_untracked().index() else {
+            return;
+        };
+        let target = self.manifest.with_untracked(|m| {
+            let images = &m.as_ref()?.images;
+            let matches = |i: &usize| filter.matching.contains(&images[*i].path);
+            if forward {
+                (index + 1..images.len()).find(matches)
+            } else {
+                (0..index).rev().find(matches)
+            }
+        });
+        if let Some(target) = target {
+            self.cursor.update(|c| *c = c.go_to(target));
+        }
+    }
+
     /// Path of the open image in the manifest (the key of its annotations).
     pub fn current_path(&self) -> Option<String> {
         let index = self.cursor.get().index()?;
@@ -116,7 +148,12 @@ pub fn open_project(
 
 /// Opens a saved project: from IndexedDB when its images are stored there, else from its
 /// manifest.
-pub fn open_saved_project(state: AppState, studio: Studio, storage: Storage, project: ProjectRecord) {
+pub fn open_saved_project(
+    state: AppState,
+    studio: Studio,
+    storage: Storage,
+    project: ProjectRecord,
+) {
     if !project.stored_images {
         open_project(state, studio, storage, project.id, project.manifest_url);
         return;
@@ -162,7 +199,6 @@ pub fn App() -> impl IntoView {
         cursor: RwSignal::new(ImageCursor::new(0)),
         open_image: RwSignal::new_local(OpenImage::None),
         project_error: RwSignal::new(None),
-        worker: RwSignal::new(WorkerState::Starting),
     };
     provide_context(state);
     let studio = Studio::new(Signal::derive(move || state.current_path()));
@@ -171,7 +207,9 @@ pub fn App() -> impl IntoView {
     provide_context(storage);
     autosave::start(storage, studio, state.manifest_url.into());
 
-    worker_bridge::start_worker(state.worker);
+    // The worker starts when AI is first used (the AI panel), not with the page.
+    let ai = Ai::new();
+    provide_context(ai);
 
     // The project open before a reload, else the demo (under its stable id, so its
     // annotations survive reloads).
@@ -219,11 +257,18 @@ pub fn App() -> impl IntoView {
         let plain = !(event.ctrl_key() || event.meta_key() || event.alt_key());
         let handled = match event.key().as_str() {
             "d" | "D" | "ArrowRight" if plain => {
-                state.cursor.update(|c| *c = c.next());
+                state.step(ai, true);
                 true
             }
             "a" | "A" | "ArrowLeft" if plain => {
-                state.cursor.update(|c| *c = c.previous());
+                state.step(ai, false);
+                true
+            }
+            "i" | "I" if plain => {
+                if let Some(entry) = state.current_entry() {
+                    let title = format!("Labelling {}", entry.name);
+                    ai.label(state, studio, vec![entry], title);
+                }
                 true
             }
             _ => keyboard::key_down(studio, &event),
@@ -249,6 +294,7 @@ pub fn App() -> impl IntoView {
             <CanvasView />
             <div class="side right">
                 <LabelsPanel />
+                <AiPanel />
                 <ExportPanel />
             </div>
             <StatusBar />

@@ -8,8 +8,9 @@ use crate::components::actual_size;
 use crate::studio::{Draft, Studio, TOOLS, Tool};
 
 /// Every shortcut with what it does, for the help overlay (tools come from [`TOOLS`]).
-pub const SHORTCUTS: [(&str, &str); 19] = [
+pub const SHORTCUTS: [(&str, &str); 20] = [
     ("A / D, ← / →", "previous / next image"),
+    ("I", "auto-label this image with the active model"),
     ("Click", "select a shape (select tool)"),
     (
         "Shift+click, Ctrl+click",

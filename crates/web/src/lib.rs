@@ -7,6 +7,7 @@
 //! compiles to nothing natively.
 #![cfg(target_arch = "wasm32")]
 
+mod ai;
 mod app;
 mod autosave;
 mod components;

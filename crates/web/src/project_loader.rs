@@ -52,6 +52,7 @@ pub async fn load_stored_manifest(
                 blob_key: image.blob_key,
             })
             .collect(),
+        models: Vec::new(),
     })
 }
 
@@ -74,9 +75,12 @@ pub async fn load_image(
                         entry.path
                     )
                 })?;
-            decode_blob(&blob)
-                .await
-                .map_err(|detail| format!("{} is not an image the browser can decode: {detail}", entry.path))
+            decode_blob(&blob).await.map_err(|detail| {
+                format!(
+                    "{} is not an image the browser can decode: {detail}",
+                    entry.path
+                )
+            })
         }
         None => load_bitmap(&image_url(manifest_url, &entry.path))
             .await

@@ -490,8 +490,10 @@ impl Store {
             .await
             .map_err(e)?;
         let (images, _) = decode_all::<ImageRecord>(&images);
-        let used: std::collections::HashSet<&str> =
-            images.iter().filter_map(|i| i.blob_key.as_deref()).collect();
+        let used: std::collections::HashSet<&str> = images
+            .iter()
+            .filter_map(|i| i.blob_key.as_deref())
+            .collect();
         let blobs = transaction.object_store(BLOBS).map_err(e)?;
         for key in keys.iter().filter(|key| !used.contains(key.as_str())) {
             blobs.delete(JsValue::from_str(key)).map_err(e)?;

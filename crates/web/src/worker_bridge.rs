@@ -1,9 +1,17 @@
 //! The page's side of the worker protocol: starts the worker Trunk built from `index.html`
-//! and turns its messages into signals.
+//! on first use (its wasm carries burn and the models' code, so the app shell never waits
+//! for it), numbers requests, routes progress and replies back to their callers, and turns
+//! the worker's state into a signal for the status bar.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
 use leptos::prelude::*;
 use sightline_protocol::{
-    Message, PROTOCOL_VERSION, Reply, ReplyBody, Request, RequestBody, WorkerInfo,
+    Message, PROTOCOL_VERSION, Progress, Reply, ReplyBody, Request, RequestBody, RequestId,
+    WorkerError, WorkerInfo,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -15,79 +23,216 @@ const WORKER_URL: &str = "./worker_loader.js";
 /// What the status bar shows about the worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WorkerState {
+    /// Not started: AI was not used yet in this tab.
+    Idle,
     Starting,
     Ready(WorkerInfo),
     Failed(String),
 }
 
-/// Starts the worker and pings it; `state` follows its answers. The worker lives as long as
-/// the page.
-pub fn start_worker(state: RwSignal<WorkerState>) {
-    let worker = match Worker::new(WORKER_URL) {
-        Ok(worker) => worker,
-        Err(err) => {
-            state.set(WorkerState::Failed(format!(
+type OnProgress = Box<dyn Fn(Progress)>;
+
+/// The reply to a request, when it comes.
+pub type ReplyFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<ReplyBody, WorkerError>>>>;
+
+struct Pending {
+    on_progress: OnProgress,
+    reply: oneshot::Sender<Result<ReplyBody, WorkerError>>,
+}
+
+struct Inner {
+    worker: Worker,
+    next_id: Cell<RequestId>,
+    ready: Cell<bool>,
+    /// Requests posted before the worker said `Ready` (they would be lost).
+    queued: RefCell<Vec<String>>,
+    pending: RefCell<HashMap<RequestId, Pending>>,
+}
+
+impl Inner {
+    fn post(&self, text: String) -> Result<(), String> {
+        if !self.ready.get() {
+            self.queued.borrow_mut().push(text);
+            return Ok(());
+        }
+        self.worker
+            .post_message(&JsValue::from_str(&text))
+            .map_err(|err| crate::image_loader::js_error_text(&err))
+    }
+
+    /// Ends every pending request with `error` (the worker died).
+    fn fail_all(&self, error: &str) {
+        for (_, pending) in self.pending.borrow_mut().drain() {
+            let _ = pending.reply.send(Err(WorkerError::Internal {
+                detail: error.to_owned(),
+            }));
+        }
+    }
+}
+
+/// The worker, shared through context. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct AiWorker {
+    pub state: RwSignal<WorkerState>,
+    inner: StoredValue<Option<Rc<Inner>>, LocalStorage>,
+}
+
+impl AiWorker {
+    pub fn new() -> Self {
+        Self {
+            state: RwSignal::new(WorkerState::Idle),
+            inner: StoredValue::new_local(None),
+        }
+    }
+
+    /// Starts the worker if it is not running; `state` follows its answers.
+    pub fn start(&self) -> Result<(), String> {
+        if self.inner.with_value(Option::is_some) {
+            return Ok(());
+        }
+        self.state.set(WorkerState::Starting);
+        let worker = Worker::new(WORKER_URL).map_err(|err| {
+            let message = format!(
                 "could not start the worker: {}",
                 crate::image_loader::js_error_text(&err)
-            )));
-            return;
-        }
-    };
-    let ping = sightline_protocol::encode(&Request {
-        id: 1,
-        body: RequestBody::Ping,
-    });
-    let worker_handle = worker.clone();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let text = event.data().as_string().unwrap_or_default();
-        match sightline_protocol::decode::<Message>(&text) {
-            Ok(Message::Ready { protocol_version }) if protocol_version != PROTOCOL_VERSION => {
-                state.set(WorkerState::Failed(format!(
-                    "the worker speaks protocol {protocol_version}, the page \
-                     {PROTOCOL_VERSION}: reload the page"
-                )));
-            }
-            // Requests go out only once the worker listens.
-            Ok(Message::Ready { .. }) => {
-                if let Err(err) = worker_handle.post_message(&JsValue::from_str(&ping)) {
-                    state.set(WorkerState::Failed(crate::image_loader::js_error_text(
-                        &err,
-                    )));
+            );
+            self.state.set(WorkerState::Failed(message.clone()));
+            message
+        })?;
+        let inner = Rc::new(Inner {
+            worker: worker.clone(),
+            next_id: Cell::new(1),
+            ready: Cell::new(false),
+            queued: RefCell::new(Vec::new()),
+            pending: RefCell::new(HashMap::new()),
+        });
+        let state = self.state;
+        let handler = inner.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let text = event.data().as_string().unwrap_or_default();
+            match sightline_protocol::decode::<Message>(&text) {
+                Ok(Message::Ready { protocol_version }) if protocol_version != PROTOCOL_VERSION => {
+                    let error = format!(
+                        "the worker speaks protocol {protocol_version}, the page \
+                         {PROTOCOL_VERSION}: reload the page"
+                    );
+                    handler.fail_all(&error);
+                    state.set(WorkerState::Failed(error));
                 }
-            }
-            Ok(Message::Reply(Reply {
-                outcome: Ok(ReplyBody::Pong(info)),
-                ..
-            })) => {
-                if info.protocol_version == PROTOCOL_VERSION {
-                    state.set(WorkerState::Ready(info));
-                } else {
-                    state.set(WorkerState::Failed(format!(
-                        "the worker speaks protocol {}, the page {PROTOCOL_VERSION}: reload the page",
-                        info.protocol_version
-                    )));
+                Ok(Message::Ready { .. }) => {
+                    handler.ready.set(true);
+                    let queued: Vec<String> = handler.queued.borrow_mut().drain(..).collect();
+                    for text in queued {
+                        if let Err(error) = handler.post(text) {
+                            state.set(WorkerState::Failed(error));
+                        }
+                    }
                 }
+                Ok(Message::Progress(progress)) => {
+                    if let Some(pending) = handler.pending.borrow().get(&progress.id) {
+                        (pending.on_progress)(progress);
+                    }
+                }
+                Ok(Message::Reply(Reply { id, outcome })) => {
+                    if let Ok(ReplyBody::Pong(info)) = &outcome {
+                        state.set(WorkerState::Ready(info.clone()));
+                    }
+                    let pending = handler.pending.borrow_mut().remove(&id);
+                    if let Some(pending) = pending {
+                        let _ = pending.reply.send(outcome);
+                    } else if let Err(error) = outcome {
+                        // A request the worker could not even read.
+                        state.set(WorkerState::Failed(error.to_string()));
+                    }
+                }
+                Err(err) => state.set(WorkerState::Failed(err.to_string())),
             }
-            Ok(Message::Reply(Reply {
-                outcome: Err(err), ..
-            })) => {
-                state.set(WorkerState::Failed(err.to_string()));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        let failing = inner.clone();
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+            let error = format!("the worker failed: {}", event.message());
+            failing.fail_all(&error);
+            state.set(WorkerState::Failed(error));
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        self.inner.set_value(Some(inner));
+        // Who answered, and on which backend, for the status bar.
+        let this = *self;
+        leptos::task::spawn_local(async move {
+            if let Err(error) = this.request(RequestBody::Ping, |_| {}).await {
+                this.state.set(WorkerState::Failed(error.to_string()));
             }
-            Ok(Message::Progress(_) | Message::Reply(_)) => {}
-            Err(err) => state.set(WorkerState::Failed(err.to_string())),
-        }
-    });
-    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
-    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-        state.set(WorkerState::Failed(format!(
-            "the worker failed: {}",
-            event.message()
-        )));
-    });
-    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    on_error.forget();
+        });
+        Ok(())
+    }
 
-    // Keep the worker object alive with the page.
-    std::mem::forget(worker);
+    /// Sends a request (starting the worker if needed); returns its id (for [`cancel`]) and
+    /// a future of its reply. `on_progress` sees each progress message.
+    ///
+    /// [`cancel`]: AiWorker::cancel
+    pub fn send(
+        &self,
+        body: RequestBody,
+        on_progress: impl Fn(Progress) + 'static,
+    ) -> (RequestId, ReplyFuture) {
+        let started = self.start();
+        let (sender, receiver) = oneshot::channel();
+        let mut id = 0;
+        match (started, self.inner.get_value()) {
+            (Ok(()), Some(inner)) => {
+                id = inner.next_id.get();
+                inner.next_id.set(id + 1);
+                inner.pending.borrow_mut().insert(
+                    id,
+                    Pending {
+                        on_progress: Box::new(on_progress),
+                        reply: sender,
+                    },
+                );
+                let text = sightline_protocol::encode(&Request { id, body });
+                if let Err(detail) = inner.post(text) {
+                    if let Some(pending) = inner.pending.borrow_mut().remove(&id) {
+                        let _ = pending.reply.send(Err(WorkerError::Internal { detail }));
+                    }
+                }
+            }
+            (Err(detail), _) => {
+                let _ = sender.send(Err(WorkerError::Internal { detail }));
+            }
+            (Ok(()), None) => {
+                let _ = sender.send(Err(WorkerError::Internal {
+                    detail: "the worker is not running".to_owned(),
+                }));
+            }
+        }
+        let reply = async move {
+            receiver.await.unwrap_or_else(|_| {
+                Err(WorkerError::Internal {
+                    detail: "the worker went away".to_owned(),
+                })
+            })
+        };
+        (id, Box::pin(reply))
+    }
+
+    /// [`send`](AiWorker::send) without the id.
+    pub async fn request(
+        &self,
+        body: RequestBody,
+        on_progress: impl Fn(Progress) + 'static,
+    ) -> Result<ReplyBody, WorkerError> {
+        self.send(body, on_progress).1.await
+    }
+
+    /// Asks the worker to stop request `target` at its next image.
+    pub fn cancel(&self, target: RequestId) {
+        let (_, reply) = self.send(RequestBody::Cancel { target }, |_| {});
+        leptos::task::spawn_local(async move {
+            let _ = reply.await;
+        });
+    }
 }

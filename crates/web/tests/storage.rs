@@ -226,14 +226,24 @@ async fn stored_bytes_are_shared_and_freed_with_the_last_project_holding_them() 
     assert_eq!(blob_bytes(&store, "k-shared").await, Some(shared.clone()));
     assert_eq!(blob_bytes(&store, "k-own").await, Some(own));
     assert_eq!(
-        store.blob("k-shared").await.expect("read").map(|b| b.type_()),
+        store
+            .blob("k-shared")
+            .await
+            .expect("read")
+            .map(|b| b.type_()),
         Some("image/png".to_owned())
     );
     assert_eq!(blob_bytes(&store, "missing").await, None);
 
     store.delete_project("a").await.expect("deleted");
-    assert!(!store.has_blob("k-own").await.expect("read"), "held by a only");
-    assert!(store.has_blob("k-shared").await.expect("read"), "b still holds it");
+    assert!(
+        !store.has_blob("k-own").await.expect("read"),
+        "held by a only"
+    );
+    assert!(
+        store.has_blob("k-shared").await.expect("read"),
+        "b still holds it"
+    );
     assert_eq!(store.images("a").await.expect("read").0, vec![]);
     store.delete_project("b").await.expect("deleted");
     assert!(!store.has_blob("k-shared").await.expect("read"));

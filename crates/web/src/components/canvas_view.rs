@@ -70,6 +70,7 @@ pub fn actual_size(studio: Studio) {
 #[component]
 pub fn CanvasView() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let ai = expect_context::<crate::ai::Ai>();
     let studio = expect_context::<Studio>();
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     // Bumped on window resize so the image is refitted.
@@ -522,7 +523,7 @@ pub fn CanvasView() -> impl IntoView {
                     data-testid="previous"
                     title="Previous image (A)"
                     disabled=move || !state.cursor.get().has_previous()
-                    on:click=move |_| state.cursor.update(|c| *c = c.previous())
+                    on:click=move |_| state.step(ai, false)
                 >
                     "◀ Prev"
                 </button>
@@ -533,7 +534,7 @@ pub fn CanvasView() -> impl IntoView {
                     data-testid="next"
                     title="Next image (D)"
                     disabled=move || !state.cursor.get().has_next()
-                    on:click=move |_| state.cursor.update(|c| *c = c.next())
+                    on:click=move |_| state.step(ai, true)
                 >
                     "Next ▶"
                 </button>

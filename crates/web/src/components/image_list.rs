@@ -2,19 +2,26 @@
 
 use leptos::prelude::*;
 
+use crate::ai::Ai;
 use crate::app::AppState;
 
 #[component]
 pub fn ImageList() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let ai = expect_context::<Ai>();
+    // With an image filter in force, only the matching images are listed.
     let entries = move || {
+        let filter = ai.filter.get();
         state.manifest.with(|m| {
             m.as_ref()
                 .map(|m| {
                     m.images
                         .iter()
-                        .map(|e| e.name.clone())
                         .enumerate()
+                        .filter(|(_, e)| {
+                            filter.as_ref().is_none_or(|f| f.matching.contains(&e.path))
+                        })
+                        .map(|(i, e)| (i, e.name.clone()))
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()
@@ -24,14 +31,19 @@ pub fn ImageList() -> impl IntoView {
         <nav class="image-list" aria-label="Images">
             <header>
                 <span>"Images"</span>
-                <span class="count">{move || state.cursor.get().len()}</span>
+                <span class="count" data-testid="image-count">
+                    {move || match ai.filter.with(|f| f.as_ref().map(|f| f.matching.len())) {
+                        Some(shown) => format!("{shown} of {}", state.cursor.get().len()),
+                        None => state.cursor.get().len().to_string(),
+                    }}
+                </span>
             </header>
             <Show when=move || state.project_error.with(Option::is_some)>
                 <p class="error" role="alert">{move || state.project_error.get()}</p>
             </Show>
             <ol>
                 <For each=entries key=|(index, name)| (*index, name.clone()) let:((index, name))>
-                    <li
+                    <li data-testid="image-item"
                         class:current=move || state.cursor.get().index() == Some(index)
                         aria-current=move || {
                             (state.cursor.get().index() == Some(index)).then_some("true")

@@ -1,5 +1,6 @@
 //! The panels of the main window, one file each.
 
+mod ai_panel;
 mod canvas_view;
 mod export_panel;
 mod help_overlay;
@@ -8,6 +9,7 @@ mod labels_panel;
 mod project_list;
 mod status_bar;
 
+pub use ai_panel::AiPanel;
 pub use canvas_view::{CanvasView, actual_size};
 pub use export_panel::ExportPanel;
 pub use help_overlay::HelpOverlay;

@@ -57,9 +57,7 @@ pub fn ProjectList() -> impl IntoView {
                             DEMO_PROJECT_ID.to_owned(),
                             DEMO_MANIFEST_URL.to_owned(),
                         );
-                        studio
-                            .notice
-                            .set(Some(format!("Deleted project {id}.")));
+                        studio.notice.set(Some(format!("Deleted project {id}.")));
                     }
                 }
                 Err(error) => studio.notice.set(Some(error.to_string())),

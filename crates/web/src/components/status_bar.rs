@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use sightline_protocol::Backend;
 
+use crate::ai::Ai;
 use crate::app::{AppState, OpenImage};
 use crate::studio::{SaveState, Studio};
 use crate::worker_bridge::WorkerState;
@@ -11,6 +12,7 @@ use crate::worker_bridge::WorkerState;
 pub fn StatusBar() -> impl IntoView {
     let state = expect_context::<AppState>();
     let studio = expect_context::<Studio>();
+    let ai = expect_context::<Ai>();
     let save_state = move || match studio.save_state.get() {
         SaveState::Restoring => "restoring…".to_owned(),
         SaveState::Saved => "saved".to_owned(),
@@ -32,16 +34,17 @@ pub fn StatusBar() -> impl IntoView {
             _ => String::new(),
         })
     };
-    let worker = move || match state.worker.get() {
+    let worker = move || match ai.worker.state.get() {
+        WorkerState::Idle => "AI idle".to_owned(),
         WorkerState::Starting => "worker starting…".to_owned(),
         WorkerState::Ready(info) => format!("worker {}", info.version),
         WorkerState::Failed(err) => format!("worker failed: {err}"),
     };
-    let backend = move || match state.worker.get() {
+    let backend = move || match ai.worker.state.get() {
         WorkerState::Ready(info) => info.backend.label().to_owned(),
         _ => String::new(),
     };
-    let backend_detail = move || match state.worker.get() {
+    let backend_detail = move || match ai.worker.state.get() {
         WorkerState::Ready(info) => match info.backend {
             Backend::WebGpu { adapter } => adapter,
             Backend::Cpu { reason } => reason,

@@ -1,0 +1,560 @@
+//! AI in the page: the models the user added (stored in IndexedDB, loaded by the worker on
+//! first use), auto-labelling images with progress, rate, ETA and cancel, and the image
+//! filter over detections with results cached per (image, model, params).
+//!
+//! The page drives long jobs one request per batch of images, so each finished image is
+//! applied as soon as it arrives (one undo step per image) and a cancel loses nothing that
+//! finished: the worker stops at its next image and hands back what it completed.
+
+use std::cell::Cell;
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use sightline_core::history::Command;
+use sightline_core::project::ImageEntry;
+use sightline_protocol::{
+    BackendChoice, DetectParams, DetectionCache, FilterParams, ImageRef, ImageResult, ImageSource,
+    ModelInfo, ReplyBody, RequestBody, RequestId, WorkerError,
+};
+
+use crate::app::AppState;
+use crate::autosave::Storage;
+use crate::folder_import::content_key;
+use crate::image_loader::{fetch, js_error_text};
+use crate::project_loader::image_url;
+use crate::storage::ModelSummary;
+use crate::studio::Studio;
+use crate::worker_bridge::AiWorker;
+
+const ACTIVE_MODEL_KEY: &str = "sightline.active_model";
+const SETTINGS_KEY: &str = "sightline.ai_settings";
+
+/// What the AI settings hold (saved in `localStorage`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AiSettings {
+    pub params: DetectParams,
+    pub backend: BackendChoice,
+}
+
+impl Default for AiSettings {
+    fn default() -> Self {
+        Self {
+            params: DetectParams::default(),
+            backend: BackendChoice::Auto,
+        }
+    }
+}
+
+/// A running job (auto-label or filter): what the progress bar shows.
+#[derive(Clone)]
+pub struct Job {
+    pub title: String,
+    pub done: usize,
+    pub total: usize,
+    pub started_ms: f64,
+    cancelled: Rc<Cell<bool>>,
+    request: Rc<Cell<Option<RequestId>>>,
+}
+
+impl Job {
+    /// Images per second so far.
+    pub fn rate(&self) -> f64 {
+        let seconds = (js_sys::Date::now() - self.started_ms) / 1000.0;
+        if seconds <= 0.0 {
+            0.0
+        } else {
+            self.done as f64 / seconds
+        }
+    }
+
+    /// Seconds left at the rate so far.
+    pub fn eta_seconds(&self) -> Option<f64> {
+        let rate = self.rate();
+        (rate > 0.0).then(|| (self.total - self.done) as f64 / rate)
+    }
+}
+
+/// The image filter in force: which images matched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveFilter {
+    pub params: FilterParams,
+    pub matching: BTreeSet<String>,
+}
+
+/// AI state shared through context. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Ai {
+    pub worker: AiWorker,
+    pub models: RwSignal<Vec<ModelSummary>>,
+    /// What the worker said of each model it loaded, by key.
+    pub infos: RwSignal<HashMap<String, ModelInfo>>,
+    pub active: RwSignal<Option<String>>,
+    pub settings: RwSignal<AiSettings>,
+    pub job: RwSignal<Option<Job>, LocalStorage>,
+    pub filter: RwSignal<Option<ActiveFilter>>,
+    /// The last outcome worth telling (a model refused, a job's errors).
+    pub message: RwSignal<Option<String>>,
+    cache: StoredValue<DetectionCache>,
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+impl Ai {
+    pub fn new() -> Self {
+        let settings = local_storage()
+            .and_then(|s| s.get_item(SETTINGS_KEY).ok()?)
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let active = local_storage().and_then(|s| s.get_item(ACTIVE_MODEL_KEY).ok()?);
+        Self {
+            worker: AiWorker::new(),
+            models: RwSignal::new(Vec::new()),
+            infos: RwSignal::new(HashMap::new()),
+            active: RwSignal::new(active),
+            settings: RwSignal::new(settings),
+            job: RwSignal::new_local(None),
+            filter: RwSignal::new(None),
+            message: RwSignal::new(None),
+            cache: StoredValue::new(DetectionCache::default()),
+        }
+    }
+
+    pub fn save_settings(&self, settings: AiSettings) {
+        let backend_changed = settings.backend != self.settings.get_untracked().backend;
+        self.settings.set(settings);
+        if let (Some(local), Ok(text)) = (local_storage(), serde_json::to_string(&settings)) {
+            let _ = local.set_item(SETTINGS_KEY, &text);
+        }
+        if backend_changed {
+            self.infos.set(HashMap::new());
+            let this = *self;
+            leptos::task::spawn_local(async move {
+                let choice = settings.backend;
+                match this
+                    .worker
+                    .request(RequestBody::SetBackend { choice }, |_| {})
+                    .await
+                {
+                    Ok(ReplyBody::Pong(info)) => this
+                        .worker
+                        .state
+                        .set(crate::worker_bridge::WorkerState::Ready(info)),
+                    Ok(_) => {}
+                    Err(error) => this.message.set(Some(error.to_string())),
+                }
+            });
+        }
+    }
+
+    fn set_active(&self, key: Option<String>) {
+        if let Some(local) = local_storage() {
+            let _ = match &key {
+                Some(key) => local.set_item(ACTIVE_MODEL_KEY, key),
+                None => local.remove_item(ACTIVE_MODEL_KEY),
+            };
+        }
+        self.active.set(key);
+    }
+
+    /// Re-reads the stored models.
+    pub async fn refresh_models(&self, storage: Storage) {
+        let listed = async { storage.store().await?.models().await }.await;
+        match listed {
+            Ok((models, _)) => {
+                if let Some(active) = self.active.get_untracked()
+                    && !models.iter().any(|m| m.key == active)
+                {
+                    self.set_active(None);
+                }
+                if self.active.get_untracked().is_none()
+                    && let Some(first) = models.first()
+                {
+                    self.set_active(Some(first.key.clone()));
+                }
+                self.models.set(models);
+            }
+            Err(error) => self.message.set(Some(error.to_string())),
+        }
+    }
+
+    /// Stores a model file (with its AnyLabeling config, if any), has the worker load it,
+    /// and makes it the active model. A file the worker cannot use is removed again and
+    /// the reason shown; nothing else changes.
+    pub async fn add_model(
+        &self,
+        storage: Storage,
+        file_name: String,
+        onnx: Vec<u8>,
+        config: Option<String>,
+    ) -> Result<ModelInfo, String> {
+        let key = content_key(&onnx).await?;
+        let summary = ModelSummary {
+            key: key.clone(),
+            name: file_name.trim_end_matches(".onnx").to_owned(),
+            file_name,
+            size_bytes: onnx.len() as u64,
+            added_ms: js_sys::Date::now(),
+        };
+        let store = storage.store().await.map_err(|e| e.to_string())?;
+        store
+            .put_model(&summary, &onnx, config.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        drop(onnx);
+        match self.load(&key).await {
+            Ok(info) => {
+                self.refresh_models(storage).await;
+                self.set_active(Some(key));
+                Ok(info)
+            }
+            Err(error) => {
+                let _ = store.delete_model(&key).await;
+                self.refresh_models(storage).await;
+                Err(error.to_string())
+            }
+        }
+    }
+
+    /// Fetches a model from a URL and adds it.
+    pub async fn add_model_from_url(
+        &self,
+        storage: Storage,
+        url: String,
+    ) -> Result<ModelInfo, String> {
+        let response = fetch(&url).await.map_err(|e| e.to_string())?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(
+            response.array_buffer().map_err(|e| js_error_text(&e))?,
+        )
+        .await
+        .map_err(|e| js_error_text(&e))?;
+        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+        let file_name = url
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("model.onnx")
+            .to_owned();
+        self.add_model(storage, file_name, bytes, None).await
+    }
+
+    /// Has the worker load model `key` (answered at once when it is loaded already).
+    pub async fn load(&self, key: &str) -> Result<ModelInfo, WorkerError> {
+        if let Some(info) = self.infos.with_untracked(|infos| infos.get(key).cloned()) {
+            return Ok(info);
+        }
+        let reply = self
+            .worker
+            .request(
+                RequestBody::LoadModel {
+                    model: key.to_owned(),
+                },
+                |_| {},
+            )
+            .await?;
+        match reply {
+            ReplyBody::ModelLoaded(info) => {
+                self.infos.update(|infos| {
+                    infos.insert(key.to_owned(), info.clone());
+                });
+                Ok(info)
+            }
+            other => Err(WorkerError::Internal {
+                detail: format!("unexpected reply to a model load: {other:?}"),
+            }),
+        }
+    }
+
+    /// Removes a stored model and frees it in the worker.
+    pub async fn remove_model(&self, storage: Storage, key: String) {
+        let _ = self
+            .worker
+            .request(RequestBody::UnloadModel { model: key.clone() }, |_| {})
+            .await;
+        self.infos.update(|infos| {
+            infos.remove(&key);
+        });
+        self.cache.update_value(|cache| cache.forget_model(&key));
+        if let Err(error) = async { storage.store().await?.delete_model(&key).await }.await {
+            self.message.set(Some(error.to_string()));
+        }
+        self.refresh_models(storage).await;
+    }
+
+    /// Cancels the running job: the worker stops at its next image; what finished stays.
+    pub fn cancel_job(&self) {
+        let Some(job) = self.job.get_untracked() else {
+            return;
+        };
+        job.cancelled.set(true);
+        if let Some(id) = job.request.get() {
+            self.worker.cancel(id);
+        }
+    }
+
+    fn start_job(&self, title: String, total: usize) -> Option<Job> {
+        if self.job.with_untracked(Option::is_some) {
+            self.message.set(Some(
+                "Another AI job is running; wait or cancel it.".to_owned(),
+            ));
+            return None;
+        }
+        let job = Job {
+            title,
+            done: 0,
+            total,
+            started_ms: js_sys::Date::now(),
+            cancelled: Rc::new(Cell::new(false)),
+            request: Rc::new(Cell::new(None)),
+        };
+        self.job.set(Some(job.clone()));
+        Some(job)
+    }
+
+    /// Runs the active model over `images` in batches, calling `each` with every finished
+    /// image as it arrives. Returns the per-image errors, or why the job stopped.
+    async fn run_batches(
+        &self,
+        job: &Job,
+        model: &str,
+        images: Vec<(String, ImageRef)>,
+        mut each: impl FnMut(&str, &ImageResult),
+    ) -> Result<Vec<String>, String> {
+        let params = self.settings.get_untracked().params;
+        let batch = params.batch.max(1) as usize;
+        let mut errors = Vec::new();
+        let mut done = 0;
+        for chunk in images.chunks(batch) {
+            if job.cancelled.get() {
+                return Err("cancelled".to_owned());
+            }
+            let refs: Vec<ImageRef> = chunk.iter().map(|(_, r)| r.clone()).collect();
+            let job_signal = self.job;
+            let base = done;
+            let (id, reply) = self.worker.send(
+                RequestBody::Detect {
+                    model: model.to_owned(),
+                    images: refs,
+                    params,
+                },
+                move |progress| {
+                    job_signal.update(|job| {
+                        if let Some(job) = job {
+                            job.done = base + progress.done as usize;
+                        }
+                    });
+                },
+            );
+            job.request.set(Some(id));
+            let (results, stopped) = match reply.await {
+                Ok(ReplyBody::Detections { results }) => (results, None),
+                Err(WorkerError::Cancelled { finished }) => {
+                    (finished, Some("cancelled".to_owned()))
+                }
+                Ok(other) => (Vec::new(), Some(format!("unexpected reply: {other:?}"))),
+                Err(error) => (Vec::new(), Some(error.to_string())),
+            };
+            job.request.set(None);
+            for (result, (path, image)) in results.iter().zip(chunk) {
+                if let Ok(found) = &result.outcome {
+                    self.cache.update_value(|cache| {
+                        cache.insert(&image.source, model, &params, found.detections.clone())
+                    });
+                }
+                if let Err(error) = &result.outcome {
+                    errors.push(format!("{path}: {error}"));
+                }
+                each(path, result);
+            }
+            done += results.len();
+            self.job.update(|job| {
+                if let Some(job) = job {
+                    job.done = done;
+                }
+            });
+            if let Some(reason) = stopped {
+                return Err(reason);
+            }
+        }
+        Ok(errors)
+    }
+
+    /// The active model, loaded; or a message saying what is missing.
+    async fn ready_model(&self) -> Result<String, String> {
+        let Some(model) = self.active.get_untracked() else {
+            return Err("Add a model first (AI panel → Add model).".to_owned());
+        };
+        self.load(&model).await.map_err(|e| e.to_string())?;
+        Ok(model)
+    }
+
+    /// Auto-labels `entries`: their predictions become shapes marked with their score, one
+    /// undo step per image (earlier unaccepted predictions of the image give way).
+    pub fn label(&self, state: AppState, studio: Studio, entries: Vec<ImageEntry>, title: String) {
+        if entries.is_empty() {
+            self.message.set(Some("No images to label.".to_owned()));
+            return;
+        }
+        let Some(job) = self.start_job(title, entries.len()) else {
+            return;
+        };
+        let this = *self;
+        leptos::task::spawn_local(async move {
+            let outcome = async {
+                let model = this.ready_model().await?;
+                let manifest_url = state.manifest_url.get_untracked();
+                let images = entries
+                    .iter()
+                    .map(|e| (e.path.clone(), image_ref(&manifest_url, e)))
+                    .collect();
+                let mut labelled = 0_usize;
+                let mut shapes = 0_usize;
+                let result = this
+                    .run_batches(&job, &model, images, |path, result| {
+                        if let Ok(found) = &result.outcome {
+                            studio.note_image_size(path, found.width, found.height);
+                            let predictions: Vec<_> =
+                                found.detections.iter().map(|d| d.to_shape()).collect();
+                            shapes += predictions.len();
+                            let current = studio.dataset.with_untracked(|d| {
+                                d.image(path).map(|i| i.shapes.clone()).unwrap_or_default()
+                            });
+                            if studio.apply_to(
+                                path,
+                                Command::replace_predictions(&current, predictions),
+                                None,
+                            ) {
+                                labelled += 1;
+                            }
+                        }
+                    })
+                    .await;
+                studio.keep_valid_selection();
+                let summary = format!("Labelled {labelled} image(s): {shapes} prediction(s).");
+                match result {
+                    Ok(errors) if errors.is_empty() => Ok(summary),
+                    Ok(errors) => Ok(format!(
+                        "{summary} {} image(s) failed: {}",
+                        errors.len(),
+                        errors.join("; ")
+                    )),
+                    Err(reason) if reason == "cancelled" => {
+                        Ok(format!("Cancelled. {summary} Finished images are kept."))
+                    }
+                    Err(reason) => Err(format!("{summary} Stopped: {reason}")),
+                }
+            }
+            .await;
+            this.job.set(None);
+            this.message.set(Some(match outcome {
+                Ok(text) | Err(text) => text,
+            }));
+        });
+    }
+
+    /// Filters the project's images by detections of the active model: runs the model
+    /// where no cached result answers, then keeps the images that match.
+    pub fn run_filter(&self, state: AppState, filter: FilterParams) {
+        let entries: Vec<ImageEntry> = state
+            .manifest
+            .with_untracked(|m| m.as_ref().map(|m| m.images.clone()).unwrap_or_default());
+        let params = DetectParams {
+            confidence: filter
+                .min_confidence
+                .min(self.settings.get_untracked().params.confidence),
+            ..self.settings.get_untracked().params
+        };
+        let this = *self;
+        let Some(job) = self.start_job("Filtering".to_owned(), entries.len()) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let outcome = async {
+                let model = this.ready_model().await?;
+                let manifest_url = state.manifest_url.get_untracked();
+                let mut matching = BTreeSet::new();
+                let mut to_run = Vec::new();
+                for entry in &entries {
+                    let image = image_ref(&manifest_url, entry);
+                    let cached = this
+                        .cache
+                        .with_value(|cache| cache.get(&image.source, &model, &params));
+                    match cached {
+                        Some(detections) => {
+                            if filter.matches(&detections) {
+                                matching.insert(entry.path.clone());
+                            }
+                        }
+                        None => to_run.push((entry.path.clone(), image)),
+                    }
+                }
+                let cached = entries.len() - to_run.len();
+                this.job.update(|job| {
+                    if let Some(job) = job {
+                        job.total = to_run.len();
+                    }
+                });
+                // The run uses the filter's floor so the cache answers later re-filters.
+                let saved = this.settings.get_untracked();
+                this.settings.update_untracked(|s| s.params = params);
+                let result = this
+                    .run_batches(&job, &model, to_run, |path, result| {
+                        if let Ok(found) = &result.outcome
+                            && filter.matches(&found.detections)
+                        {
+                            matching.insert(path.to_owned());
+                        }
+                    })
+                    .await;
+                this.settings.update_untracked(|s| *s = saved);
+                let count = matching.len();
+                this.filter.set(Some(ActiveFilter {
+                    params: filter.clone(),
+                    matching,
+                }));
+                let summary = format!(
+                    "{count} of {} image(s) match ({cached} answered from the cache).",
+                    entries.len()
+                );
+                match result {
+                    Ok(errors) if errors.is_empty() => Ok(summary),
+                    Ok(errors) => Ok(format!(
+                        "{summary} {} image(s) failed: {}",
+                        errors.len(),
+                        errors.join("; ")
+                    )),
+                    Err(reason) => Err(format!("{summary} Stopped early ({reason}).")),
+                }
+            }
+            .await;
+            this.job.set(None);
+            this.message.set(Some(match outcome {
+                Ok(text) | Err(text) => text,
+            }));
+        });
+    }
+}
+
+/// How the worker finds an image: its stored bytes, else its URL (absolute, since the
+/// worker resolves against its own script).
+pub fn image_ref(manifest_url: &str, entry: &ImageEntry) -> ImageRef {
+    let source = match &entry.blob_key {
+        Some(key) => ImageSource::Stored { key: key.clone() },
+        None => {
+            let relative = image_url(manifest_url, &entry.path);
+            let absolute = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.base_uri().ok().flatten())
+                .and_then(|base| web_sys::Url::new_with_base(&relative, &base).ok())
+                .map(|url| url.href())
+                .unwrap_or(relative);
+            ImageSource::Url { url: absolute }
+        }
+    };
+    ImageRef {
+        name: entry.path.clone(),
+        source,
+    }
+}
