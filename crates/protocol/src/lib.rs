@@ -222,9 +222,7 @@ impl DetectionCache {
         model: &str,
         params: &DetectParams,
     ) -> Option<Vec<Detection>> {
-        let entry = self
-            .entries
-            .get(&(image.cache_key(), model.to_owned()))?;
+        let entry = self.entries.get(&(image.cache_key(), model.to_owned()))?;
         (entry.confidence <= params.confidence && entry.iou == params.iou).then(|| {
             entry
                 .detections
@@ -339,9 +337,13 @@ pub struct Reply {
 pub enum ReplyBody {
     Pong(WorkerInfo),
     ModelLoaded(ModelInfo),
-    Unloaded { model: ContentKey },
+    Unloaded {
+        model: ContentKey,
+    },
     /// One result per requested image, in request order.
-    Detections { results: Vec<ImageResult> },
+    Detections {
+        results: Vec<ImageResult>,
+    },
 }
 
 /// Who answered a ping.
@@ -501,9 +503,7 @@ mod tests {
         let images = vec![
             ImageRef {
                 name: "a.jpg".into(),
-                source: ImageSource::Stored {
-                    key: "ab12".into(),
-                },
+                source: ImageSource::Stored { key: "ab12".into() },
             },
             ImageRef {
                 name: "demo/b.jpg".into(),
@@ -540,7 +540,10 @@ mod tests {
             RequestBody::Cancel { target: 9 },
         ] {
             let request = Request { id: 11, body };
-            assert_eq!(decode::<Request>(&encode(&request)).expect("decodes"), request);
+            assert_eq!(
+                decode::<Request>(&encode(&request)).expect("decodes"),
+                request
+            );
         }
     }
 
@@ -590,7 +593,10 @@ mod tests {
             Err(WorkerError::ModelNotFound { model: "ff".into() }),
         ] {
             let message = Message::Reply(Reply { id: 5, outcome });
-            assert_eq!(decode::<Message>(&encode(&message)).expect("decodes"), message);
+            assert_eq!(
+                decode::<Message>(&encode(&message)).expect("decodes"),
+                message
+            );
         }
         let progress = Message::Progress(Progress {
             id: 5,
@@ -598,7 +604,10 @@ mod tests {
             total: 2,
             stage: "a.jpg".into(),
         });
-        assert_eq!(decode::<Message>(&encode(&progress)).expect("decodes"), progress);
+        assert_eq!(
+            decode::<Message>(&encode(&progress)).expect("decodes"),
+            progress
+        );
     }
 
     #[test]
