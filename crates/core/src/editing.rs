@@ -165,6 +165,52 @@ pub fn rotated(shape: &Shape, angle_radians: f64) -> Shape {
     turned
 }
 
+/// `shape` with vertex `vertex` dragged to `to`. A rotated rectangle stays a rectangle: the
+/// opposite corner stays put, the angle is kept, and the dragged corner goes to `to`
+/// projected on the rectangle's axes (its neighbours follow). Other shapes just move the
+/// vertex. `None` when `vertex` does not exist.
+pub fn with_vertex_dragged(shape: &Shape, vertex: usize, to: Point) -> Option<Shape> {
+    let points = &shape.points_in_image;
+    if vertex >= points.len() {
+        return None;
+    }
+    let mut dragged = shape.clone();
+    if shape.kind == ShapeKind::RotatedRectangle && points.len() == 4 {
+        let at = |i: usize| points[(vertex + i) % 4];
+        let (corner, next, opposite, previous) = (at(0), at(1), at(2), at(3));
+        let unit = |from: Point, to: Point| {
+            let (dx, dy) = (to.x - from.x, to.y - from.y);
+            let length = dx.hypot(dy);
+            (length > 1e-12).then(|| Point::new(dx / length, dy / length))
+        };
+        if let (Some(a), Some(b)) = (unit(corner, next), unit(corner, previous)) {
+            let (dx, dy) = (to.x - opposite.x, to.y - opposite.y);
+            let (along_a, along_b) = (dx * a.x + dy * a.y, dx * b.x + dy * b.y);
+            let offset_a = Point::new(along_a * a.x, along_a * a.y);
+            let offset_b = Point::new(along_b * b.x, along_b * b.y);
+            let mut place = |i: usize, p: Point| dragged.points_in_image[(vertex + i) % 4] = p;
+            place(
+                0,
+                Point::new(
+                    opposite.x + offset_a.x + offset_b.x,
+                    opposite.y + offset_a.y + offset_b.y,
+                ),
+            );
+            place(
+                1,
+                Point::new(opposite.x + offset_b.x, opposite.y + offset_b.y),
+            );
+            place(
+                3,
+                Point::new(opposite.x + offset_a.x, opposite.y + offset_a.y),
+            );
+            return Some(dragged);
+        }
+    }
+    dragged.points_in_image[vertex] = to;
+    Some(dragged)
+}
+
 /// `shape` moved by `delta_in_image`.
 pub fn translated(shape: &Shape, delta_in_image: Point) -> Shape {
     let mut moved = shape.clone();
@@ -183,6 +229,43 @@ mod tests {
             scale,
             offset_in_view: Point::new(10.0, 20.0),
         }
+    }
+
+    #[test]
+    fn dragging_a_rotated_corner_keeps_a_rectangle_at_the_same_angle() {
+        let shape = Shape::rotated_rectangle(
+            "r",
+            Point::new(50.0, 40.0),
+            crate::view::Size::new(20.0, 10.0),
+            0.6,
+        );
+        let before = shape.points_in_image.clone();
+        let dragged =
+            with_vertex_dragged(&shape, 0, Point::new(before[0].x - 7.0, before[0].y + 3.0))
+                .expect("vertex 0 exists");
+        let p = &dragged.points_in_image;
+        assert_eq!(p[2], before[2], "the opposite corner stays");
+        let dot =
+            |a: Point, b: Point, c: Point| (a.x - b.x) * (c.x - b.x) + (a.y - b.y) * (c.y - b.y);
+        for i in 0..4 {
+            let right = dot(p[(i + 3) % 4], p[i], p[(i + 1) % 4]);
+            assert!(right.abs() < 1e-9, "corner {i} is square: {right}");
+        }
+        let angle = |q: &[Point]| (q[1].y - q[0].y).atan2(q[1].x - q[0].x);
+        assert!((angle(p) - angle(&before)).abs() < 1e-9, "same angle");
+        // Other shapes just move the vertex.
+        let poly = Shape::polygon(
+            "p",
+            vec![
+                Point::new(0.0, 0.0),
+                Point::new(4.0, 0.0),
+                Point::new(0.0, 3.0),
+            ],
+        );
+        let moved = with_vertex_dragged(&poly, 1, Point::new(9.0, 9.0)).expect("exists");
+        assert_eq!(moved.points_in_image[1], Point::new(9.0, 9.0));
+        assert_eq!(moved.points_in_image[0], Point::new(0.0, 0.0));
+        assert!(with_vertex_dragged(&poly, 3, Point::new(0.0, 0.0)).is_none());
     }
 
     #[test]

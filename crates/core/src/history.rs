@@ -149,6 +149,27 @@ impl Command {
         })
     }
 
+    /// A vertex drag as the editor does it: a rotated rectangle's corner reshapes the whole
+    /// rectangle (see [`crate::editing::with_vertex_dragged`]); other shapes move one vertex.
+    pub fn drag_vertex(
+        shapes: &[Shape],
+        shape: usize,
+        vertex: usize,
+        to: Point,
+    ) -> Result<Self, EditError> {
+        let target = shape_at(shapes, shape)?;
+        if target.kind != crate::annotation::ShapeKind::RotatedRectangle {
+            return Command::move_vertex(shapes, shape, vertex, to);
+        }
+        let after = crate::editing::with_vertex_dragged(target, vertex, to)
+            .ok_or(EditError::NoSuchVertex { shape, vertex })?;
+        Ok(Command::Replace {
+            index: shape,
+            before: target.clone(),
+            after,
+        })
+    }
+
     pub fn relabel(shapes: &[Shape], indices: &[usize], label: &str) -> Result<Self, EditError> {
         let commands = indices
             .iter()
@@ -463,6 +484,18 @@ impl Command {
                 from: *from,
                 to: *to,
             }),
+            (
+                Command::Replace { index, before, .. },
+                Command::Replace {
+                    index: next_index,
+                    after,
+                    ..
+                },
+            ) if index == next_index => Some(Command::Replace {
+                index: *index,
+                before: before.clone(),
+                after: after.clone(),
+            }),
             _ => None,
         }
     }
@@ -613,6 +646,32 @@ mod tests {
         history.undo(&mut shapes).expect("undo");
         assert_eq!(shapes, original);
         assert!(!history.undo(&mut shapes).expect("nothing to undo"));
+    }
+
+    #[test]
+    fn a_rotated_corner_drag_is_one_step_and_stays_rectangular() {
+        let shape = Shape::rotated_rectangle(
+            "r",
+            Point::new(10.0, 10.0),
+            crate::view::Size::new(8.0, 4.0),
+            0.3,
+        );
+        let mut shapes = vec![shape.clone()];
+        let mut history = History::new();
+        for step in 1..=5 {
+            let to = Point::new(
+                shape.points_in_image[2].x + f64::from(step),
+                shape.points_in_image[2].y + 0.5 * f64::from(step),
+            );
+            let command = Command::drag_vertex(&shapes, 0, 2, to).expect("a vertex");
+            history
+                .apply_in_gesture(&mut shapes, command, GestureId(4))
+                .expect("applies");
+        }
+        assert_eq!(history.undo_depth(), 1);
+        assert_eq!(shapes[0].points_in_image[0], shape.points_in_image[0]);
+        assert!(history.undo(&mut shapes).expect("undoes"));
+        assert_eq!(shapes, vec![shape]);
     }
 
     #[test]

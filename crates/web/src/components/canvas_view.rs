@@ -417,7 +417,7 @@ pub fn CanvasView() -> impl IntoView {
                 vertex,
             } => {
                 let command = studio.with_shapes_untracked(|shapes| {
-                    Command::move_vertex(shapes, shape, vertex, at_image)
+                    Command::drag_vertex(shapes, shape, vertex, at_image)
                 });
                 if let Ok(command) = command {
                     studio.apply(command, Some(id));
