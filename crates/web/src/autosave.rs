@@ -49,6 +49,12 @@ impl Storage {
         Ok(store)
     }
 
+    /// Drops the open connection so the next use reopens it (after a failed write: the
+    /// connection may have been closed by another tab's upgrade or by the browser).
+    pub fn forget_store(&self) {
+        self.store.set_value(None);
+    }
+
     /// Re-reads the project list.
     pub async fn refresh_projects(&self) -> Result<(), StorageError> {
         let store = self.store().await?;
@@ -283,6 +289,7 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
             }
         }
         Err(error) => {
+            storage.forget_store();
             // Put everything back: nothing the user drew is dropped.
             studio
                 .dirty_images

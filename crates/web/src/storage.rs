@@ -27,7 +27,7 @@ use idb::{
 };
 use serde::{Deserialize, Serialize};
 use sightline_core::annotation::ImageAnnotations;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// The database the app uses.
 pub const DATABASE_NAME: &str = sightline_protocol::store::DATABASE_NAME;
@@ -269,7 +269,18 @@ impl Store {
                 "schema upgrade failed: {detail}"
             )));
         }
-        let database = opened.map_err(|e| StorageError::Open(idb_text(&e)))?;
+        let mut database = opened.map_err(|e| StorageError::Open(idb_text(&e)))?;
+        // A newer build in another tab upgrading the schema must not wait for this tab:
+        // close, and let the next write reopen (see `Storage::forget_store`).
+        database.on_version_change(|event| {
+            let close = event.target().and_then(|db| {
+                let close = js_sys::Reflect::get(&db, &"close".into()).ok()?;
+                close.dyn_ref::<js_sys::Function>()?.call0(&db).ok()
+            });
+            if close.is_none() {
+                web_sys::console::warn_1(&"sightline: could not close the old database".into());
+            }
+        });
         Ok(Self { database })
     }
 

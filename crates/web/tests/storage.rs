@@ -293,3 +293,22 @@ async fn models_are_listed_without_bytes_and_removed() {
     assert_eq!(models, vec![summary("m2", 20.0)]);
     store.close();
 }
+
+#[wasm_bindgen_test]
+async fn an_upgrade_from_another_tab_is_not_blocked_by_an_open_connection() {
+    let name = "sightline-test-versionchange";
+    Store::delete_database(name).await.expect("deleted");
+    let this_tab = Store::open(name).await.expect("opened");
+    // A newer build (schema + 1) opening the same database: the open connection closes
+    // itself on `versionchange` instead of blocking the upgrade forever.
+    let newer = Store::open_at_version(name, SCHEMA_VERSION + 1)
+        .await
+        .expect("upgraded while the old connection was open");
+    assert_eq!(newer.version(), SCHEMA_VERSION + 1);
+    assert!(
+        this_tab.put_project(&project("late")).await.is_err(),
+        "the closed connection refuses writes (the autosave then reopens)"
+    );
+    newer.close();
+    Store::delete_database(name).await.expect("deleted");
+}
