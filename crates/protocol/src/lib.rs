@@ -71,7 +71,8 @@ pub enum RequestBody {
         params: DetectParams,
         filter: FilterParams,
     },
-    /// Stops request `target` at the next image boundary.
+    /// Stops request `target` at the next image boundary. Answered at once with
+    /// [`ReplyBody::CancelRequested`].
     Cancel { target: RequestId },
 }
 
@@ -344,6 +345,11 @@ pub enum ReplyBody {
     Detections {
         results: Vec<ImageResult>,
     },
+    /// A `Cancel` was noted; the request it names ends with `WorkerError::Cancelled` at its
+    /// next image (or normally, if it had finished).
+    CancelRequested {
+        target: RequestId,
+    },
 }
 
 /// Who answered a ping.
@@ -586,6 +592,7 @@ mod tests {
                 suggested: Some(DetectParams::default()),
             })),
             Ok(ReplyBody::Unloaded { model: "ff".into() }),
+            Ok(ReplyBody::CancelRequested { target: 4 }),
             Err(WorkerError::Cancelled { finished }),
             Err(WorkerError::InvalidModel {
                 detail: "unsupported op `NonMaxSuppression` (node /nms)".into(),

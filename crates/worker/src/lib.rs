@@ -2,13 +2,16 @@
 //!
 //! Owns the worker side of the protocol: it answers the page's requests, decides once at
 //! start-up which compute backend models run on (WebGPU when the browser offers an adapter,
-//! else the CPU fallback) and reports that choice. Model execution itself lives in the
-//! `vision` crate; this crate is the thin glue around it. The browser-only code is in
-//! `web.rs`, chosen here once by `cfg`.
+//! else the CPU fallback; the user may override it), loads the models the page stored in
+//! IndexedDB into a cache keyed by content, and runs them on images with progress and
+//! cancel (`engine.rs`). Model execution itself lives in the `vision` crate; the
+//! browser-only code is in `web.rs`, chosen here once by `cfg`.
 
+pub mod engine;
+
+use engine::{Engine, Host};
 use sightline_protocol::{
-    Backend, Message, PROTOCOL_VERSION, Reply, ReplyBody, Request, RequestBody, WorkerError,
-    WorkerInfo,
+    Message, PROTOCOL_VERSION, Reply, ReplyBody, Request, RequestBody, WorkerError, WorkerInfo,
 };
 
 #[cfg(target_arch = "wasm32")]
@@ -26,83 +29,70 @@ pub fn ready_message() -> Message {
     }
 }
 
-/// Answers one request, given the backend chosen at start-up. Pure: the platform code only
-/// moves text in and out.
-pub fn handle_request(text: &str, backend: &Backend) -> Message {
-    let request = match sightline_protocol::decode::<Request>(text) {
-        Ok(request) => request,
-        Err(err) => {
-            // Without a readable id the reply cannot be matched; id 0 is reserved for that.
-            return Message::Reply(Reply {
-                id: 0,
-                outcome: Err(WorkerError::BadRequest {
-                    detail: err.to_string(),
-                }),
-            });
-        }
-    };
-    let outcome = match request.body {
-        RequestBody::Ping => Ok(ReplyBody::Pong(WorkerInfo {
-            version: VERSION.to_owned(),
-            protocol_version: PROTOCOL_VERSION,
-            backend: backend.clone(),
-        })),
-        other => Err(WorkerError::BadRequest {
-            detail: format!("not implemented by this worker yet: {other:?}"),
-        }),
-    };
-    Message::Reply(Reply {
-        id: request.id,
-        outcome,
+/// Reads a request; a message that is not one is answered with a typed error under id 0
+/// (its id cannot be known).
+pub fn parse_request(text: &str) -> Result<Request, Message> {
+    sightline_protocol::decode::<Request>(text).map_err(|err| {
+        Message::Reply(Reply {
+            id: 0,
+            outcome: Err(WorkerError::BadRequest {
+                detail: err.to_string(),
+            }),
+        })
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use sightline_protocol::{decode, encode};
+fn pong(engine: &Engine) -> ReplyBody {
+    ReplyBody::Pong(WorkerInfo {
+        version: VERSION.to_owned(),
+        protocol_version: PROTOCOL_VERSION,
+        backend: engine.backend(),
+    })
+}
 
-    #[test]
-    fn ping_is_answered_with_version_and_backend() {
-        let backend = Backend::WebGpu {
-            adapter: "test adapter".into(),
-        };
-        let text = encode(&Request {
-            id: 42,
-            body: RequestBody::Ping,
-        });
-        let reply = handle_request(&text, &backend);
-        let expected = Message::Reply(Reply {
-            id: 42,
-            outcome: Ok(ReplyBody::Pong(WorkerInfo {
-                version: VERSION.into(),
-                protocol_version: PROTOCOL_VERSION,
-                backend,
-            })),
-        });
-        assert_eq!(reply, expected);
-        // And it survives the trip back to the page.
-        assert_eq!(
-            decode::<Message>(&encode(&reply)).expect("decodes"),
-            expected
-        );
-    }
-
-    #[test]
-    fn garbage_gets_a_typed_error_not_a_panic() {
-        let reply = handle_request(
-            "{\"id\": 3, \"body\": {\"kind\": \"dance\"}}",
-            &Backend::Cpu {
-                reason: "test".into(),
-            },
-        );
-        let Message::Reply(Reply {
-            id: 0,
-            outcome: Err(WorkerError::BadRequest { detail }),
-        }) = reply
-        else {
-            panic!("expected a bad-request error, got {reply:?}");
-        };
-        assert!(detail.contains("dance"), "{detail}");
-    }
+/// Answers one request. Every failure is a typed error in the reply, never a panic.
+pub async fn handle_request(engine: &Engine, host: &impl Host, request: Request) -> Message {
+    let id = request.id;
+    let outcome = match request.body {
+        RequestBody::Ping => Ok(pong(engine)),
+        RequestBody::SetBackend { choice } => match host.device_for(choice).await {
+            Ok((device, backend)) => {
+                engine.set_device(device, backend);
+                Ok(pong(engine))
+            }
+            Err(error) => Err(error),
+        },
+        RequestBody::LoadModel { model } => engine
+            .load_model(host, &model)
+            .await
+            .map(ReplyBody::ModelLoaded),
+        RequestBody::UnloadModel { model } => {
+            engine.unload(&model);
+            Ok(ReplyBody::Unloaded { model })
+        }
+        RequestBody::Detect {
+            model,
+            images,
+            params,
+        } => {
+            engine
+                .detect(host, id, &model, &images, &params, None)
+                .await
+        }
+        RequestBody::Filter {
+            model,
+            images,
+            params,
+            filter,
+        } => {
+            engine
+                .detect(host, id, &model, &images, &params, Some(&filter))
+                .await
+        }
+        RequestBody::Cancel { target } => {
+            engine.cancel(target);
+            Ok(ReplyBody::CancelRequested { target })
+        }
+    };
+    Message::Reply(Reply { id, outcome })
 }

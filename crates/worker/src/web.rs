@@ -1,11 +1,36 @@
-//! Browser glue: the `onmessage` loop and the WebGPU probe.
+//! Browser glue: the `onmessage` loop, the WebGPU probe and device set-up, and the
+//! [`Host`] that reads models and images from IndexedDB (the stores the page owns, named in
+//! `sightline_protocol::store`) or fetches them.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::tensor::Device;
 use js_sys::{Promise, Reflect};
-use sightline_protocol::Backend;
+use sightline_protocol::{
+    Backend, BackendChoice, ImageError, ImageSource, Message, Progress, Reply, WorkerError, store,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::engine::{Engine, Host, StoredModel};
+
+/// The worker's surroundings: its global scope, the probe's verdict and the WebGPU device
+/// (burn's wgpu runtime can be initialised once per worker, so it is kept).
+pub struct WebHost {
+    scope: DedicatedWorkerGlobalScope,
+    probed: Backend,
+    webgpu: RefCell<Option<Device>>,
+}
+
+fn post(scope: &DedicatedWorkerGlobalScope, message: &Message) {
+    let text = sightline_protocol::encode(message);
+    if let Err(err) = scope.post_message(&JsValue::from_str(&text)) {
+        web_sys::console::error_2(&"sightline worker: postMessage failed".into(), &err);
+    }
+}
 
 /// Installs the message handler. Called once by the worker bin's `main`.
 pub fn start() {
@@ -14,40 +39,237 @@ pub fn start() {
         web_sys::console::error_1(&"sightline worker: not running in a dedicated worker".into());
         return;
     };
-    // Decided once at start-up; every request awaits the same promise.
-    let navigator: JsValue = scope.navigator().into();
-    let backend_json = future_to_promise(async move {
-        let backend = probe_backend(&navigator).await;
-        Ok(JsValue::from_str(&sightline_protocol::encode(&backend)))
-    });
-
+    // Decided once at start-up, before `Ready`: the page sends nothing until then.
+    let engine: Rc<RefCell<Option<(Rc<Engine>, Rc<WebHost>)>>> = Rc::new(RefCell::new(None));
+    let handler_engine = engine.clone();
     let reply_scope = scope.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let text = event.data().as_string().unwrap_or_default();
         let scope = reply_scope.clone();
-        let backend_json = backend_json.clone();
+        let ready = handler_engine.borrow().clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let backend = JsFuture::from(backend_json)
-                .await
-                .ok()
-                .and_then(|value| value.as_string())
-                .and_then(|text| sightline_protocol::decode::<Backend>(&text).ok())
-                .unwrap_or_else(|| Backend::Cpu {
-                    reason: "the WebGPU probe failed".into(),
-                });
-            let reply = crate::handle_request(&text, &backend);
-            let text = sightline_protocol::encode(&reply);
-            if let Err(err) = scope.post_message(&JsValue::from_str(&text)) {
-                web_sys::console::error_2(&"sightline worker: postMessage failed".into(), &err);
-            }
+            let request = match crate::parse_request(&text) {
+                Ok(request) => request,
+                Err(reply) => return post(&scope, &reply),
+            };
+            let reply = match ready {
+                Some((engine, host)) => crate::handle_request(&engine, &*host, request).await,
+                None => Message::Reply(Reply {
+                    id: request.id,
+                    outcome: Err(WorkerError::Internal {
+                        detail: "the worker is still starting".into(),
+                    }),
+                }),
+            };
+            post(&scope, &reply);
         });
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     on_message.forget();
-    let ready = crate::ready_message();
-    if let Err(err) = scope.post_message(&JsValue::from_str(&sightline_protocol::encode(&ready))) {
-        web_sys::console::error_2(&"sightline worker: postMessage failed".into(), &err);
+    wasm_bindgen_futures::spawn_local(async move {
+        let navigator: JsValue = scope.navigator().into();
+        let probed = probe_backend(&navigator).await;
+        let host = Rc::new(WebHost {
+            scope: scope.clone(),
+            probed,
+            webgpu: RefCell::new(None),
+        });
+        let (device, backend) = match host.device_for(BackendChoice::Auto).await {
+            Ok(chosen) => chosen,
+            Err(error) => (
+                Device::flex(),
+                Backend::Cpu {
+                    reason: error.to_string(),
+                },
+            ),
+        };
+        *engine.borrow_mut() = Some((Rc::new(Engine::new(device, backend)), host));
+        post(&scope, &crate::ready_message());
+    });
+}
+
+impl WebHost {
+    async fn webgpu(&self) -> Result<Device, WorkerError> {
+        if let Backend::Cpu { reason } = &self.probed {
+            return Err(WorkerError::BackendUnavailable {
+                detail: reason.clone(),
+            });
+        }
+        if let Some(device) = self.webgpu.borrow().clone() {
+            return Ok(device);
+        }
+        let device = Device::wgpu_options().init_async().await.map_err(|err| {
+            WorkerError::BackendUnavailable {
+                detail: format!("WebGPU set-up failed: {err}"),
+            }
+        })?;
+        *self.webgpu.borrow_mut() = Some(device.clone());
+        Ok(device)
+    }
+
+    /// The app's database, opened at whatever version the page made it. The worker never
+    /// creates it: opening a database that does not exist would create an empty one and
+    /// break the page's schema upgrade.
+    async fn database(&self) -> Result<idb::Database, WorkerError> {
+        let storage = |detail: String| WorkerError::Storage { detail };
+        let factory = idb::Factory::new().map_err(|e| storage(e.to_string()))?;
+        let inner: web_sys::IdbFactory = factory.clone().into();
+        let listed = Reflect::get(&inner, &"databases".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .and_then(|f| f.call0(&inner).ok());
+        if let Some(listed) = listed {
+            let names = JsFuture::from(Promise::from(listed))
+                .await
+                .map_err(|e| storage(describe_js_error(&e)))?;
+            let exists = js_sys::Array::from(&names).iter().any(|info| {
+                Reflect::get(&info, &"name".into())
+                    .ok()
+                    .and_then(|n| n.as_string())
+                    .is_some_and(|n| n == store::DATABASE_NAME)
+            });
+            if !exists {
+                return Err(storage("the app has stored nothing yet".into()));
+            }
+        }
+        factory
+            .open(store::DATABASE_NAME, None)
+            .map_err(|e| storage(e.to_string()))?
+            .await
+            .map_err(|e| storage(e.to_string()))
+    }
+
+    /// The record under `key` in `store_name`, `None` if absent.
+    async fn record(&self, store_name: &str, key: &str) -> Result<Option<JsValue>, WorkerError> {
+        let storage = |detail: String| WorkerError::Storage { detail };
+        let database = self.database().await?;
+        let result = async {
+            let transaction = database
+                .transaction(&[store_name], idb::TransactionMode::ReadOnly)
+                .map_err(|e| storage(e.to_string()))?;
+            transaction
+                .object_store(store_name)
+                .map_err(|e| storage(e.to_string()))?
+                .get(JsValue::from_str(key))
+                .map_err(|e| storage(e.to_string()))?
+                .await
+                .map_err(|e| storage(e.to_string()))
+        }
+        .await;
+        database.close();
+        result
+    }
+
+    async fn fetch_bytes(&self, url: &str) -> Result<Vec<u8>, String> {
+        let response = JsFuture::from(self.scope.fetch_with_str(url))
+            .await
+            .map_err(|e| describe_js_error(&e))?;
+        let response: web_sys::Response = response.dyn_into().map_err(|e| describe_js_error(&e))?;
+        if !response.ok() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let buffer = JsFuture::from(response.array_buffer().map_err(|e| describe_js_error(&e))?)
+            .await
+            .map_err(|e| describe_js_error(&e))?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+}
+
+fn bytes_field(record: &JsValue, field: &str) -> Option<Vec<u8>> {
+    let value = Reflect::get(record, &field.into()).ok()?;
+    value
+        .dyn_ref::<js_sys::Uint8Array>()
+        .map(js_sys::Uint8Array::to_vec)
+        .or_else(|| {
+            value
+                .dyn_ref::<js_sys::ArrayBuffer>()
+                .map(|b| js_sys::Uint8Array::new(b).to_vec())
+        })
+}
+
+impl Host for WebHost {
+    async fn read_model(&self, key: &str) -> Result<StoredModel, WorkerError> {
+        let record =
+            self.record(store::MODELS, key)
+                .await?
+                .ok_or_else(|| WorkerError::ModelNotFound {
+                    model: key.to_owned(),
+                })?;
+        let onnx = bytes_field(&record, "onnx").ok_or_else(|| WorkerError::Storage {
+            detail: format!("the stored model {key} has no bytes"),
+        })?;
+        let text = |field: &str| {
+            Reflect::get(&record, &field.into())
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        Ok(StoredModel {
+            name: text("name").unwrap_or_else(|| key.to_owned()),
+            onnx,
+            config: text("config"),
+        })
+    }
+
+    async fn read_image(&self, source: &ImageSource) -> Result<Vec<u8>, ImageError> {
+        match source {
+            ImageSource::Stored { key } => {
+                let record = self
+                    .record(store::BLOBS, key)
+                    .await
+                    .map_err(|e| ImageError::Read {
+                        detail: e.to_string(),
+                    })?
+                    .ok_or_else(|| ImageError::Read {
+                        detail: "its stored bytes are gone".into(),
+                    })?;
+                bytes_field(&record, "bytes").ok_or_else(|| ImageError::Read {
+                    detail: "the stored record has no bytes".into(),
+                })
+            }
+            ImageSource::Url { url } => {
+                self.fetch_bytes(url)
+                    .await
+                    .map_err(|detail| ImageError::Read {
+                        detail: format!("{url}: {detail}"),
+                    })
+            }
+        }
+    }
+
+    async fn yield_now(&self) {
+        // A macrotask: queued messages (a Cancel) are handled before this resolves.
+        let scope = self.scope.clone();
+        let promise = Promise::new(&mut |resolve, _| {
+            let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        });
+        let _ = JsFuture::from(promise).await;
+    }
+
+    async fn device_for(&self, choice: BackendChoice) -> Result<(Device, Backend), WorkerError> {
+        let cpu = |reason: &str| {
+            (
+                Device::flex(),
+                Backend::Cpu {
+                    reason: reason.to_owned(),
+                },
+            )
+        };
+        match choice {
+            BackendChoice::Cpu => Ok(cpu("chosen in the settings")),
+            BackendChoice::WebGpu => Ok((self.webgpu().await?, self.probed.clone())),
+            BackendChoice::Auto => match self.webgpu().await {
+                Ok(device) => Ok((device, self.probed.clone())),
+                Err(error) => Ok(cpu(&match &self.probed {
+                    Backend::Cpu { reason } => reason.clone(),
+                    Backend::WebGpu { .. } => error.to_string(),
+                })),
+            },
+        }
+    }
+
+    fn progress(&self, progress: Progress) {
+        post(&self.scope, &Message::Progress(progress));
     }
 }
 

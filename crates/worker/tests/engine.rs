@@ -1,0 +1,450 @@
+//! The worker's engine natively, with an in-memory host: models load once and describe
+//! themselves, detections equal the vision crate's own pipeline, bad images and broken
+//! models are typed errors that stop nothing else, and a cancel keeps what finished.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use futures_executor::block_on;
+use sightline_protocol::{
+    Backend, BackendChoice, DetectParams, FilterParams, ImageError, ImageRef, ImageSource, Message,
+    ModelTask, Progress, Reply, ReplyBody, Request, RequestBody, WorkerError,
+};
+use sightline_worker::engine::{Engine, Host, StoredModel, to_protocol};
+use sightline_worker::handle_request;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vision/tests/data");
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo");
+
+#[derive(Default)]
+struct MemoryHost {
+    models: HashMap<String, StoredModel>,
+    images: HashMap<String, Vec<u8>>,
+    progress: RefCell<Vec<Progress>>,
+    yields: Cell<usize>,
+    on_yield: RefCell<Option<Box<dyn Fn(usize)>>>,
+}
+
+impl Host for MemoryHost {
+    async fn read_model(&self, key: &str) -> Result<StoredModel, WorkerError> {
+        self.models
+            .get(key)
+            .cloned()
+            .ok_or_else(|| WorkerError::ModelNotFound {
+                model: key.to_owned(),
+            })
+    }
+
+    async fn read_image(&self, source: &ImageSource) -> Result<Vec<u8>, ImageError> {
+        let ImageSource::Stored { key } = source else {
+            return Err(ImageError::Read {
+                detail: "only stored images here".into(),
+            });
+        };
+        self.images
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ImageError::Read {
+                detail: format!("no bytes under {key}"),
+            })
+    }
+
+    async fn yield_now(&self) {
+        let count = self.yields.get() + 1;
+        self.yields.set(count);
+        if let Some(hook) = self.on_yield.borrow().as_ref() {
+            hook(count);
+        }
+    }
+
+    async fn device_for(&self, choice: BackendChoice) -> Result<(Device, Backend), WorkerError> {
+        match choice {
+            BackendChoice::WebGpu => Err(WorkerError::BackendUnavailable {
+                detail: "no WebGPU in native tests".into(),
+            }),
+            _ => Ok((cpu(), cpu_backend())),
+        }
+    }
+
+    fn progress(&self, progress: Progress) {
+        self.progress.borrow_mut().push(progress);
+    }
+}
+
+fn cpu() -> Device {
+    Device::flex()
+}
+
+fn cpu_backend() -> Backend {
+    Backend::Cpu {
+        reason: "test".into(),
+    }
+}
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn stored(name: &str) -> StoredModel {
+    StoredModel {
+        name: name.to_owned(),
+        onnx: read(&format!("{DATA}/{name}")),
+        config: None,
+    }
+}
+
+fn image(name: &str) -> ImageRef {
+    ImageRef {
+        name: name.to_owned(),
+        source: ImageSource::Stored {
+            key: name.to_owned(),
+        },
+    }
+}
+
+fn host() -> MemoryHost {
+    let mut host = MemoryHost::default();
+    for model in ["yolov8t.onnx", "yolov8t-seg.onnx"] {
+        host.models.insert(model.to_owned(), stored(model));
+    }
+    host.models.insert(
+        "garbage".into(),
+        StoredModel {
+            name: "garbage.onnx".into(),
+            onnx: b"definitely not a protobuf".to_vec(),
+            config: None,
+        },
+    );
+    let mut truncated = stored("yolov8t.onnx");
+    truncated.onnx.truncate(truncated.onnx.len() / 2);
+    host.models.insert("truncated".into(), truncated);
+    for name in ["dog.jpg", "person.jpg", "kite.jpg", "horses.jpg"] {
+        host.images
+            .insert(name.to_owned(), read(&format!("{DEMO}/{name}")));
+    }
+    host.images
+        .insert("broken.jpg".into(), b"\xFF\xD8\xFF not really".to_vec());
+    host
+}
+
+const LOW: DetectParams = DetectParams {
+    confidence: 0.01,
+    iou: 0.45,
+    batch: 1,
+};
+
+fn detections(reply: ReplyBody) -> Vec<sightline_protocol::ImageResult> {
+    match reply {
+        ReplyBody::Detections { results } => results,
+        other => panic!("expected detections, got {other:?}"),
+    }
+}
+
+#[test]
+fn models_load_once_and_describe_themselves() {
+    let host = host();
+    let engine = Engine::new(cpu(), cpu_backend());
+    let info = block_on(engine.load_model(&host, "yolov8t.onnx")).expect("loads");
+    assert_eq!((info.input_width, info.input_height), (320, 320));
+    assert_eq!(info.task, ModelTask::Detect);
+    // The class names the ONNX metadata carries (`names`), as vision reads them.
+    let reference = sightline_vision::Detector::new(
+        sightline_vision::OnnxModel::from_bytes(&stored("yolov8t.onnx").onnx, &cpu())
+            .expect("parses"),
+        None,
+        None,
+    )
+    .expect("a detector");
+    assert_eq!(info.classes, reference.class_names());
+    assert!(!info.classes.is_empty());
+    assert_eq!(info.backend, cpu_backend());
+    let again = block_on(engine.load_model(&host, "yolov8t.onnx")).expect("cached");
+    assert_eq!(again, info);
+    assert_eq!(engine.loaded(), 1);
+    let seg = block_on(engine.load_model(&host, "yolov8t-seg.onnx")).expect("loads");
+    assert_eq!(seg.task, ModelTask::Segment);
+    engine.unload("yolov8t.onnx");
+    assert_eq!(engine.loaded(), 1);
+}
+
+#[test]
+fn detections_equal_the_vision_pipeline_and_bad_images_stop_nothing() {
+    let host = host();
+    let engine = Engine::new(cpu(), cpu_backend());
+    let images = [
+        image("dog.jpg"),
+        image("broken.jpg"),
+        image("missing.jpg"),
+        image("person.jpg"),
+    ];
+    let results = detections(
+        block_on(engine.detect(&host, 7, "yolov8t.onnx", &images, &LOW, None)).expect("runs"),
+    );
+    assert_eq!(results.len(), 4);
+    assert!(
+        matches!(results[1].outcome, Err(ImageError::Decode { .. })),
+        "{:?}",
+        results[1]
+    );
+    assert!(matches!(results[2].outcome, Err(ImageError::Read { .. })));
+    // The oracle: vision's own blocking pipeline on the same bytes.
+    let mut reference = sightline_vision::Detector::new(
+        sightline_vision::OnnxModel::from_bytes(&stored("yolov8t.onnx").onnx, &cpu())
+            .expect("parses"),
+        None,
+        None,
+    )
+    .expect("a detector");
+    reference.options.score_threshold = LOW.confidence;
+    reference.options.iou_threshold = LOW.iou;
+    for index in [0, 3] {
+        let name = &images[index].name;
+        let decoded = sightline_vision::image_io::decode_image(&read(&format!("{DEMO}/{name}")))
+            .expect("decodes");
+        let expected: Vec<_> = reference
+            .detect(&decoded)
+            .expect("runs")
+            .into_iter()
+            .map(to_protocol)
+            .collect();
+        let got = results[index].outcome.as_ref().expect("detected");
+        assert_eq!((got.width, got.height), decoded.dimensions());
+        assert!(
+            !expected.is_empty(),
+            "{name}: the tiny model finds something at 0.01"
+        );
+        assert_eq!(got.detections, expected, "{name}");
+        assert_eq!(got.matches, None);
+    }
+    let progress = host.progress.borrow();
+    assert_eq!(progress.last().map(|p| (p.done, p.total)), Some((4, 4)));
+    assert!(progress.iter().all(|p| p.id == 7));
+}
+
+#[test]
+fn filter_says_which_images_match() {
+    let host = host();
+    let engine = Engine::new(cpu(), cpu_backend());
+    let images = [image("dog.jpg"), image("person.jpg")];
+    let all = detections(
+        block_on(engine.detect(&host, 1, "yolov8t.onnx", &images, &LOW, None)).expect("runs"),
+    );
+    let label = all[0].outcome.as_ref().expect("ok").detections[0]
+        .label
+        .clone();
+    let filter = FilterParams {
+        classes: vec![label],
+        min_confidence: 0.0,
+        max_confidence: 1.0,
+    };
+    let filtered = detections(
+        block_on(engine.detect(&host, 2, "yolov8t.onnx", &images, &LOW, Some(&filter)))
+            .expect("runs"),
+    );
+    for (plain, with_filter) in all.iter().zip(&filtered) {
+        let plain = plain.outcome.as_ref().expect("ok");
+        let with_filter = with_filter.outcome.as_ref().expect("ok");
+        assert_eq!(with_filter.matches, Some(filter.matches(&plain.detections)));
+    }
+    assert_eq!(
+        filtered[0].outcome.as_ref().expect("ok").matches,
+        Some(true)
+    );
+}
+
+#[test]
+fn broken_models_are_refused_by_name_and_not_cached() {
+    let host = host();
+    let engine = Engine::new(cpu(), cpu_backend());
+    for key in ["garbage", "truncated"] {
+        let error = block_on(engine.load_model(&host, key)).expect_err("refused");
+        let WorkerError::InvalidModel { detail } = &error else {
+            panic!("{key}: expected InvalidModel, got {error:?}");
+        };
+        assert!(!detail.is_empty());
+        assert!(
+            error
+                .to_string()
+                .starts_with("the model file cannot be used")
+        );
+    }
+    assert_eq!(engine.loaded(), 0);
+    assert!(matches!(
+        block_on(engine.load_model(&host, "nope")),
+        Err(WorkerError::ModelNotFound { .. })
+    ));
+    let reply = block_on(engine.detect(&host, 3, "garbage", &[image("dog.jpg")], &LOW, None));
+    assert!(matches!(reply, Err(WorkerError::InvalidModel { .. })));
+}
+
+#[test]
+fn a_cancel_keeps_the_images_finished_before_it() {
+    let host = Rc::new(host());
+    let engine = Rc::new(Engine::new(cpu(), cpu_backend()));
+    block_on(engine.load_model(&*host, "yolov8t.onnx")).expect("loads");
+    let images = [
+        image("dog.jpg"),
+        image("person.jpg"),
+        image("kite.jpg"),
+        image("horses.jpg"),
+    ];
+    // The page's Cancel arrives while the third image waits its turn.
+    let start = host.yields.get();
+    let canceller = engine.clone();
+    *host.on_yield.borrow_mut() = Some(Box::new(move |count| {
+        if count == start + 3 {
+            canceller.cancel(11);
+        }
+    }));
+    let reply = block_on(engine.detect(&*host, 11, "yolov8t.onnx", &images, &LOW, None));
+    let Err(WorkerError::Cancelled { finished }) = reply else {
+        panic!("expected a cancel, got {reply:?}");
+    };
+    let names: Vec<&str> = finished.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["dog.jpg", "person.jpg"]);
+    assert!(finished.iter().all(|r| r.outcome.is_ok()));
+    // The model stays usable, and a later request is not affected by the old cancel.
+    *host.on_yield.borrow_mut() = None;
+    let results = detections(
+        block_on(engine.detect(&*host, 12, "yolov8t.onnx", &images[..1], &LOW, None))
+            .expect("runs"),
+    );
+    assert_eq!(results.len(), 1);
+}
+
+#[test]
+fn requests_are_answered_with_typed_replies() {
+    let host = host();
+    let engine = Engine::new(cpu(), cpu_backend());
+    let ask = |id, body| block_on(handle_request(&engine, &host, Request { id, body }));
+    let Message::Reply(Reply {
+        id: 1,
+        outcome: Ok(ReplyBody::Pong(info)),
+    }) = ask(1, RequestBody::Ping)
+    else {
+        panic!("expected a pong");
+    };
+    assert_eq!(info.protocol_version, sightline_protocol::PROTOCOL_VERSION);
+    assert!(matches!(
+        ask(
+            2,
+            RequestBody::SetBackend {
+                choice: BackendChoice::WebGpu
+            }
+        ),
+        Message::Reply(Reply {
+            id: 2,
+            outcome: Err(WorkerError::BackendUnavailable { .. })
+        })
+    ));
+    assert!(matches!(
+        ask(3, RequestBody::Cancel { target: 99 }),
+        Message::Reply(Reply {
+            id: 3,
+            outcome: Ok(ReplyBody::CancelRequested { target: 99 })
+        })
+    ));
+    assert!(matches!(
+        ask(
+            4,
+            RequestBody::LoadModel {
+                model: "yolov8t.onnx".into()
+            }
+        ),
+        Message::Reply(Reply {
+            id: 4,
+            outcome: Ok(ReplyBody::ModelLoaded(_))
+        })
+    ));
+    assert!(matches!(
+        ask(
+            5,
+            RequestBody::UnloadModel {
+                model: "yolov8t.onnx".into()
+            }
+        ),
+        Message::Reply(Reply {
+            id: 5,
+            outcome: Ok(ReplyBody::Unloaded { .. })
+        })
+    ));
+    assert_eq!(engine.loaded(), 0);
+    let garbage = sightline_worker::parse_request("{\"id\": 3, \"body\": {\"kind\": \"dance\"}}");
+    let Err(Message::Reply(Reply {
+        id: 0,
+        outcome: Err(WorkerError::BadRequest { detail }),
+    })) = garbage
+    else {
+        panic!("expected a bad-request error");
+    };
+    assert!(detail.contains("dance"), "{detail}");
+}
+
+/// The trained detector (from PyPI; `cargo xtask test` downloads it) on person.jpg through
+/// the worker gives Ultralytics' "Normal" box.
+#[test]
+fn the_trained_model_finds_the_person_ultralytics_finds() {
+    let Ok(path) = std::env::var("SIGHTLINE_FALL_MODEL") else {
+        assert!(
+            std::env::var("SIGHTLINE_REQUIRE_DATA").is_err(),
+            "SIGHTLINE_FALL_MODEL is required"
+        );
+        eprintln!("skipped: SIGHTLINE_FALL_MODEL is not set");
+        return;
+    };
+    let mut host = host();
+    host.models.insert(
+        "fall".into(),
+        StoredModel {
+            name: "fall.onnx".into(),
+            onnx: read(&path),
+            config: None,
+        },
+    );
+    let engine = Engine::new(cpu(), cpu_backend());
+    let results = detections(
+        block_on(engine.detect(
+            &host,
+            1,
+            "fall",
+            &[image("person.jpg")],
+            &DetectParams::default(),
+            None,
+        ))
+        .expect("runs"),
+    );
+    let refs: serde_json::Value =
+        serde_json::from_slice(&read(&format!("{DATA}/fall-yolov8s.detections.json")))
+            .expect("json");
+    let got = &results[0].outcome.as_ref().expect("ok").detections;
+    let expected = refs["images"]["person.jpg"]["detections"]
+        .as_array()
+        .expect("list");
+    assert_eq!(got.len(), expected.len());
+    for want in expected {
+        let name = want["name"].as_str().expect("name");
+        let xyxy: Vec<f32> = want["xyxy"]
+            .as_array()
+            .expect("box")
+            .iter()
+            .map(|v| v.as_f64().expect("number") as f32)
+            .collect();
+        let best = got
+            .iter()
+            .filter(|d| d.label == name)
+            .map(|d| iou(&d.bbox, &xyxy))
+            .fold(0.0_f32, f32::max);
+        assert!(best >= 0.95, "{name}: IoU {best}");
+    }
+}
+
+fn iou(a: &[f32; 4], b: &[f32]) -> f32 {
+    let ix = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let iy = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = ix * iy;
+    let area = |r: &[f32]| (r[2] - r[0]) * (r[3] - r[1]);
+    inter / (area(a) + area(b) - inter)
+}
