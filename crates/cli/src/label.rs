@@ -9,24 +9,25 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sightline_core::annotation::{Dataset, ImageAnnotations, ImageSize, Shape};
 use sightline_core::formats::{self, ExportOptions, Format};
 use sightline_core::view::Point;
-use sightline_vision::image_io::read_image;
-use sightline_vision::{ComputeDevice, Detection, Detector, DeviceChoice};
+use sightline_vision::Detection;
+
+use crate::pipeline::{
+    Decoded, ModelArgs, decode_ahead, decoder_threads, find_images, interrupt_flag, parse_shard,
+    progress_bar,
+};
 
 /// Arguments of `sightline label`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// An ONNX model or an AnyLabeling model config (.yaml).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Folder of images (searched recursively).
     #[arg(long)]
     input: PathBuf,
@@ -36,18 +37,9 @@ pub struct Args {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
-    /// Images decoded and letterboxed in parallel ahead of the model.
+    /// Images decoded ahead of the model (on all cores but one, overlapping inference).
     #[arg(long, default_value_t = 4)]
     batch: usize,
-    /// Where to run: auto, cpu, vulkan or cuda.
-    #[arg(long, default_value = "auto")]
-    device: String,
-    /// Minimum confidence (default: the config's, else 0.25).
-    #[arg(long)]
-    conf: Option<f32>,
-    /// NMS IoU threshold (default: the config's, else 0.45).
-    #[arg(long)]
-    iou: Option<f32>,
     /// Process only shard K of N (`K/N`, K counted from 0).
     #[arg(long)]
     shard: Option<String>,
@@ -70,20 +62,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         other => bail!("unknown format `{other}` (use labelme, yolo or coco)"),
     };
     let (shard, shards) = parse_shard(args.shard.as_deref())?;
-    let device = ComputeDevice::select(args.device.parse::<DeviceChoice>()?)?;
-    let mut detector = Detector::load(&args.model, &device.device)
-        .with_context(|| format!("loading {}", args.model.display()))?;
-    if let Some(conf) = args.conf {
-        detector.options.score_threshold = conf;
-    }
-    if let Some(iou) = args.iou {
-        detector.options.iou_threshold = iou;
-    }
-
-    let mut images = Vec::new();
-    collect_images(&args.input, &args.input, &mut images)?;
-    images.sort();
-    let images: Vec<String> = images
+    let (device, detector) = args.model.load()?;
+    let images: Vec<String> = find_images(&args.input)?
         .into_iter()
         .enumerate()
         .filter(|(i, _)| i % shards == shard)
@@ -92,17 +72,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let cache = args.out.join(".sightline/detections");
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
 
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        // A second handler cannot be installed (tests); ignoring that keeps the default.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    }
-    let progress = ProgressBar::new(images.len() as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let interrupted = interrupt_flag();
+    let progress = progress_bar(images.len());
     eprintln!(
         "labelling {} images on {} (shard {shard}/{shards})",
         images.len(),
@@ -110,56 +81,44 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     );
 
     let mut failures: Vec<(String, String)> = Vec::new();
-    let todo: Vec<&String> = images
+    let todo: Vec<String> = images
         .iter()
         .filter(|p| !cache_path(&cache, p).is_file())
+        .cloned()
         .collect();
     progress.inc((images.len() - todo.len()) as u64);
-    for chunk in todo.chunks(args.batch.max(1)) {
+    // Decode runs ahead on the other cores while the model works on this one.
+    let (decoded, decoders) = decode_ahead(&args.input, todo, decoder_threads(), args.batch.max(1));
+    for Decoded { rel, image } in decoded.iter() {
         if interrupted.load(Ordering::SeqCst) {
             break;
         }
-        // Decode the chunk in parallel; the model runs one image at a time.
-        let decoded: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|rel| scope.spawn(move || read_image(args.input.join(rel.as_str()))))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(sightline_vision::VisionError::Image(
-                            "decoder crashed".into(),
-                        ))
-                    })
-                })
-                .collect()
+        let result = image.and_then(|image| {
+            let detections = detector.detect(&image)?;
+            Ok(ImageResult {
+                width: image.width(),
+                height: image.height(),
+                detections,
+            })
         });
-        for (rel, image) in chunk.iter().zip(decoded) {
-            let result = image.and_then(|image| {
-                let detections = detector.detect(&image)?;
-                Ok(ImageResult {
-                    width: image.width(),
-                    height: image.height(),
-                    detections,
-                })
-            });
-            match result {
-                Ok(result) => {
-                    let path = cache_path(&cache, rel);
-                    if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent)?;
-                    }
-                    std::fs::write(&path, serde_json::to_vec(&result)?)?;
+        match result {
+            Ok(result) => {
+                let path = cache_path(&cache, &rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
                 }
-                Err(err) => {
-                    progress.println(format!("FAILED {rel}: {}", err.to_string().trim()));
-                    failures.push(((*rel).clone(), err.to_string().trim().to_string()));
-                }
+                std::fs::write(&path, serde_json::to_vec(&result)?)?;
             }
-            progress.inc(1);
+            Err(err) => {
+                progress.println(format!("FAILED {rel}: {}", err.to_string().trim()));
+                failures.push((rel, err.to_string().trim().to_string()));
+            }
         }
+        progress.inc(1);
+    }
+    drop(decoded);
+    for decoder in decoders {
+        let _ = decoder.join();
     }
     progress.finish_and_clear();
 
@@ -257,50 +216,4 @@ fn shape_of(detection: &Detection) -> Shape {
 
 fn cache_path(cache: &Path, rel: &str) -> PathBuf {
     cache.join(format!("{rel}.json"))
-}
-
-fn parse_shard(text: Option<&str>) -> anyhow::Result<(usize, usize)> {
-    let Some(text) = text else { return Ok((0, 1)) };
-    let parsed = text
-        .split_once('/')
-        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
-    match parsed {
-        Some((k, n)) if n > 0 && k < n => Ok((k, n)),
-        _ => bail!("--shard must be K/N with 0 <= K < N, got `{text}`"),
-    }
-}
-
-fn collect_images(root: &Path, dir: &Path, out: &mut Vec<String>) -> anyhow::Result<()> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
-    for entry in entries {
-        let path = entry?.path();
-        if path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        {
-            continue;
-        }
-        if path.is_dir() {
-            collect_images(root, &path, out)?;
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            let rel = rel.to_string_lossy().replace('\\', "/");
-            if formats::is_image_path(&rel) {
-                out.push(rel);
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_parse() {
-        assert_eq!(parse_shard(None).unwrap(), (0, 1));
-        assert_eq!(parse_shard(Some("2/4")).unwrap(), (2, 4));
-        assert!(parse_shard(Some("4/4")).is_err());
-        assert!(parse_shard(Some("x")).is_err());
-    }
 }

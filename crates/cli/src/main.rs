@@ -1,8 +1,11 @@
 //! The `sightline` command line: whole-dataset jobs natively (label, filter, convert, run,
 //! bench) over the same `core` and `vision` code that the browser uses.
 
+mod bench;
 mod convert;
+mod filter;
 mod label;
+mod pipeline;
 mod run;
 
 use std::process::ExitCode;
@@ -25,6 +28,10 @@ enum Command {
     Run(run::Args),
     /// Pre-labels a folder of images with a YOLO model (LabelMe, YOLO or COCO output).
     Label(label::Args),
+    /// Lists (and copies) the images in which a model finds chosen classes.
+    Filter(filter::Args),
+    /// Times a model here: forward per image, and whole-folder images/s.
+    Bench(bench::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -33,5 +40,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Label(args) => label::run(&args),
+        Command::Filter(args) => filter::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }

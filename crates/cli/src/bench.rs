@@ -1,0 +1,141 @@
+//! `sightline bench`: how fast a model runs here. Forward time per image (after a warm-up;
+//! median, mean, p95), and, with `--input`, whole-folder throughput — decode, letterbox,
+//! forward and post-processing — once image after image and once with decoding overlapped
+//! on the other cores, so the gain of the overlap is measured, not assumed. Comparisons
+//! with onnxruntime and Ultralytics live in `cargo xtask bench` (benchmarks/).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use sightline_vision::detector::read_outputs;
+use sightline_vision::image_io::read_image;
+use sightline_vision::yolo::letterbox::letterbox;
+
+use crate::pipeline::{ModelArgs, decode_ahead, decoder_threads, find_images};
+
+/// Arguments of `sightline bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Timed forward passes (after two warm-up passes).
+    #[arg(long, default_value_t = 10)]
+    iterations: usize,
+    /// A folder of images: also measure whole-folder images/s.
+    #[arg(long)]
+    input: Option<PathBuf>,
+}
+
+/// Summary of a set of durations, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    pub median: f64,
+    pub mean: f64,
+    pub p95: f64,
+}
+
+pub fn stats(samples: &[Duration]) -> Option<Stats> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    Some(Stats {
+        median: at(0.5),
+        mean: ms.iter().sum::<f64>() / ms.len() as f64,
+        p95: at(0.95),
+    })
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if args.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    let (device, detector) = args.model.load()?;
+    let images = match &args.input {
+        Some(dir) => find_images(dir)?,
+        None => Vec::new(),
+    };
+    // The forward input: the first image letterboxed, else a grey frame.
+    let sample = match (&args.input, images.first()) {
+        (Some(dir), Some(rel)) => read_image(dir.join(rel))?,
+        _ => {
+            let (w, h) = detector.input_size();
+            image::RgbImage::from_pixel(w, h, image::Rgb([114, 114, 114]))
+        }
+    };
+    let (input, _) = letterbox(&sample, detector.input_size());
+    let forward = || -> anyhow::Result<Duration> {
+        let start = Instant::now();
+        read_outputs(&detector.forward(&input)?)?;
+        Ok(start.elapsed())
+    };
+    for _ in 0..2 {
+        forward()?;
+    }
+    let samples = (0..args.iterations)
+        .map(|_| forward())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (w, h) = detector.input_size();
+    let forward_stats = stats(&samples).expect("at least one iteration");
+    println!("model      {}", args.model.model.display());
+    println!("device     {}", device.backend_name);
+    println!("input      {w}×{h}");
+    println!(
+        "forward    median {:.1} ms   mean {:.1} ms   p95 {:.1} ms   ({} runs)",
+        forward_stats.median, forward_stats.mean, forward_stats.p95, args.iterations
+    );
+
+    if let (Some(dir), false) = (&args.input, images.is_empty()) {
+        let mut failed = 0;
+        let start = Instant::now();
+        for rel in &images {
+            if read_image(dir.join(rel))
+                .and_then(|i| detector.detect(&i))
+                .is_err()
+            {
+                failed += 1;
+            }
+        }
+        let sequential = images.len() as f64 / start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let (decoded, decoders) = decode_ahead(dir, images.clone(), decoder_threads(), 4);
+        for item in decoded.iter() {
+            let _ = item.image.and_then(|i| detector.detect(&i));
+        }
+        for decoder in decoders {
+            let _ = decoder.join();
+        }
+        let overlapped = images.len() as f64 / start.elapsed().as_secs_f64();
+        println!(
+            "folder     {} images: {sequential:.2} images/s one after another, \
+             {overlapped:.2} images/s with decoding overlapped ({:.2}×)",
+            images.len(),
+            overlapped / sequential
+        );
+        if failed > 0 {
+            eprintln!("{failed} images could not be read or run");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_of_known_samples() {
+        let samples: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
+        let s = stats(&samples).expect("some");
+        assert_eq!(s.median, 11.0, "index round(19 × 0.5) = 10 → 11 ms");
+        assert_eq!(s.mean, 10.5);
+        assert_eq!(s.p95, 19.0, "index round(19 × 0.95) = 18 → 19 ms");
+        assert!(stats(&[]).is_none());
+    }
+}

@@ -1,0 +1,200 @@
+//! What `label`, `filter` and `bench` share: finding a folder's images, loading a model on
+//! the chosen device, and decoding images on worker threads ahead of the model so that
+//! decode overlaps inference (the model runs on the calling thread, its images arriving
+//! through a bounded channel).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, bail};
+use image::RgbImage;
+use indicatif::{ProgressBar, ProgressStyle};
+use sightline_core::formats;
+use sightline_vision::image_io::read_image;
+use sightline_vision::{ComputeDevice, Detector, DeviceChoice, VisionError};
+
+/// The model options every model command takes.
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// An ONNX model or an AnyLabeling model config (.yaml).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Where to run: auto, cpu, vulkan or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Minimum confidence (default: the config's, else 0.25).
+    #[arg(long)]
+    pub conf: Option<f32>,
+    /// NMS IoU threshold (default: the config's, else 0.45).
+    #[arg(long)]
+    pub iou: Option<f32>,
+}
+
+impl ModelArgs {
+    /// The device and the model loaded on it, thresholds applied.
+    pub fn load(&self) -> anyhow::Result<(ComputeDevice, Detector)> {
+        let device = ComputeDevice::select(self.device.parse::<DeviceChoice>()?)?;
+        let mut detector = Detector::load(&self.model, &device.device)
+            .with_context(|| format!("loading {}", self.model.display()))?;
+        if let Some(conf) = self.conf {
+            detector.options.score_threshold = conf;
+        }
+        if let Some(iou) = self.iou {
+            detector.options.iou_threshold = iou;
+        }
+        Ok((device, detector))
+    }
+}
+
+/// The images under `root` (recursively, hidden entries skipped) as sorted `/` paths
+/// relative to it.
+pub fn find_images(root: &Path) -> anyhow::Result<Vec<String>> {
+    let mut images = Vec::new();
+    collect_images(root, root, &mut images)?;
+    images.sort();
+    Ok(images)
+}
+
+fn collect_images(root: &Path, dir: &Path, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            collect_images(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if formats::is_image_path(&rel) {
+                out.push(rel);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses `--shard K/N` (K counted from 0); none means the whole folder.
+pub fn parse_shard(text: Option<&str>) -> anyhow::Result<(usize, usize)> {
+    let Some(text) = text else { return Ok((0, 1)) };
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((k, n)) if n > 0 && k < n => Ok((k, n)),
+        _ => bail!("--shard must be K/N with 0 <= K < N, got `{text}`"),
+    }
+}
+
+/// One image read from disk, or why it could not be.
+pub struct Decoded {
+    pub rel: String,
+    pub image: Result<RgbImage, VisionError>,
+}
+
+/// Decodes `images` (relative to `root`) on `workers` threads, at most `ahead` images in
+/// front of the consumer. Dropping the receiver stops the workers at their next image.
+pub fn decode_ahead(
+    root: &Path,
+    images: Vec<String>,
+    workers: usize,
+    ahead: usize,
+) -> (Receiver<Decoded>, Vec<JoinHandle<()>>) {
+    let (sender, receiver) = sync_channel(ahead.max(1));
+    let images = Arc::new(images);
+    let next = Arc::new(AtomicUsize::new(0));
+    let handles = (0..workers.max(1))
+        .map(|_| {
+            let (sender, images, next, root) = (
+                sender.clone(),
+                images.clone(),
+                next.clone(),
+                root.to_path_buf(),
+            );
+            std::thread::spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(rel) = images.get(index) else { break };
+                    let image = read_image(root.join(rel));
+                    if sender
+                        .send(Decoded {
+                            rel: rel.clone(),
+                            image,
+                        })
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    (receiver, handles)
+}
+
+/// Decoder threads for this machine: all cores but the one running the model.
+pub fn decoder_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Set by Ctrl-C: long jobs stop cleanly at the next image, keeping what finished.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    // A second handler cannot be installed (tests); ignoring that keeps the default.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    interrupted
+}
+
+/// A progress bar with rate and ETA.
+pub fn progress_bar(len: usize) -> ProgressBar {
+    let progress = ProgressBar::new(len as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse() {
+        assert_eq!(parse_shard(None).unwrap(), (0, 1));
+        assert_eq!(parse_shard(Some("2/4")).unwrap(), (2, 4));
+        assert!(parse_shard(Some("4/4")).is_err());
+        assert!(parse_shard(Some("x")).is_err());
+    }
+
+    #[test]
+    fn decoding_ahead_yields_every_image_once_with_errors_in_place() {
+        let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo"));
+        let mut images = find_images(&root).expect("lists");
+        assert!(images.len() >= 9);
+        images.push("missing.jpg".into());
+        let (receiver, handles) = decode_ahead(&root, images.clone(), 3, 2);
+        let mut seen: Vec<(String, bool)> =
+            receiver.iter().map(|d| (d.rel, d.image.is_ok())).collect();
+        for handle in handles {
+            handle.join().expect("worker");
+        }
+        seen.sort();
+        let mut want: Vec<(String, bool)> = images
+            .iter()
+            .map(|r| (r.clone(), r != "missing.jpg"))
+            .collect();
+        want.sort();
+        assert_eq!(seen, want);
+    }
+}

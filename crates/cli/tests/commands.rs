@@ -1,0 +1,258 @@
+//! The `sightline` binary end to end on the demo images: `label` writes all three formats
+//! (read back by the format code, one shape per detection), `filter` lists and copies the
+//! images Ultralytics' detections say should match, `bench` reports its timings.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sightline_core::formats::{self, Format, ImportOptions, InputFile};
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo");
+const TINY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../vision/tests/data/yolov8t.onnx"
+);
+const REFS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../vision/tests/data/fall-yolov8s.detections.json"
+);
+
+fn sightline(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sightline-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn files_under(root: &Path, dir: &Path, out: &mut Vec<InputFile>) {
+    for entry in std::fs::read_dir(dir).expect("readable") {
+        let path = entry.expect("entry").path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            files_under(root, &path, out);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .expect("inside")
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push(InputFile::new(rel, std::fs::read(&path).expect("readable")));
+        }
+    }
+}
+
+fn fall_model() -> Option<String> {
+    match std::env::var("SIGHTLINE_FALL_MODEL") {
+        Ok(path) => Some(path),
+        Err(_) => {
+            assert!(
+                std::env::var("SIGHTLINE_REQUIRE_DATA").is_err(),
+                "SIGHTLINE_FALL_MODEL is required"
+            );
+            eprintln!("skipped: SIGHTLINE_FALL_MODEL is not set");
+            None
+        }
+    }
+}
+
+#[test]
+fn label_writes_every_format_with_one_shape_per_detection() {
+    let out = scratch("label");
+    let mut counts = Vec::new();
+    for format in ["labelme", "yolo", "coco"] {
+        let dir = out.join(format);
+        let run = sightline(&[
+            "label",
+            "--model",
+            TINY,
+            "--input",
+            DEMO,
+            "--format",
+            format,
+            "--out",
+            dir.to_str().expect("utf-8"),
+            "--conf",
+            "0.05",
+            "--device",
+            "cpu",
+        ]);
+        assert!(
+            run.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        // Read back: the labels plus the images (by name, sizes from the cache) import.
+        let mut files = Vec::new();
+        files_under(&dir, &dir, &mut files);
+        let cached = dir.join(".sightline/detections");
+        let mut detections = 0;
+        let mut entries = std::fs::read_dir(&cached)
+            .expect("cache")
+            .collect::<Vec<_>>();
+        entries.sort_by_key(|e| e.as_ref().map(|e| e.path()).ok());
+        let mut sizes = std::collections::HashMap::new();
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            let value: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).expect("cached")).expect("json");
+            detections += value["detections"].as_array().expect("list").len();
+            let name = path
+                .file_stem()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            let size = sightline_core::annotation::ImageSize::new(
+                value["width"].as_u64().expect("w") as u32,
+                value["height"].as_u64().expect("h") as u32,
+            );
+            files.push(InputFile::new(
+                if format == "yolo" {
+                    format!("images/{name}")
+                } else {
+                    name.clone()
+                },
+                Vec::new(),
+            ));
+            sizes.insert(name, size);
+        }
+        assert_eq!(sizes.len(), 9, "every demo image labelled");
+        let size_of = |f: &InputFile| {
+            sizes
+                .get(f.path.rsplit('/').next().unwrap_or(&f.path))
+                .copied()
+        };
+        let options = ImportOptions {
+            format: Some(match format {
+                "labelme" => Format::Labelme,
+                "yolo" => Format::Yolo,
+                _ => Format::Coco,
+            }),
+        };
+        let (dataset, report) = formats::import_folder(&files, &options, &size_of);
+        assert!(!report.has_errors(), "{format}: {:?}", report.issues);
+        assert_eq!(dataset.shape_count(), detections, "{format}");
+        counts.push(detections);
+    }
+    assert!(counts[0] > 0, "the tiny model finds something at 0.05");
+    assert!(counts.windows(2).all(|w| w[0] == w[1]), "{counts:?}");
+}
+
+#[test]
+fn filter_lists_and_copies_what_ultralytics_finds() {
+    let Some(model) = fall_model() else { return };
+    let out = scratch("filter");
+    let list = out.join("list.txt");
+    let copies = out.join("copies");
+    let run = sightline(&[
+        "filter",
+        "--model",
+        &model,
+        "--input",
+        DEMO,
+        "--classes",
+        "Normal",
+        "--min-conf",
+        "0.5",
+        "--list",
+        list.to_str().expect("utf-8"),
+        "--copy-to",
+        copies.to_str().expect("utf-8"),
+        "--device",
+        "cpu",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let refs: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(REFS).expect("refs")).expect("json");
+    let mut expected: Vec<String> = refs["images"]
+        .as_object()
+        .expect("images")
+        .iter()
+        .filter(|(_, image)| {
+            image["detections"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .any(|d| d["name"] == "Normal" && d["conf"].as_f64().expect("conf") >= 0.5)
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    expected.sort();
+    assert!(expected.contains(&"person.jpg".to_owned()));
+    // The references cover the five photographs; the other demo images have no oracle.
+    let listed: Vec<String> = std::fs::read_to_string(&list)
+        .expect("list")
+        .lines()
+        .filter(|name| refs["images"].get(*name).is_some())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(listed, expected);
+    for name in &expected {
+        assert_eq!(
+            std::fs::read(copies.join(name)).expect("copied"),
+            std::fs::read(Path::new(DEMO).join(name)).expect("original")
+        );
+    }
+    let bad = sightline(&[
+        "filter",
+        "--model",
+        &model,
+        "--input",
+        DEMO,
+        "--classes",
+        "Cat",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("Normal"),
+        "names the real classes"
+    );
+}
+
+#[test]
+fn bench_reports_forward_and_folder_rates() {
+    let run = sightline(&[
+        "bench",
+        "--model",
+        TINY,
+        "--input",
+        DEMO,
+        "--iterations",
+        "3",
+        "--device",
+        "cpu",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("input      320×320"), "{text}");
+    let forward = text
+        .lines()
+        .find(|l| l.starts_with("forward"))
+        .expect("forward line");
+    let median: f64 = forward
+        .split_whitespace()
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .expect("a median in ms");
+    assert!(median > 0.0);
+    assert!(text.contains("9 images:"), "{text}");
+}
