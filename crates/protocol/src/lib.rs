@@ -139,7 +139,7 @@ impl FilterParams {
     /// Whether `detections` satisfy the filter.
     pub fn matches(&self, detections: &[Detection]) -> bool {
         detections.iter().any(|d| {
-            (self.classes.is_empty() || self.classes.iter().any(|c| *c == d.label))
+            (self.classes.is_empty() || self.classes.contains(&d.label))
                 && d.score >= self.min_confidence
                 && d.score <= self.max_confidence
         })

@@ -417,6 +417,16 @@ impl Ai {
                             studio.note_image_size(path, found.width, found.height);
                             let predictions: Vec<_> =
                                 found.detections.iter().map(|d| d.to_shape()).collect();
+                            // The model's labels become classes of the project (colours,
+                            // shortcuts, exports), as a labeller would add them.
+                            for shape in &predictions {
+                                if !studio
+                                    .dataset
+                                    .with_untracked(|d| d.classes.contains(&shape.label))
+                                {
+                                    studio.add_class(&shape.label);
+                                }
+                            }
                             shapes += predictions.len();
                             let current = studio.dataset.with_untracked(|d| {
                                 d.image(path).map(|i| i.shapes.clone()).unwrap_or_default()

@@ -194,10 +194,10 @@ impl AiWorker {
                     },
                 );
                 let text = sightline_protocol::encode(&Request { id, body });
-                if let Err(detail) = inner.post(text) {
-                    if let Some(pending) = inner.pending.borrow_mut().remove(&id) {
-                        let _ = pending.reply.send(Err(WorkerError::Internal { detail }));
-                    }
+                if let Err(detail) = inner.post(text)
+                    && let Some(pending) = inner.pending.borrow_mut().remove(&id)
+                {
+                    let _ = pending.reply.send(Err(WorkerError::Internal { detail }));
                 }
             }
             (Err(detail), _) => {

@@ -249,6 +249,7 @@ impl Engine {
         Ok(ReplyBody::Detections { results })
     }
 
+    #[allow(clippy::await_holding_refcell_ref)] // see the borrow below
     async fn detect_one(
         &self,
         host: &impl Host,
@@ -265,7 +266,6 @@ impl Engine {
         let (width, height) = decoded.dimensions();
         // Held across the read-back: only `detect_with` borrows mutably, and it runs for one
         // request at a time per model (`Loaded::busy`), so no borrow can conflict.
-        #[allow(clippy::await_holding_refcell_ref)]
         let found = {
             let detector = loaded.detector.borrow();
             detector.detect_async(&decoded).await

@@ -31,14 +31,14 @@ pub fn ready_message() -> Message {
 
 /// Reads a request; a message that is not one is answered with a typed error under id 0
 /// (its id cannot be known).
-pub fn parse_request(text: &str) -> Result<Request, Message> {
+pub fn parse_request(text: &str) -> Result<Request, Box<Message>> {
     sightline_protocol::decode::<Request>(text).map_err(|err| {
-        Message::Reply(Reply {
+        Box::new(Message::Reply(Reply {
             id: 0,
             outcome: Err(WorkerError::BadRequest {
                 detail: err.to_string(),
             }),
-        })
+        }))
     })
 }
 

@@ -32,6 +32,9 @@ fn post(scope: &DedicatedWorkerGlobalScope, message: &Message) {
     }
 }
 
+/// The engine and its host, once the backend is chosen.
+type Started = (Rc<Engine>, Rc<WebHost>);
+
 /// Installs the message handler. Called once by the worker bin's `main`.
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -40,7 +43,7 @@ pub fn start() {
         return;
     };
     // Decided once at start-up, before `Ready`: the page sends nothing until then.
-    let engine: Rc<RefCell<Option<(Rc<Engine>, Rc<WebHost>)>>> = Rc::new(RefCell::new(None));
+    let engine: Rc<RefCell<Option<Started>>> = Rc::new(RefCell::new(None));
     let handler_engine = engine.clone();
     let reply_scope = scope.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

@@ -19,13 +19,16 @@ use sightline_worker::handle_request;
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vision/tests/data");
 const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo");
 
+/// Runs at each yield with the number of yields so far (a `Cancel` arriving).
+type YieldHook = Box<dyn Fn(usize)>;
+
 #[derive(Default)]
 struct MemoryHost {
     models: HashMap<String, StoredModel>,
     images: HashMap<String, Vec<u8>>,
     progress: RefCell<Vec<Progress>>,
     yields: Cell<usize>,
-    on_yield: RefCell<Option<Box<dyn Fn(usize)>>>,
+    on_yield: RefCell<Option<YieldHook>>,
 }
 
 impl Host for MemoryHost {
@@ -372,7 +375,8 @@ fn requests_are_answered_with_typed_replies() {
         })
     ));
     assert_eq!(engine.loaded(), 0);
-    let garbage = sightline_worker::parse_request("{\"id\": 3, \"body\": {\"kind\": \"dance\"}}");
+    let garbage = sightline_worker::parse_request("{\"id\": 3, \"body\": {\"kind\": \"dance\"}}")
+        .map_err(|reply| *reply);
     let Err(Message::Reply(Reply {
         id: 0,
         outcome: Err(WorkerError::BadRequest { detail }),

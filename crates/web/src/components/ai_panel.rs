@@ -280,10 +280,10 @@ pub fn AiPanel() -> impl IntoView {
 
                     <div class="settings">
                         <label>"conf" <input type="number" min="0" max="1" step="0.05" data-testid="ai-conf"
-                            prop:value=move || settings().params.confidence
+                            prop:value=move || format!("{:.2}", settings().params.confidence)
                             on:change=move |e| set_param(&|s, v| s.params.confidence = v as f32, e) /></label>
                         <label>"IoU" <input type="number" min="0" max="1" step="0.05"
-                            prop:value=move || settings().params.iou
+                            prop:value=move || format!("{:.2}", settings().params.iou)
                             on:change=move |e| set_param(&|s, v| s.params.iou = v as f32, e) /></label>
                         <label>"batch" <input type="number" min="1" max="64" step="1" data-testid="ai-batch"
                             prop:value=move || settings().params.batch
@@ -354,10 +354,10 @@ pub fn AiPanel() -> impl IntoView {
                         }).collect_view())}
                         <div class="row">
                             <label>"from" <input type="number" min="0" max="1" step="0.05" data-testid="filter-min"
-                                prop:value=move || filter_min.get()
+                                prop:value=move || format!("{:.2}", filter_min.get())
                                 on:change=move |e| { if let Ok(v) = event_target_value(&e).parse() { filter_min.set(v) } } /></label>
                             <label>"to" <input type="number" min="0" max="1" step="0.05" data-testid="filter-max"
-                                prop:value=move || filter_max.get()
+                                prop:value=move || format!("{:.2}", filter_max.get())
                                 on:change=move |e| { if let Ok(v) = event_target_value(&e).parse() { filter_max.set(v) } } /></label>
                         </div>
                         <div class="row">
