@@ -320,9 +320,9 @@ impl Ai {
         job: &Job,
         model: &str,
         images: Vec<(String, ImageRef)>,
+        params: DetectParams,
         mut each: impl FnMut(&str, &ImageResult),
     ) -> Result<Vec<String>, String> {
-        let params = self.settings.get_untracked().params;
         let batch = params.batch.max(1) as usize;
         let mut errors = Vec::new();
         let mut done = 0;
@@ -411,8 +411,9 @@ impl Ai {
                     .collect();
                 let mut labelled = 0_usize;
                 let mut shapes = 0_usize;
+                let params = this.settings.get_untracked().params;
                 let result = this
-                    .run_batches(&job, &model, images, |path, result| {
+                    .run_batches(&job, &model, images, params, |path, result| {
                         if let Ok(found) = &result.outcome {
                             studio.note_image_size(path, found.width, found.height);
                             let predictions: Vec<_> =
@@ -507,10 +508,8 @@ impl Ai {
                     }
                 });
                 // The run uses the filter's floor so the cache answers later re-filters.
-                let saved = this.settings.get_untracked();
-                this.settings.update_untracked(|s| s.params = params);
                 let result = this
-                    .run_batches(&job, &model, to_run, |path, result| {
+                    .run_batches(&job, &model, to_run, params, |path, result| {
                         if let Ok(found) = &result.outcome
                             && filter.matches(&found.detections)
                         {
@@ -518,7 +517,6 @@ impl Ai {
                         }
                     })
                     .await;
-                this.settings.update_untracked(|s| *s = saved);
                 let count = matching.len();
                 this.filter.set(Some(ActiveFilter {
                     params: filter.clone(),
