@@ -445,12 +445,7 @@ impl Ai {
                 studio.keep_valid_selection();
                 let summary = format!("Labelled {labelled} image(s): {shapes} prediction(s).");
                 match result {
-                    Ok(errors) if errors.is_empty() => Ok(summary),
-                    Ok(errors) => Ok(format!(
-                        "{summary} {} image(s) failed: {}",
-                        errors.len(),
-                        errors.join("; ")
-                    )),
+                    Ok(errors) => Ok(with_failures(summary, &errors)),
                     Err(reason) if reason == "cancelled" => {
                         Ok(format!("Cancelled. {summary} Finished images are kept."))
                     }
@@ -527,12 +522,7 @@ impl Ai {
                     entries.len()
                 );
                 match result {
-                    Ok(errors) if errors.is_empty() => Ok(summary),
-                    Ok(errors) => Ok(format!(
-                        "{summary} {} image(s) failed: {}",
-                        errors.len(),
-                        errors.join("; ")
-                    )),
+                    Ok(errors) => Ok(with_failures(summary, &errors)),
                     Err(reason) => Err(format!("{summary} Stopped early ({reason}).")),
                 }
             }
@@ -542,6 +532,19 @@ impl Ai {
                 Ok(text) | Err(text) => text,
             }));
         });
+    }
+}
+
+/// A job's summary line, followed by the images that failed, if any.
+fn with_failures(summary: String, errors: &[String]) -> String {
+    if errors.is_empty() {
+        summary
+    } else {
+        format!(
+            "{summary} {} image(s) failed: {}",
+            errors.len(),
+            errors.join("; ")
+        )
     }
 }
 

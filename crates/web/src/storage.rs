@@ -214,6 +214,21 @@ fn decode_all<T: for<'de> Deserialize<'de>>(values: &[JsValue]) -> (Vec<T>, Vec<
     (records, problems)
 }
 
+/// Commits a read-write transaction; an abort by the browser is a write error of `store`.
+async fn commit(transaction: idb::Transaction, store: &'static str) -> Result<(), StorageError> {
+    let write = |detail: String| StorageError::Write { store, detail };
+    let result = transaction
+        .commit()
+        .map_err(|e| write(idb_text(&e)))?
+        .await
+        .map_err(|e| write(idb_text(&e)))?;
+    if result.is_committed() {
+        Ok(())
+    } else {
+        Err(write("the browser aborted the transaction".to_owned()))
+    }
+}
+
 /// Creates what each schema version adds, from `old_version` up to `new_version`.
 fn upgrade(database: &Database, old_version: u32, new_version: u32) -> Result<(), idb::Error> {
     let keyed_by = |key: &str| {
@@ -327,16 +342,7 @@ impl Store {
         for value in &values {
             store.put(value, None).map_err(|e| write(idb_text(&e)))?;
         }
-        let result = transaction
-            .commit()
-            .map_err(|e| write(idb_text(&e)))?
-            .await
-            .map_err(|e| write(idb_text(&e)))?;
-        if result.is_committed() {
-            Ok(())
-        } else {
-            Err(write("the browser aborted the transaction".to_owned()))
-        }
+        commit(transaction, store_name).await
     }
 
     async fn get_range(
@@ -471,10 +477,7 @@ impl Store {
                 .delete(range)
                 .map_err(e)?;
         }
-        let result = transaction.commit().map_err(e)?.await.map_err(e)?;
-        if !result.is_committed() {
-            return Err(write("the browser aborted the transaction".to_owned()));
-        }
+        commit(transaction, PROJECTS).await?;
         let keys: Vec<String> = own.into_iter().filter_map(|i| i.blob_key).collect();
         self.forget_blobs(&keys).await
     }
@@ -509,12 +512,7 @@ impl Store {
         for key in keys.iter().filter(|key| !used.contains(key.as_str())) {
             blobs.delete(JsValue::from_str(key)).map_err(e)?;
         }
-        let result = transaction.commit().map_err(e)?.await.map_err(e)?;
-        if result.is_committed() {
-            Ok(())
-        } else {
-            Err(write("the browser aborted the transaction".to_owned()))
-        }
+        commit(transaction, BLOBS).await
     }
 
     /// Whether bytes are stored under `key`.
@@ -646,11 +644,6 @@ impl Store {
             .map_err(e)?
             .delete(JsValue::from_str(key))
             .map_err(e)?;
-        let result = transaction.commit().map_err(e)?.await.map_err(e)?;
-        if result.is_committed() {
-            Ok(())
-        } else {
-            Err(write("the browser aborted the transaction".to_owned()))
-        }
+        commit(transaction, MODELS).await
     }
 }
