@@ -9,8 +9,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use sightline_vision::DeviceTensor;
 use sightline_vision::detector::read_outputs;
 use sightline_vision::image_io::read_image;
+use sightline_vision::runtime::NodeTiming;
 use sightline_vision::yolo::letterbox::letterbox;
 
 use crate::pipeline::{ModelArgs, decode_ahead, decoder_threads, find_images};
@@ -26,6 +28,10 @@ pub struct Args {
     /// A folder of images: also measure whole-folder images/s.
     #[arg(long)]
     input: Option<PathBuf>,
+    /// Also time every node of the graph (CPU backend: exact; GPU: recording time only) and
+    /// print the operators and nodes that take the most time.
+    #[arg(long)]
+    profile: bool,
 }
 
 /// Summary of a set of durations, in milliseconds.
@@ -90,6 +96,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         forward_stats.median, forward_stats.mean, forward_stats.p95, args.iterations
     );
 
+    if args.profile {
+        let (w, h) = (w as usize, h as usize);
+        let tensor = || DeviceTensor::upload(input.clone(), &[1, 3, h, w], &device.device);
+        let mut runs = Vec::new();
+        for _ in 0..args.iterations.min(5) {
+            let (outputs, timings) = detector.model().forward_profiled(vec![tensor()])?;
+            read_outputs(&outputs)?;
+            runs.push(timings);
+        }
+        print!("{}", profile_report(&runs, 15));
+    }
+
     if let (Some(dir), false) = (&args.input, images.is_empty()) {
         let mut failed = 0;
         let start = Instant::now();
@@ -125,6 +143,63 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Per operator and per node: the median over `runs` of each node's time, summed by
+/// operator, with each one's share of the whole, then the `top` slowest nodes.
+pub fn profile_report(runs: &[Vec<NodeTiming>], top: usize) -> String {
+    use std::fmt::Write as _;
+    let Some(first) = runs.first() else {
+        return String::new();
+    };
+    let medians: Vec<f64> = (0..first.len())
+        .map(|i| {
+            let samples: Vec<Duration> = runs
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|t| t.elapsed)
+                .collect();
+            stats(&samples).map_or(0.0, |s| s.median)
+        })
+        .collect();
+    let total: f64 = medians.iter().sum();
+    let mut by_op: Vec<(&str, f64, usize)> = Vec::new();
+    for (timing, ms) in first.iter().zip(&medians) {
+        match by_op.iter_mut().find(|(op, _, _)| *op == timing.op_type) {
+            Some(entry) => {
+                entry.1 += ms;
+                entry.2 += 1;
+            }
+            None => by_op.push((&timing.op_type, *ms, 1)),
+        }
+    }
+    by_op.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "profile    {total:.1} ms in {} nodes (median of {} runs)",
+        first.len(),
+        runs.len()
+    );
+    for (op, ms, count) in &by_op {
+        let _ = writeln!(
+            out,
+            "  {op:<12} {ms:>8.1} ms {:>5.1} %  {count} nodes",
+            100.0 * ms / total.max(f64::MIN_POSITIVE)
+        );
+    }
+    let mut order: Vec<usize> = (0..first.len()).collect();
+    order.sort_by(|&a, &b| medians[b].total_cmp(&medians[a]));
+    let _ = writeln!(out, "slowest nodes");
+    for &i in order.iter().take(top) {
+        let t = &first[i];
+        let _ = writeln!(
+            out,
+            "  {:>8.2} ms  {:<10} {:<40} -> {:?}",
+            medians[i], t.op_type, t.name, t.output_shape
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +212,56 @@ mod tests {
         assert_eq!(s.mean, 10.5);
         assert_eq!(s.p95, 19.0, "index round(19 × 0.95) = 18 → 19 ms");
         assert!(stats(&[]).is_none());
+    }
+
+    #[test]
+    fn profile_sums_medians_by_operator() {
+        let node = |name: &str, op: &str, ms: u64| NodeTiming {
+            name: name.into(),
+            op_type: op.into(),
+            output_shape: vec![1, 2],
+            elapsed: Duration::from_millis(ms),
+        };
+        // Three runs; per node the median is 3 ms (a), 1 ms (b), 6 ms (c).
+        let runs = vec![
+            vec![
+                node("a", "Conv", 3),
+                node("b", "Sigmoid", 1),
+                node("c", "Conv", 6),
+            ],
+            vec![
+                node("a", "Conv", 2),
+                node("b", "Sigmoid", 9),
+                node("c", "Conv", 6),
+            ],
+            vec![
+                node("a", "Conv", 4),
+                node("b", "Sigmoid", 1),
+                node("c", "Conv", 5),
+            ],
+        ];
+        let report = profile_report(&runs, 2);
+        assert!(
+            report.contains("10.0 ms in 3 nodes (median of 3 runs)"),
+            "{report}"
+        );
+        assert!(
+            report.contains("Conv              9.0 ms  90.0 %  2 nodes"),
+            "{report}"
+        );
+        assert!(
+            report.contains("Sigmoid           1.0 ms  10.0 %  1 nodes"),
+            "{report}"
+        );
+        let slowest: Vec<&str> = report
+            .lines()
+            .skip_while(|l| !l.starts_with("slowest"))
+            .skip(1)
+            .collect();
+        assert_eq!(slowest.len(), 2, "{report}");
+        assert!(
+            slowest[0].contains(" c ") && slowest[1].contains(" a "),
+            "{report}"
+        );
     }
 }

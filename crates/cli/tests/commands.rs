@@ -7,15 +7,27 @@ use std::process::Command;
 
 use sightline_core::formats::{self, Format, ImportOptions, InputFile};
 
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo");
-const TINY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../vision/tests/data/yolov8t.onnx"
-);
-const REFS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../vision/tests/data/fall-yolov8s.detections.json"
-);
+/// This package's folder, read when the test runs (a binary built by another clone of the
+/// repository and reused from a shared target directory must not read that clone's files).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+}
+
+fn demo() -> String {
+    path_text(manifest_dir().join("../../public/demo"))
+}
+
+fn tiny() -> String {
+    path_text(manifest_dir().join("../vision/tests/data/yolov8t.onnx"))
+}
+
+fn refs() -> PathBuf {
+    manifest_dir().join("../vision/tests/data/fall-yolov8s.detections.json")
+}
+
+fn path_text(path: PathBuf) -> String {
+    path.to_str().expect("utf-8 path").to_owned()
+}
 
 fn sightline(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_sightline"))
@@ -76,9 +88,9 @@ fn label_writes_every_format_with_one_shape_per_detection() {
         let run = sightline(&[
             "label",
             "--model",
-            TINY,
+            &tiny(),
             "--input",
-            DEMO,
+            &demo(),
             "--format",
             format,
             "--out",
@@ -160,7 +172,7 @@ fn filter_lists_and_copies_what_ultralytics_finds() {
         "--model",
         &model,
         "--input",
-        DEMO,
+        &demo(),
         "--classes",
         "Normal",
         "--min-conf",
@@ -178,7 +190,7 @@ fn filter_lists_and_copies_what_ultralytics_finds() {
         String::from_utf8_lossy(&run.stderr)
     );
     let refs: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(REFS).expect("refs")).expect("json");
+        serde_json::from_slice(&std::fs::read(refs()).expect("refs")).expect("json");
     let mut expected: Vec<String> = refs["images"]
         .as_object()
         .expect("images")
@@ -205,7 +217,7 @@ fn filter_lists_and_copies_what_ultralytics_finds() {
     for name in &expected {
         assert_eq!(
             std::fs::read(copies.join(name)).expect("copied"),
-            std::fs::read(Path::new(DEMO).join(name)).expect("original")
+            std::fs::read(Path::new(&demo()).join(name)).expect("original")
         );
     }
     let bad = sightline(&[
@@ -213,7 +225,7 @@ fn filter_lists_and_copies_what_ultralytics_finds() {
         "--model",
         &model,
         "--input",
-        DEMO,
+        &demo(),
         "--classes",
         "Cat",
     ]);
@@ -229,9 +241,9 @@ fn bench_reports_forward_and_folder_rates() {
     let run = sightline(&[
         "bench",
         "--model",
-        TINY,
+        &tiny(),
         "--input",
-        DEMO,
+        &demo(),
         "--iterations",
         "3",
         "--device",

@@ -198,7 +198,8 @@ mod tests {
 
     #[test]
     fn header_sizes_of_real_images() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo");
+        let root =
+            std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo") + "/../../public/demo";
         let manifest = Manifest::from_json(
             &std::fs::read_to_string(format!("{root}/manifest.json")).expect("demo manifest"),
         )

@@ -12,7 +12,10 @@ use sightline_vision::{ComputeDevice, OnnxModel};
 fn models_dir() -> PathBuf {
     std::env::var_os("SIGHTLINE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
+                .join("../../../shared")
+        })
         .join("fixtures/models/n")
 }
 

@@ -16,8 +16,19 @@ use sightline_protocol::{
 use sightline_worker::engine::{Engine, Host, StoredModel, to_protocol};
 use sightline_worker::handle_request;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../vision/tests/data");
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/demo");
+/// This package's folder, read when the test runs (a binary built by another clone of the
+/// repository and reused from a shared target directory must not read that clone's files).
+fn manifest_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+}
+
+fn data(name: &str) -> String {
+    format!("{}/../vision/tests/data/{name}", manifest_dir().display())
+}
+
+fn demo(name: &str) -> String {
+    format!("{}/../../public/demo/{name}", manifest_dir().display())
+}
 
 /// Runs at each yield with the number of yields so far (a `Cancel` arriving).
 type YieldHook = Box<dyn Fn(usize)>;
@@ -94,7 +105,7 @@ fn read(path: &str) -> Vec<u8> {
 fn stored(name: &str) -> StoredModel {
     StoredModel {
         name: name.to_owned(),
-        onnx: read(&format!("{DATA}/{name}")),
+        onnx: read(&data(name)),
         config: None,
     }
 }
@@ -125,8 +136,7 @@ fn host() -> MemoryHost {
     truncated.onnx.truncate(truncated.onnx.len() / 2);
     host.models.insert("truncated".into(), truncated);
     for name in ["dog.jpg", "person.jpg", "kite.jpg", "horses.jpg"] {
-        host.images
-            .insert(name.to_owned(), read(&format!("{DEMO}/{name}")));
+        host.images.insert(name.to_owned(), read(&demo(name)));
     }
     host.images
         .insert("broken.jpg".into(), b"\xFF\xD8\xFF not really".to_vec());
@@ -205,8 +215,8 @@ fn detections_equal_the_vision_pipeline_and_bad_images_stop_nothing() {
     reference.options.iou_threshold = LOW.iou;
     for index in [0, 3] {
         let name = &images[index].name;
-        let decoded = sightline_vision::image_io::decode_image(&read(&format!("{DEMO}/{name}")))
-            .expect("decodes");
+        let decoded =
+            sightline_vision::image_io::decode_image(&read(&demo(name))).expect("decodes");
         let expected: Vec<_> = reference
             .detect(&decoded)
             .expect("runs")
@@ -421,8 +431,7 @@ fn the_trained_model_finds_the_person_ultralytics_finds() {
         .expect("runs"),
     );
     let refs: serde_json::Value =
-        serde_json::from_slice(&read(&format!("{DATA}/fall-yolov8s.detections.json")))
-            .expect("json");
+        serde_json::from_slice(&read(&data("fall-yolov8s.detections.json"))).expect("json");
     let got = &results[0].outcome.as_ref().expect("ok").detections;
     let expected = refs["images"]["person.jpg"]["detections"]
         .as_array()

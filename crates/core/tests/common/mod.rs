@@ -16,7 +16,7 @@ use sightline_core::formats::{
 pub fn shared_dir(sub: &str) -> Option<PathBuf> {
     let base = std::env::var_os("SIGHTLINE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .unwrap_or_else(|| manifest_dir().join("../../../shared"));
     let dir = base.join(sub);
     if dir.is_dir() {
         return Some(dir);
@@ -51,7 +51,7 @@ pub fn read_folder(dir: &std::path::Path) -> Vec<InputFile> {
 }
 
 pub fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    manifest_dir().join("tests/data")
 }
 
 /// Reads `tests/data/<sub>` recursively.
@@ -117,4 +117,10 @@ pub fn reimport(
         },
         &sizes,
     )
+}
+
+/// This package's folder, read when the test runs (a binary built by another clone of the
+/// repository and reused from a shared target directory must not read that clone's files).
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
 }

@@ -1,10 +1,16 @@
 //! `Conv` and `ConvTranspose` (2-D, grouped, dilated, asymmetric padding for `Conv`).
 
+#[cfg(not(target_arch = "wasm32"))]
+use std::borrow::Cow;
+
 use burn::tensor::Tensor;
+use burn::tensor::activation;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
-use super::NodeContext;
+#[cfg(not(target_arch = "wasm32"))]
+use super::host;
+use super::{Activation, NodeContext};
 use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, Value};
 
@@ -46,23 +52,23 @@ fn bias(ctx: &NodeContext<'_>, channels: usize) -> Result<Option<Tensor<1>>> {
     Ok(Some(bias.padded.reshape([channels])))
 }
 
-/// `Conv`.
-pub fn conv(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
-    let x = ctx.tensor(0)?;
-    let w = ctx.tensor(1)?;
-    if x.rank() != 4 || w.rank() != 4 {
+/// `Conv`, with the activation the executor fused into it.
+pub fn conv(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
+    let x = ctx.take_tensor(0)?;
+    let w_shape = ctx.input(1)?.shape().to_vec();
+    if x.rank() != 4 || w_shape.len() != 4 {
         return Err(ctx.error(format!(
             "only 2-D convolutions are supported (input {:?}, weight {:?})",
-            x.shape, w.shape
+            x.shape, w_shape
         )));
     }
-    let p = params(ctx)?;
+    let p = params(&ctx)?;
     let (c_in, h, wd) = (x.shape[1], x.shape[2], x.shape[3]);
-    let (c_out, c_per_group, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3]);
+    let (c_out, c_per_group, kh, kw) = (w_shape[0], w_shape[1], w_shape[2], w_shape[3]);
     if c_per_group * p.group != c_in || c_out % p.group != 0 {
         return Err(ctx.error(format!(
             "weight {:?} with group {} does not fit input {:?}",
-            w.shape, p.group, x.shape
+            w_shape, p.group, x.shape
         )));
     }
     if let Some(kernel) = ctx.attr_ints("kernel_shape")
@@ -70,7 +76,7 @@ pub fn conv(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
     {
         return Err(ctx.error(format!(
             "kernel_shape {kernel:?} disagrees with weight {:?}",
-            w.shape
+            w_shape
         )));
     }
     let pads = match ctx.attr_string("auto_pad", "NOTSET").as_str() {
@@ -104,7 +110,42 @@ pub fn conv(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
             return Err(ctx.error(format!("input {:?} is smaller than the kernel", x.shape)));
         }
     }
-    let bias = bias(ctx, c_out)?;
+    // On the CPU: im2col + GEMM on the tensors' memory (see `host`), except for depthwise
+    // convolutions, where burn's direct kernel beats a GEMM per channel.
+    #[cfg(not(target_arch = "wasm32"))]
+    if ctx.host_kernels && c_per_group > 1 {
+        let geometry = host::ConvGeometry {
+            input: [x.shape[0], c_in, h, wd],
+            c_out,
+            kernel: [kh, kw],
+            strides: p.strides,
+            pads: [pads[0], pads[1], pads[2], pads[3]],
+            dilations: p.dilations,
+            group: p.group,
+        };
+        let input = super::host_values(x.padded)?;
+        let weight = host_floats(&ctx, 1)?;
+        let bias = match ctx.optional(2) {
+            Some(_) => Some(host_floats(&ctx, 2)?),
+            None => None,
+        };
+        if let Some(bias) = &bias
+            && bias.len() != c_out
+        {
+            return Err(ctx.error(format!(
+                "bias has {} values for {c_out} output channels",
+                bias.len()
+            )));
+        }
+        let out = host::conv2d(&input, &weight, bias.as_deref(), &geometry, ctx.activation);
+        return Ok(vec![Value::Device(DeviceTensor::upload(
+            out,
+            &geometry.output_shape(),
+            ctx.device,
+        ))]);
+    }
+    let w = ctx.tensor(1)?;
+    let bias = bias(&ctx, c_out)?;
     let options = ConvOptions::new_with_padding(
         p.strides,
         [(pads[0], pads[2]), (pads[1], pads[3])],
@@ -112,7 +153,25 @@ pub fn conv(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
         p.group,
     );
     let y = conv2d(x.as_4d(), w.as_4d(), bias, options);
+    let y = match ctx.activation {
+        Activation::None => y,
+        Activation::Silu => activation::silu(y),
+    };
     Ok(vec![Value::Device(DeviceTensor::from_4d(y))])
+}
+
+/// A constant input as host floats, borrowed when it is kept on the host (weights of a CPU
+/// model), read back otherwise.
+#[cfg(not(target_arch = "wasm32"))]
+fn host_floats<'v>(ctx: &'v NodeContext<'_>, index: usize) -> Result<Cow<'v, [f32]>> {
+    match ctx.input(index)? {
+        Value::Host(crate::onnx::HostTensor {
+            data: crate::onnx::HostData::F32(values),
+            ..
+        }) => Ok(Cow::Borrowed(values)),
+        Value::Host(_) => Err(ctx.error(format!("input #{index} must hold floats"))),
+        Value::Device(tensor) => Ok(Cow::Owned(super::host_values(tensor.padded.clone())?)),
+    }
 }
 
 /// `ConvTranspose` (symmetric padding, no `output_shape`).

@@ -8,8 +8,16 @@ use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, Value};
 
 /// `Sigmoid`.
-pub fn sigmoid(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
-    let x = ctx.tensor(0)?;
+pub fn sigmoid(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
+    let x = ctx.take_tensor(0)?;
+    #[cfg(not(target_arch = "wasm32"))]
+    if ctx.host_kernels {
+        let mut values = super::host_values(x.padded)?;
+        super::host::sigmoid_in_place(&mut values);
+        return Ok(vec![Value::Device(DeviceTensor::upload(
+            values, &x.shape, ctx.device,
+        ))]);
+    }
     Ok(vec![Value::Device(DeviceTensor::from_padded(
         activation::sigmoid(x.padded),
         x.shape,

@@ -5,6 +5,8 @@
 
 mod conv;
 mod elementwise;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod host;
 mod linalg;
 mod pool;
 mod resize;
@@ -46,18 +48,44 @@ pub fn is_supported(op_type: &str) -> bool {
     SUPPORTED_OPS.contains(&op_type)
 }
 
+/// An activation fused into the node before it (the graph's `Conv → Sigmoid → Mul` is
+/// Ultralytics' SiLU; the executor runs it as one `Conv` with [`Activation::Silu`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// The node's output as it is.
+    #[default]
+    None,
+    /// `x * sigmoid(x)`.
+    Silu,
+}
+
+/// How a node runs: where, and with what fused into it.
+#[derive(Debug, Clone, Copy)]
+pub struct Execution<'a> {
+    /// The device of the tensors.
+    pub device: &'a Device,
+    /// The model's opset.
+    pub opset: i64,
+    /// The activation fused into this node.
+    pub activation: Activation,
+    /// True on the CPU backend natively: convolutions and sigmoids run on the tensors' host
+    /// memory with the kernels of [`host`].
+    pub host_kernels: bool,
+}
+
 /// Runs one node on its (already resolved) inputs; `None` marks an omitted optional input.
 pub fn run_node(
     node: &Node,
     inputs: Vec<Option<Value>>,
-    device: &Device,
-    opset: i64,
+    execution: Execution<'_>,
 ) -> Result<Vec<Value>> {
     let ctx = NodeContext {
         node,
         inputs,
-        device,
-        opset,
+        device: execution.device,
+        opset: execution.opset,
+        activation: execution.activation,
+        host_kernels: execution.host_kernels,
     };
     // Empty tensors only occur in broken graphs; refusing them keeps size arithmetic sound.
     let empty = ctx
@@ -69,9 +97,9 @@ pub fn run_node(
         return Err(ctx.error("an input tensor is empty"));
     }
     match node.op_type.as_str() {
-        "Conv" => conv::conv(&ctx),
+        "Conv" => conv::conv(ctx),
         "ConvTranspose" => conv::conv_transpose(&ctx),
-        "Sigmoid" => elementwise::sigmoid(&ctx),
+        "Sigmoid" => elementwise::sigmoid(ctx),
         "Add" | "Sub" | "Mul" | "Div" | "Pow" => elementwise::binary(&ctx),
         "Concat" => shape::concat(&ctx),
         "Split" => shape::split(&ctx),
@@ -97,6 +125,8 @@ pub(crate) struct NodeContext<'a> {
     pub inputs: Vec<Option<Value>>,
     pub device: &'a Device,
     pub opset: i64,
+    pub activation: Activation,
+    pub host_kernels: bool,
 }
 
 impl NodeContext<'_> {
@@ -118,6 +148,16 @@ impl NodeContext<'_> {
     pub fn input(&self, index: usize) -> Result<&Value> {
         self.optional(index)
             .ok_or_else(|| self.error(format!("missing input #{index}")))
+    }
+
+    /// Takes input `index` out of the node's inputs: when the executor passed the last
+    /// reference to it, the tensor's memory is then owned here and can be reused in place.
+    pub fn take_tensor(&mut self, index: usize) -> Result<DeviceTensor> {
+        match self.inputs.get_mut(index).and_then(Option::take) {
+            Some(Value::Device(tensor)) => Ok(tensor),
+            Some(other) => self.to_device(&other),
+            None => Err(self.error(format!("missing input #{index}"))),
+        }
     }
 
     /// Input `index` as a device float tensor (small host constants are uploaded).
@@ -219,6 +259,16 @@ impl NodeContext<'_> {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| self.error(format!("{what} must not be negative, got {values:?}")))
     }
+}
+
+/// A CPU tensor's values as a vector: the tensor's own memory when nothing else holds it
+/// (flex hands it over without a copy), otherwise a copy.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn host_values(tensor: burn::tensor::Tensor<MAX_RANK>) -> Result<Vec<f32>> {
+    tensor
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|err| VisionError::Backend(format!("cannot read a CPU tensor: {err:?}")))
 }
 
 /// Numpy broadcasting of two logical shapes; `None` when incompatible.

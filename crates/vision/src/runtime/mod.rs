@@ -9,7 +9,7 @@ use burn::tensor::Device;
 
 use crate::error::{Result, VisionError};
 use crate::onnx::{Graph, HostData, HostTensor, Node, ValueDecl, parse_onnx};
-use crate::ops::{self, SUPPORTED_OPS};
+use crate::ops::{self, Activation, Execution, SUPPORTED_OPS};
 use value::{DeviceTensor, MAX_RANK, Value};
 
 /// Float constants up to this many elements stay on the host (scalars, scales, shapes).
@@ -19,6 +19,8 @@ const HOST_CONSTANT_LIMIT: usize = 64;
 #[derive(Debug)]
 pub struct OnnxModel {
     nodes: Vec<Node>,
+    /// Per node: the activation fused into it (see [`fuse_silu`]).
+    activations: Vec<Activation>,
     /// Per node: values whose last reader is that node (freed right after it).
     frees_after: Vec<Vec<String>>,
     constants: HashMap<String, Value>,
@@ -27,6 +29,8 @@ pub struct OnnxModel {
     metadata: Vec<(String, String)>,
     opset: i64,
     device: Device,
+    /// The CPU backend natively: convolutions and sigmoids use the host kernels.
+    host_kernels: bool,
 }
 
 /// One output of a forward pass, still on the device.
@@ -109,9 +113,25 @@ impl OnnxModel {
             initializers,
             metadata,
         } = graph;
+        let host_kernels = uses_host_kernels(device);
+        // On the CPU the convolution kernels read weights and biases straight from the host.
+        let host_weights: std::collections::HashSet<&str> = if host_kernels {
+            nodes
+                .iter()
+                .filter(|node| node.op_type == "Conv")
+                .flat_map(|node| node.inputs.iter().skip(1).map(String::as_str))
+                .collect()
+        } else {
+            Default::default()
+        };
         let mut constants = HashMap::with_capacity(initializers.len());
         for (name, tensor) in initializers {
-            constants.insert(name, constant_value(tensor, device)?);
+            let value = if host_weights.contains(name.as_str()) {
+                Value::Host(tensor)
+            } else {
+                constant_value(tensor, device)?
+            };
+            constants.insert(name, value);
         }
         // Constant nodes are evaluated once, here, like initializers.
         let mut kept = Vec::with_capacity(nodes.len());
@@ -131,6 +151,7 @@ impl OnnxModel {
                 kept.push(node);
             }
         }
+        let (kept, activations) = fuse_silu(kept, &outputs);
         let frees_after = plan_frees(&kept, &outputs, &constants);
         debug_assert!(
             kept.iter()
@@ -138,6 +159,7 @@ impl OnnxModel {
         );
         Ok(Self {
             nodes: kept,
+            activations,
             frees_after,
             constants,
             inputs,
@@ -145,6 +167,7 @@ impl OnnxModel {
             metadata,
             opset,
             device: device.clone(),
+            host_kernels,
         })
     }
 
@@ -193,6 +216,54 @@ impl OnnxModel {
 
     /// Runs the graph on device tensors, one per declared input, in order.
     pub fn forward(&self, inputs: Vec<DeviceTensor>) -> Result<Vec<ModelOutput>> {
+        self.run_graph(inputs, |_, _, run| run())
+    }
+
+    /// Runs the graph like [`OnnxModel::forward`] and times every node (`sightline bench
+    /// --profile`). Exact on the CPU backend, which runs each operator when it is called; a GPU
+    /// backend queues work, so there the times are those of recording it, not of running it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn forward_profiled(
+        &self,
+        inputs: Vec<DeviceTensor>,
+    ) -> Result<(Vec<ModelOutput>, Vec<NodeTiming>)> {
+        let mut timings = Vec::with_capacity(self.nodes.len());
+        let outputs = self.run_graph(inputs, |node, activation, run| {
+            let activation_label = match activation {
+                Activation::None => "",
+                Activation::Silu => "+SiLU",
+            };
+            let start = std::time::Instant::now();
+            let result = run();
+            let output_shape = match &result {
+                Ok(values) => values
+                    .first()
+                    .map(|v| v.shape().to_vec())
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            timings.push(NodeTiming {
+                name: node.name.clone(),
+                op_type: node.op_type.clone() + activation_label,
+                output_shape,
+                elapsed: start.elapsed(),
+            });
+            result
+        })?;
+        Ok((outputs, timings))
+    }
+
+    /// The executor shared by [`OnnxModel::forward`] and [`OnnxModel::forward_profiled`]:
+    /// `around` runs each node (the closure it gets) and may observe it.
+    fn run_graph(
+        &self,
+        inputs: Vec<DeviceTensor>,
+        mut around: impl FnMut(
+            &Node,
+            Activation,
+            &mut dyn FnMut() -> Result<Vec<Value>>,
+        ) -> Result<Vec<Value>>,
+    ) -> Result<Vec<ModelOutput>> {
         if inputs.len() != self.inputs.len() {
             return Err(VisionError::BadInput(format!(
                 "the model takes {} input(s), got {}",
@@ -216,17 +287,28 @@ impl OnnxModel {
             }
             env.insert(decl.name.as_str(), Value::Device(tensor));
         }
-        for (node, frees) in self.nodes.iter().zip(&self.frees_after) {
+        for ((node, frees), &activation) in self
+            .nodes
+            .iter()
+            .zip(&self.frees_after)
+            .zip(&self.activations)
+        {
             let mut args = Vec::with_capacity(node.inputs.len());
             for name in &node.inputs {
                 if name.is_empty() {
                     args.push(None);
                     continue;
                 }
-                let value = env
-                    .get(name.as_str())
-                    .or_else(|| self.constants.get(name))
-                    .cloned();
+                // A value read for the last time moves into the node, which may then reuse
+                // its memory; others are shared.
+                let last_read =
+                    frees.contains(name) && node.inputs.iter().filter(|n| *n == name).count() == 1;
+                let value = if last_read {
+                    env.remove(name.as_str())
+                } else {
+                    env.get(name.as_str()).cloned()
+                };
+                let value = value.or_else(|| self.constants.get(name).cloned());
                 let Some(value) = value else {
                     return Err(VisionError::InvalidModel(format!(
                         "node `{}` reads missing value `{name}`",
@@ -235,7 +317,17 @@ impl OnnxModel {
                 };
                 args.push(Some(value));
             }
-            let results = guard(node, || ops::run_node(node, args, &self.device, self.opset))?;
+            let mut args = Some(args);
+            let execution = Execution {
+                device: &self.device,
+                opset: self.opset,
+                activation,
+                host_kernels: self.host_kernels,
+            };
+            let results = around(node, activation, &mut || {
+                let args = args.take().unwrap_or_default();
+                guard(node, || ops::run_node(node, args, execution))
+            })?;
             for (name, value) in node.outputs.iter().zip(results) {
                 if !name.is_empty() {
                     env.insert(name.as_str(), value);
@@ -275,6 +367,19 @@ impl OnnxModel {
     }
 }
 
+/// How long one node took in [`OnnxModel::forward_profiled`].
+#[derive(Debug, Clone)]
+pub struct NodeTiming {
+    /// The node's name in the graph.
+    pub name: String,
+    /// Its operator.
+    pub op_type: String,
+    /// The shape of its first output.
+    pub output_shape: Vec<usize>,
+    /// Wall time of the call.
+    pub elapsed: std::time::Duration,
+}
+
 fn constant_value(tensor: HostTensor, device: &Device) -> Result<Value> {
     match &tensor.data {
         HostData::F32(values) if tensor.len() > HOST_CONSTANT_LIMIT => {
@@ -292,6 +397,79 @@ fn constant_value(tensor: HostTensor, device: &Device) -> Result<Value> {
         }
         _ => Ok(Value::Host(tensor)),
     }
+}
+
+/// True for the CPU backend on a native build: the host kernels of `ops::host` apply.
+fn uses_host_kernels(device: &Device) -> bool {
+    #[cfg(all(feature = "flex", not(target_arch = "wasm32")))]
+    {
+        *device == Device::flex()
+    }
+    #[cfg(not(all(feature = "flex", not(target_arch = "wasm32"))))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// Finds Ultralytics' SiLU, `y = Mul(c, Sigmoid(c))` with `c = Conv(..)`, where nothing else
+/// reads `c` or the sigmoid, and folds it into the `Conv` (which then writes `y`). Returns the
+/// remaining nodes and the activation of each.
+fn fuse_silu(nodes: Vec<Node>, outputs: &[ValueDecl]) -> (Vec<Node>, Vec<Activation>) {
+    let mut readers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, node) in nodes.iter().enumerate() {
+        for name in &node.inputs {
+            readers.entry(name.as_str()).or_default().push(index);
+        }
+    }
+    let is_output = |name: &str| outputs.iter().any(|o| o.name == name);
+    let only_reader = |name: &str| match readers.get(name).map(Vec::as_slice) {
+        Some([one]) => Some(*one),
+        _ => None,
+    };
+    // (conv, sigmoid, mul) index triples.
+    let mut fused = Vec::new();
+    for (index, node) in nodes.iter().enumerate() {
+        let [conv_out] = node.outputs.as_slice() else {
+            continue;
+        };
+        if node.op_type != "Conv" || is_output(conv_out) {
+            continue;
+        }
+        let Some([a, b]) = readers.get(conv_out.as_str()).map(Vec::as_slice) else {
+            continue;
+        };
+        let (sigmoid, mul) = match (nodes[*a].op_type.as_str(), nodes[*b].op_type.as_str()) {
+            ("Sigmoid", "Mul") => (*a, *b),
+            ("Mul", "Sigmoid") => (*b, *a),
+            _ => continue,
+        };
+        let [sigmoid_out] = nodes[sigmoid].outputs.as_slice() else {
+            continue;
+        };
+        let mul_inputs: Vec<&str> = nodes[mul].inputs.iter().map(String::as_str).collect();
+        let pair = mul_inputs == [conv_out.as_str(), sigmoid_out.as_str()]
+            || mul_inputs == [sigmoid_out.as_str(), conv_out.as_str()];
+        if pair && !is_output(sigmoid_out) && only_reader(sigmoid_out) == Some(mul) {
+            fused.push((index, sigmoid, mul));
+        }
+    }
+    let mut nodes: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
+    let mut activations = vec![Activation::None; nodes.len()];
+    for (conv, sigmoid, mul) in fused {
+        let (Some(mul_node), Some(_)) = (nodes[mul].take(), nodes[sigmoid].take()) else {
+            continue;
+        };
+        if let Some(conv_node) = nodes[conv].as_mut() {
+            conv_node.outputs = mul_node.outputs;
+            activations[conv] = Activation::Silu;
+        }
+    }
+    nodes
+        .into_iter()
+        .zip(activations)
+        .filter_map(|(node, activation)| node.map(|node| (node, activation)))
+        .unzip()
 }
 
 fn plan_frees(

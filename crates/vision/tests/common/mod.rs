@@ -7,14 +7,14 @@ use sightline_vision::npy::{NpyArray, read_npy};
 
 /// crates/vision/tests/data.
 pub fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    manifest_dir().join("tests/data")
 }
 
 /// The shared fixtures folder: `$SIGHTLINE_SHARED/fixtures` or `<workspace>/../shared/fixtures`.
 pub fn shared_fixtures() -> PathBuf {
     let shared = std::env::var_os("SIGHTLINE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .unwrap_or_else(|| manifest_dir().join("../../../shared"));
     shared.join("fixtures")
 }
 
@@ -96,4 +96,10 @@ pub fn max_abs(got: &[f32], want: &[f32]) -> f32 {
         .zip(want)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max)
+}
+
+/// This package's folder, read when the test runs (a binary built by another clone of the
+/// repository and reused from a shared target directory must not read that clone's files).
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
 }
