@@ -179,8 +179,14 @@ test('draw every shape type, undo/redo, move, delete, paste, reload restores the
     await drag(page, at(0, 0), at(60, 40));
     await page.keyboard.up(' ');
     await page.keyboard.press('f');
-    await page.waitForTimeout(100);
+    // The redraw is scheduled on an animation frame: wait for it (a loaded machine can take
+    // well over 100 ms), then compare. The fitted view must come back pixel for pixel.
+    const refitted = await page.waitForFunction(
+      (before) => document.querySelector('canvas[data-testid="canvas"]').toDataURL() === before,
+      fittedPixels, { timeout: 10_000 },
+    ).then(() => true, () => false);
     assert.deepEqual(await canvasStats(page), fitted, 'F fits the image again');
+    assert.ok(refitted, 'F redraws the fitted view pixel for pixel');
     await waitForShapeCount(page, 7);
     await page.keyboard.press('d');
     await page.waitForFunction(() => document.querySelector('[data-testid="file-name"]').textContent === 'dog.jpg');
