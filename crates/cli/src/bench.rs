@@ -15,7 +15,7 @@ use sightline_vision::image_io::read_image;
 use sightline_vision::runtime::NodeTiming;
 use sightline_vision::yolo::letterbox::letterbox;
 
-use crate::pipeline::{ModelArgs, decode_ahead, decoder_threads, find_images};
+use crate::pipeline::{ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images};
 
 /// Arguments of `sightline bench`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +28,10 @@ pub struct Args {
     /// A folder of images: also measure whole-folder images/s.
     #[arg(long)]
     input: Option<PathBuf>,
+    /// Images per forward pass: also time a forward of this many images, and run the folder
+    /// in batches of this size.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
     /// Also time every node of the graph (CPU backend: exact; GPU: recording time only) and
     /// print the operators and nodes that take the most time.
     #[arg(long)]
@@ -61,7 +65,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.iterations == 0 {
         bail!("--iterations must be at least 1");
     }
-    let (device, detector) = args.model.load()?;
+    let (device, detector) = args.model.load(args.input.as_deref())?;
     let images = match &args.input {
         Some(dir) => find_images(dir)?,
         None => Vec::new(),
@@ -75,19 +79,23 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     let (input, _) = letterbox(&sample, detector.input_size());
-    let forward = || -> anyhow::Result<Duration> {
+    let forward = |n: usize| -> anyhow::Result<Duration> {
+        let batch = input.repeat(n);
         let start = Instant::now();
-        read_outputs(&detector.forward(&input)?)?;
+        read_outputs(&detector.forward_batch(&batch, n)?)?;
         Ok(start.elapsed())
     };
-    for _ in 0..2 {
-        forward()?;
-    }
-    let samples = (0..args.iterations)
-        .map(|_| forward())
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let time = |n: usize| -> anyhow::Result<Stats> {
+        for _ in 0..2 {
+            forward(n)?;
+        }
+        let samples = (0..args.iterations)
+            .map(|_| forward(n))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(stats(&samples).expect("at least one iteration"))
+    };
+    let forward_stats = time(1)?;
     let (w, h) = detector.input_size();
-    let forward_stats = stats(&samples).expect("at least one iteration");
     println!("model      {}", args.model.model.display());
     println!("device     {}", device.backend_name);
     println!("input      {w}×{h}");
@@ -95,6 +103,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "forward    median {:.1} ms   mean {:.1} ms   p95 {:.1} ms   ({} runs)",
         forward_stats.median, forward_stats.mean, forward_stats.p95, args.iterations
     );
+    let batch = args.batch.max(1);
+    if batch > 1 {
+        match detector.model().batching() {
+            Ok(()) => {
+                let batched = time(batch)?;
+                let per_image = batched.median / batch as f64;
+                println!(
+                    "batch {batch:<4} median {:.1} ms   {per_image:.1} ms per image   \
+                     ({:.2}× batch 1 per image)",
+                    batched.median,
+                    forward_stats.median / per_image
+                );
+            }
+            Err(why) => println!("batch      this graph runs one image per forward: {why}"),
+        }
+    }
 
     if args.profile {
         let (w, h) = (w as usize, h as usize);
@@ -121,17 +145,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         let sequential = images.len() as f64 / start.elapsed().as_secs_f64();
         let start = Instant::now();
-        let (decoded, decoders) = decode_ahead(dir, images.clone(), decoder_threads(), 4);
-        for item in decoded.iter() {
-            let _ = item.image.and_then(|i| detector.detect(&i));
-        }
+        let (decoded, decoders) = decode_ahead(dir, images.clone(), decoder_threads(), 2 * batch);
+        for _ in detect_in_batches(&decoded, &detector, batch) {}
         for decoder in decoders {
             let _ = decoder.join();
         }
         let overlapped = images.len() as f64 / start.elapsed().as_secs_f64();
         println!(
             "folder     {} images: {sequential:.2} images/s one after another, \
-             {overlapped:.2} images/s with decoding overlapped ({:.2}×)",
+             {overlapped:.2} images/s with decoding overlapped, batch {batch} ({:.2}×)",
             images.len(),
             overlapped / sequential
         );

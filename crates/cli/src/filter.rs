@@ -13,7 +13,8 @@ use anyhow::{Context, bail};
 use sightline_vision::Detection;
 
 use crate::pipeline::{
-    Decoded, ModelArgs, decode_ahead, decoder_threads, find_images, interrupt_flag, progress_bar,
+    Detected, ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images,
+    interrupt_flag, progress_bar,
 };
 
 /// Arguments of `sightline filter`.
@@ -39,8 +40,8 @@ pub struct Args {
     /// Copy the matching images here (same relative paths).
     #[arg(long)]
     copy_to: Option<PathBuf>,
-    /// Images decoded ahead of the model.
-    #[arg(long, default_value_t = 4)]
+    /// Images per forward pass (decoding runs ahead on the other cores).
+    #[arg(long, default_value_t = 1)]
     batch: usize,
 }
 
@@ -60,7 +61,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             args.max_conf
         );
     }
-    let (device, mut detector) = args.model.load()?;
+    let (device, mut detector) = args.model.load(Some(&args.input))?;
     let unknown: Vec<&String> = args
         .classes
         .iter()
@@ -89,30 +90,29 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     );
     let interrupted = interrupt_flag();
     let progress = progress_bar(images.len());
-    let (decoded, decoders) = decode_ahead(
-        &args.input,
-        images.clone(),
-        decoder_threads(),
-        args.batch.max(1),
-    );
+    let batch = args.batch.max(1);
+    let (decoded, decoders) =
+        decode_ahead(&args.input, images.clone(), decoder_threads(), 2 * batch);
     let mut matching = Vec::new();
     let mut failures = Vec::new();
-    for Decoded { rel, image } in decoded.iter() {
+    for group in detect_in_batches(&decoded, &detector, batch) {
+        for Detected { rel, result } in group {
+            match result {
+                Ok((_, detections)) => {
+                    if matches(&detections, &args.classes, args.min_conf, args.max_conf) {
+                        matching.push(rel);
+                    }
+                }
+                Err(err) => {
+                    progress.println(format!("FAILED {rel}: {}", err.to_string().trim()));
+                    failures.push((rel, err.to_string()));
+                }
+            }
+            progress.inc(1);
+        }
         if interrupted.load(Ordering::SeqCst) {
             break;
         }
-        match image.and_then(|image| detector.detect(&image)) {
-            Ok(detections) => {
-                if matches(&detections, &args.classes, args.min_conf, args.max_conf) {
-                    matching.push(rel);
-                }
-            }
-            Err(err) => {
-                progress.println(format!("FAILED {rel}: {}", err.to_string().trim()));
-                failures.push((rel, err.to_string()));
-            }
-        }
-        progress.inc(1);
     }
     drop(decoded);
     for decoder in decoders {

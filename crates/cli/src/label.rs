@@ -19,8 +19,8 @@ use sightline_core::view::Point;
 use sightline_vision::Detection;
 
 use crate::pipeline::{
-    Decoded, ModelArgs, decode_ahead, decoder_threads, find_images, interrupt_flag, parse_shard,
-    progress_bar,
+    Detected, ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images,
+    interrupt_flag, parse_shard, progress_bar,
 };
 
 /// Arguments of `sightline label`.
@@ -37,8 +37,8 @@ pub struct Args {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
-    /// Images decoded ahead of the model (on all cores but one, overlapping inference).
-    #[arg(long, default_value_t = 4)]
+    /// Images per forward pass (decoding runs ahead on the other cores).
+    #[arg(long, default_value_t = 1)]
     batch: usize,
     /// Process only shard K of N (`K/N`, K counted from 0).
     #[arg(long)]
@@ -62,7 +62,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         other => bail!("unknown format `{other}` (use labelme, yolo or coco)"),
     };
     let (shard, shards) = parse_shard(args.shard.as_deref())?;
-    let (device, detector) = args.model.load()?;
+    let (device, detector) = args.model.load(Some(&args.input))?;
     let images: Vec<String> = find_images(&args.input)?
         .into_iter()
         .enumerate()
@@ -88,33 +88,35 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .collect();
     progress.inc((images.len() - todo.len()) as u64);
     // Decode runs ahead on the other cores while the model works on this one.
-    let (decoded, decoders) = decode_ahead(&args.input, todo, decoder_threads(), args.batch.max(1));
-    for Decoded { rel, image } in decoded.iter() {
+    let batch = args.batch.max(1);
+    let (decoded, decoders) = decode_ahead(&args.input, todo, decoder_threads(), 2 * batch);
+    for group in detect_in_batches(&decoded, &detector, batch) {
+        for Detected { rel, result } in group {
+            let result = result.map(|((width, height), detections)| ImageResult {
+                width,
+                height,
+                detections,
+            });
+            match result {
+                Ok(result) => {
+                    let path = cache_path(&cache, &rel);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    std::fs::write(&path, serde_json::to_vec(&result)?)?;
+                }
+                Err(err) => {
+                    progress.println(format!("FAILED {rel}: {}", err.to_string().trim()));
+                    failures.push((rel, err.to_string().trim().to_string()));
+                }
+            }
+            progress.inc(1);
+        }
+        // A forward pass cannot be cut short: Ctrl-C takes effect after the current batch,
+        // whose results are kept.
         if interrupted.load(Ordering::SeqCst) {
             break;
         }
-        let result = image.and_then(|image| {
-            let detections = detector.detect(&image)?;
-            Ok(ImageResult {
-                width: image.width(),
-                height: image.height(),
-                detections,
-            })
-        });
-        match result {
-            Ok(result) => {
-                let path = cache_path(&cache, &rel);
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                std::fs::write(&path, serde_json::to_vec(&result)?)?;
-            }
-            Err(err) => {
-                progress.println(format!("FAILED {rel}: {}", err.to_string().trim()));
-                failures.push((rel, err.to_string().trim().to_string()));
-            }
-        }
-        progress.inc(1);
     }
     drop(decoded);
     for decoder in decoders {

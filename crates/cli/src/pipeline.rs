@@ -1,7 +1,7 @@
 //! What `label`, `filter` and `bench` share: finding a folder's images, loading a model on
-//! the chosen device, and decoding images on worker threads ahead of the model so that
-//! decode overlaps inference (the model runs on the calling thread, its images arriving
-//! through a bounded channel).
+//! the chosen device, decoding images on worker threads ahead of the model so that decode
+//! overlaps inference (the model runs on the calling thread, its images arriving through a
+//! bounded channel), and running them through the model `--batch` images per forward.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use sightline_core::formats;
 use sightline_vision::image_io::read_image;
-use sightline_vision::{ComputeDevice, Detector, DeviceChoice, VisionError};
+use sightline_vision::{ComputeDevice, Detection, Detector, DeviceChoice, Precision, VisionError};
 
 /// The model options every model command takes.
 #[derive(Debug, clap::Args)]
@@ -31,22 +31,82 @@ pub struct ModelArgs {
     /// NMS IoU threshold (default: the config's, else 0.45).
     #[arg(long)]
     pub iou: Option<f32>,
+    /// Compute in f32, f16, or auto: f16 on a GPU that has f16 arithmetic. f16 is used only
+    /// when it finds the same objects as f32 on the first images of the input (else f32,
+    /// saying why).
+    #[arg(long, default_value = "auto")]
+    pub precision: String,
 }
 
+/// Images of the input the f16 model is checked on against the f32 one.
+const PRECISION_PROBE_IMAGES: usize = 3;
+
 impl ModelArgs {
-    /// The device and the model loaded on it, thresholds applied.
-    pub fn load(&self) -> anyhow::Result<(ComputeDevice, Detector)> {
+    /// The device and the model loaded on it, thresholds applied, in the precision asked for
+    /// (f16 only where the device has it and it agrees with f32 on the first images of
+    /// `input`).
+    pub fn load(&self, input: Option<&Path>) -> anyhow::Result<(ComputeDevice, Detector)> {
         let device = ComputeDevice::select(self.device.parse::<DeviceChoice>()?)?;
-        let mut detector = Detector::load(&self.model, &device.device)
-            .with_context(|| format!("loading {}", self.model.display()))?;
-        if let Some(conf) = self.conf {
-            detector.options.score_threshold = conf;
+        let load = |precision| -> anyhow::Result<Detector> {
+            let mut detector = Detector::load_with(&self.model, &device.device, precision)
+                .with_context(|| format!("loading {} in {precision}", self.model.display()))?;
+            if let Some(conf) = self.conf {
+                detector.options.score_threshold = conf;
+            }
+            if let Some(iou) = self.iou {
+                detector.options.iou_threshold = iou;
+            }
+            Ok(detector)
+        };
+        let auto = self.precision.eq_ignore_ascii_case("auto");
+        let wants_f16 = if auto {
+            device.is_gpu() && Precision::F16.supported_on(&device.device)
+        } else {
+            match self.precision.parse::<Precision>()? {
+                Precision::F32 => false,
+                Precision::F16 if Precision::F16.supported_on(&device.device) => true,
+                Precision::F16 => bail!("{} cannot compute in f16", device.backend_name),
+            }
+        };
+        let reference = load(Precision::F32)?;
+        if !wants_f16 {
+            return Ok((device, reference));
         }
-        if let Some(iou) = self.iou {
-            detector.options.iou_threshold = iou;
+        let probe = probe_images(input);
+        if probe.is_empty() && auto {
+            eprintln!("precision  f32 (no input images to check f16 against)");
+            return Ok((device, reference));
         }
-        Ok((device, detector))
+        let probe: Vec<&RgbImage> = probe.iter().collect();
+        let checked = load(Precision::F16).and_then(|half| {
+            half.agrees_with(&reference, &probe)?;
+            Ok(half)
+        });
+        match checked {
+            Ok(half) => {
+                eprintln!(
+                    "precision  f16 (same detections as f32 on {} image(s))",
+                    probe.len()
+                );
+                Ok((device, half))
+            }
+            Err(why) => {
+                eprintln!("precision  f32, not f16: {why:#}");
+                Ok((device, reference))
+            }
+        }
     }
+}
+
+/// The first images of `input` that decode, for the f16 check.
+fn probe_images(input: Option<&Path>) -> Vec<RgbImage> {
+    let Some(dir) = input else { return Vec::new() };
+    find_images(dir)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|rel| read_image(dir.join(rel)).ok())
+        .take(PRECISION_PROBE_IMAGES)
+        .collect()
 }
 
 /// The images under `root` (recursively, hidden entries skipped) as sorted `/` paths
@@ -136,6 +196,46 @@ pub fn decode_ahead(
         })
         .collect();
     (receiver, handles)
+}
+
+/// One image's detections and its size in pixels, or why it could not be read or run.
+pub struct Detected {
+    pub rel: String,
+    pub result: Result<((u32, u32), Vec<Detection>), VisionError>,
+}
+
+/// Takes the decoded images in groups of up to `batch` (fewer at the end) and runs each
+/// group through the model in one forward pass when the model allows it
+/// ([`Detector::detect_batch`]). Yields each group's results in arrival order.
+pub fn detect_in_batches<'a>(
+    decoded: &'a Receiver<Decoded>,
+    detector: &'a Detector,
+    batch: usize,
+) -> impl Iterator<Item = Vec<Detected>> + 'a {
+    std::iter::from_fn(move || {
+        let group: Vec<Decoded> = decoded.iter().take(batch.max(1)).collect();
+        if group.is_empty() {
+            return None;
+        }
+        let images: Vec<&RgbImage> = group.iter().filter_map(|d| d.image.as_ref().ok()).collect();
+        let mut found = detector.detect_batch(&images).into_iter();
+        let results = group
+            .into_iter()
+            .map(|Decoded { rel, image }| {
+                let result = match image {
+                    Ok(image) => found
+                        .next()
+                        .unwrap_or_else(|| {
+                            Err(VisionError::Outputs("no result for this image".into()))
+                        })
+                        .map(|detections| ((image.width(), image.height()), detections)),
+                    Err(err) => Err(err),
+                };
+                Detected { rel, result }
+            })
+            .collect();
+        Some(results)
+    })
 }
 
 /// Decoder threads for this machine: all cores but the one running the model.

@@ -3,10 +3,10 @@
 
 use image::RgbImage;
 
-use crate::detection::Detection;
+use crate::detection::{Detection, same_detections};
 use crate::error::{Result, VisionError};
 use crate::model_config::ModelConfig;
-use crate::runtime::{ModelOutput, OnnxModel};
+use crate::runtime::{ModelOutput, OnnxModel, Precision};
 use crate::yolo::contour::{largest_contour, simplify_closed};
 use crate::yolo::decode::{DecodeThresholds, HeadLayout, decode_head};
 use crate::yolo::letterbox::{Letterbox, letterbox};
@@ -40,6 +40,12 @@ impl Default for DetectorOptions {
         }
     }
 }
+
+/// A reduced-precision model is used only when its boxes overlap the f32 model's this much
+/// (the tolerance the Ultralytics references are checked with)…
+pub const PRECISION_MIN_IOU: f32 = 0.95;
+/// …and its scores are this close.
+pub const PRECISION_MAX_SCORE_DELTA: f32 = 0.01;
 
 /// Raw outputs read back to the host: (shape, values) per output, in graph order.
 pub type HostOutputs = Vec<(Vec<usize>, Vec<f32>)>;
@@ -115,7 +121,17 @@ impl Detector {
         onnx_bytes: &[u8],
         device: &burn::tensor::Device,
     ) -> Result<Self> {
-        let model = OnnxModel::from_bytes(onnx_bytes, device)?;
+        Self::from_config_with(config, onnx_bytes, device, Precision::F32)
+    }
+
+    /// [`Detector::from_config`] computing in `precision`.
+    pub fn from_config_with(
+        config: &ModelConfig,
+        onnx_bytes: &[u8],
+        device: &burn::tensor::Device,
+        precision: Precision,
+    ) -> Result<Self> {
+        let model = OnnxModel::from_bytes_with(onnx_bytes, device, precision)?;
         let mut detector = Self::new(model, Some(config.head_layout()?), config.classes.clone())?;
         if let (Some(w), Some(h)) = (config.input_width, config.input_height)
             && (w, h) != detector.input_size
@@ -139,6 +155,16 @@ impl Detector {
     /// (a relative `model_path` is resolved against the config's folder).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load(path: impl AsRef<std::path::Path>, device: &burn::tensor::Device) -> Result<Self> {
+        Self::load_with(path, device, Precision::F32)
+    }
+
+    /// [`Detector::load`] computing in `precision`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load_with(
+        path: impl AsRef<std::path::Path>,
+        device: &burn::tensor::Device,
+        precision: Precision,
+    ) -> Result<Self> {
         let path = path.as_ref();
         let read = |p: &std::path::Path| {
             std::fs::read(p).map_err(|err| VisionError::Io {
@@ -163,9 +189,10 @@ impl Detector {
                 .parent()
                 .unwrap_or(std::path::Path::new("."))
                 .join(&config.model_path);
-            Self::from_config(&config, &read(&model_path)?, device)
+            Self::from_config_with(&config, &read(&model_path)?, device, precision)
         } else {
-            Self::new(OnnxModel::from_bytes(&read(path)?, device)?, None, None)
+            let model = OnnxModel::from_bytes_with(&read(path)?, device, precision)?;
+            Self::new(model, None, None)
         }
     }
 
@@ -194,6 +221,31 @@ impl Detector {
         self.model.outputs().len() >= 2
     }
 
+    /// Whether this detector finds what `reference` finds on `images` (a reduced-precision
+    /// copy against the f32 model): the same objects, classes and boxes (IoU ≥
+    /// [`PRECISION_MIN_IOU`]) with scores within [`PRECISION_MAX_SCORE_DELTA`]. `Err` names
+    /// the first image and difference. Each detector uses its own thresholds.
+    pub fn agrees_with(&self, reference: &Detector, images: &[&RgbImage]) -> Result<()> {
+        for (index, image) in images.iter().enumerate() {
+            let found = self.detect(image)?;
+            let wanted = reference.detect(image)?;
+            same_detections(
+                &found,
+                &wanted,
+                PRECISION_MIN_IOU,
+                PRECISION_MAX_SCORE_DELTA,
+            )
+            .map_err(|why| {
+                VisionError::Precision(format!(
+                    "{} differs from f32 on image {}: {why}",
+                    self.model.precision(),
+                    index + 1
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
     /// Letterboxes, runs and post-processes one image (blocking read-back).
     pub fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>> {
         check_image(image)?;
@@ -203,15 +255,87 @@ impl Detector {
         self.postprocess(&host, &placement)
     }
 
+    /// Detects in several images with one forward pass when the model allows it (see
+    /// [`OnnxModel::batching`]), else one image after another. One result per image, in
+    /// order: an image that fails does not fail the others.
+    pub fn detect_batch(&self, images: &[&RgbImage]) -> Vec<Result<Vec<Detection>>> {
+        if images.len() < 2 || self.model.batching().is_err() {
+            return images.iter().map(|image| self.detect(image)).collect();
+        }
+        let mut batch = self.prepare_batch(images);
+        let outputs = self
+            .forward_batch(&batch.input, batch.placements.len())
+            .and_then(|outputs| read_outputs(&outputs));
+        if self.finish_batch(&mut batch, outputs).is_err() {
+            // Out of memory, say: each image on its own then gets its own result.
+            for (index, _) in &batch.placements {
+                batch.results[*index] = Some(self.detect(images[*index]));
+            }
+        }
+        batch.into_results()
+    }
+
+    /// [`Detector::detect_batch`] with non-blocking read-back (WebGPU in a browser worker).
+    pub async fn detect_batch_async(&self, images: &[&RgbImage]) -> Vec<Result<Vec<Detection>>> {
+        if images.len() < 2 || self.model.batching().is_err() {
+            let mut results = Vec::with_capacity(images.len());
+            for image in images {
+                results.push(self.detect_async(image).await);
+            }
+            return results;
+        }
+        let mut batch = self.prepare_batch(images);
+        let outputs = match self.forward_batch(&batch.input, batch.placements.len()) {
+            Ok(outputs) => read_outputs_async(&outputs).await,
+            Err(err) => Err(err),
+        };
+        if self.finish_batch(&mut batch, outputs).is_err() {
+            for (index, _) in &batch.placements {
+                batch.results[*index] = Some(self.detect_async(images[*index]).await);
+            }
+        }
+        batch.into_results()
+    }
+
+    /// Letterboxes the usable images of a batch into one NCHW input; the others get their
+    /// error at once.
+    fn prepare_batch(&self, images: &[&RgbImage]) -> PendingBatch {
+        let (w, h) = (self.input_size.0 as usize, self.input_size.1 as usize);
+        let mut batch = PendingBatch {
+            input: Vec::with_capacity(images.len() * 3 * w * h),
+            placements: Vec::with_capacity(images.len()),
+            results: Vec::with_capacity(images.len()),
+        };
+        for (index, image) in images.iter().enumerate() {
+            match check_image(image) {
+                Ok(()) => {
+                    let (pixels, placement) = letterbox(image, self.input_size);
+                    batch.input.extend_from_slice(&pixels);
+                    batch.placements.push((index, placement));
+                    batch.results.push(None);
+                }
+                Err(err) => batch.results.push(Some(Err(err))),
+            }
+        }
+        batch
+    }
+
+    /// Splits a batch's outputs per image and post-processes each; `Err` when the forward
+    /// pass or the read-back failed as a whole (nothing is filled in then).
+    fn finish_batch(&self, batch: &mut PendingBatch, outputs: Result<HostOutputs>) -> Result<()> {
+        let per_image = split_batch(outputs?, batch.placements.len())?;
+        for (outputs, (index, placement)) in per_image.iter().zip(&batch.placements) {
+            batch.results[*index] = Some(self.postprocess(outputs, placement));
+        }
+        Ok(())
+    }
+
     /// [`Detector::detect`] with non-blocking read-back (WebGPU in a browser worker).
     pub async fn detect_async(&self, image: &RgbImage) -> Result<Vec<Detection>> {
         check_image(image)?;
         let (input, placement) = letterbox(image, self.input_size);
         let outputs = self.forward(&input)?;
-        let mut host = Vec::with_capacity(outputs.len());
-        for output in &outputs {
-            host.push((output.shape().to_vec(), output.to_vec_async().await?));
-        }
+        let host = read_outputs_async(&outputs).await?;
         self.postprocess(&host, &placement)
     }
 
@@ -222,12 +346,20 @@ impl Detector {
         self.model.forward_host(&[(input, &[1, 3, h, w])])
     }
 
+    /// Runs the model on `n` letterboxed NCHW images laid one after another in `input`
+    /// (the model must allow batches: [`OnnxModel::batching`]).
+    pub fn forward_batch(&self, input: &[f32], n: usize) -> Result<Vec<ModelOutput>> {
+        let (w, h) = (self.input_size.0 as usize, self.input_size.1 as usize);
+        self.model.forward_host(&[(input, &[n, 3, h, w])])
+    }
+
     /// Turns raw outputs into detections in original-image pixels.
     pub fn postprocess(
         &self,
         outputs: &HostOutputs,
         placement: &Letterbox,
     ) -> Result<Vec<Detection>> {
+        let options = self.options;
         let Some((head_shape, head)) = outputs.first() else {
             return Err(VisionError::Outputs("the model produced no output".into()));
         };
@@ -253,17 +385,13 @@ impl Detector {
                 "detection output has shape {head_shape:?}, expected [1, a, b]"
             )));
         }
-        let score = self.options.score_threshold;
+        let score = options.score_threshold;
         let thresholds = DecodeThresholds {
             score,
-            objectness: self.options.objectness_threshold.unwrap_or(score),
+            objectness: options.objectness_threshold.unwrap_or(score),
         };
         let candidates = decode_head(head, head_shape, self.layout, mask_channels, thresholds);
-        let kept = non_max_suppression(
-            candidates,
-            self.options.iou_threshold,
-            self.options.max_detections,
-        );
+        let kept = non_max_suppression(candidates, options.iou_threshold, options.max_detections);
         let input_size = (self.input_size.0 as usize, self.input_size.1 as usize);
         let detections = kept
             .into_iter()
@@ -276,7 +404,7 @@ impl Detector {
                         input_size,
                     )?;
                     let contour = largest_contour(&mask.inside, mask.width, mask.height);
-                    let simplified = simplify_closed(&contour, self.options.polygon_tolerance);
+                    let simplified = simplify_closed(&contour, options.polygon_tolerance);
                     let polygon: Vec<[f32; 2]> = simplified
                         .iter()
                         .map(|p| {
@@ -318,6 +446,60 @@ fn polygon_area(polygon: &[[f32; 2]]) -> f32 {
         .map(|(a, b)| a[0] * b[1] - b[0] * a[1])
         .sum();
     twice.abs() / 2.0
+}
+
+/// Splits the outputs of a batch of `n` along axis 0 into `n` batches of one.
+pub fn split_batch(outputs: HostOutputs, n: usize) -> Result<Vec<HostOutputs>> {
+    let mut per_image: Vec<HostOutputs> =
+        (0..n).map(|_| Vec::with_capacity(outputs.len())).collect();
+    for (shape, values) in outputs {
+        if shape.first() != Some(&n) || n == 0 {
+            return Err(VisionError::Outputs(format!(
+                "an output of shape {shape:?} does not hold a batch of {n}"
+            )));
+        }
+        let mut one = shape.clone();
+        one[0] = 1;
+        for (image, chunk) in per_image
+            .iter_mut()
+            .zip(values.chunks_exact(values.len() / n))
+        {
+            image.push((one.clone(), chunk.to_vec()));
+        }
+    }
+    Ok(per_image)
+}
+
+/// A batch between letterbox and post-processing: the images that could run, with where
+/// each sits in the caller's list, and a result slot per image.
+struct PendingBatch {
+    input: Vec<f32>,
+    placements: Vec<(usize, Letterbox)>,
+    results: Vec<Option<Result<Vec<Detection>>>>,
+}
+
+impl PendingBatch {
+    fn into_results(self) -> Vec<Result<Vec<Detection>>> {
+        self.results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| {
+                    Err(VisionError::Outputs(
+                        "the batch gave no result for this image".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+/// Reads every output back to the host without blocking (WebGPU in a browser worker).
+pub async fn read_outputs_async(outputs: &[ModelOutput]) -> Result<HostOutputs> {
+    let mut host = Vec::with_capacity(outputs.len());
+    for output in outputs {
+        host.push((output.shape().to_vec(), output.to_vec_async().await?));
+    }
+    Ok(host)
 }
 
 /// Reads every output back to the host (blocking).

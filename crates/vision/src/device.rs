@@ -45,6 +45,11 @@ pub struct ComputeDevice {
 }
 
 impl ComputeDevice {
+    /// True for the GPU backends (wgpu, CUDA).
+    pub fn is_gpu(&self) -> bool {
+        !self.backend_name.starts_with("cpu")
+    }
+
     /// Picks a device for `choice` among the backends compiled into this build.
     pub fn select(choice: DeviceChoice) -> Result<Self> {
         match choice {

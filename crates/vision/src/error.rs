@@ -46,6 +46,9 @@ pub enum VisionError {
     /// The backend failed (device lost, out of memory, ...).
     #[error("backend error: {0}")]
     Backend(String),
+    /// A reduced precision changes the model's detections, so it is not used.
+    #[error("reduced precision refused: {0}")]
+    Precision(String),
     /// A file could not be read.
     #[error("cannot read {path}: {message}")]
     Io {

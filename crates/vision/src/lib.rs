@@ -28,4 +28,4 @@ pub use device::{ComputeDevice, DeviceChoice};
 pub use error::{Result, VisionError};
 pub use model_config::ModelConfig;
 pub use runtime::value::DeviceTensor;
-pub use runtime::{ModelOutput, NodeTiming, OnnxModel};
+pub use runtime::{ModelOutput, NodeTiming, OnnxModel, Precision};

@@ -8,7 +8,7 @@ mod common;
 use common::{data_dir, data_required, fall_model, head_errors, npy, shared_fixtures};
 use sightline_vision::image_io::read_image;
 use sightline_vision::yolo::nms::iou;
-use sightline_vision::{ComputeDevice, Detector, OnnxModel};
+use sightline_vision::{ComputeDevice, Detector, OnnxModel, Precision};
 
 #[test]
 fn fall_model_raw_output_matches_onnxruntime() {
@@ -68,14 +68,29 @@ fn fall_model_detections_match_ultralytics() {
     let cases = refs["images"].as_object().unwrap();
     assert_eq!(cases.len(), 5);
     let mut failures = Vec::new();
-    for (file, case) in cases {
-        let image = read_image(images.join(file)).unwrap();
+    // All five in one forward pass; each must equal that image run on its own.
+    let decoded: Vec<_> = cases
+        .keys()
+        .map(|file| read_image(images.join(file)).unwrap())
+        .collect();
+    let batch = detector.detect_batch(&decoded.iter().collect::<Vec<_>>());
+    for (((file, case), image), batched) in cases.iter().zip(&decoded).zip(batch) {
         let shape = &case["orig_shape"];
         assert_eq!(
             (image.height() as u64, image.width() as u64),
             (shape[0].as_u64().unwrap(), shape[1].as_u64().unwrap())
         );
-        let found = detector.detect(&image).unwrap();
+        let found = detector.detect(image).unwrap();
+        let batched = batched.unwrap();
+        assert_eq!(batched.len(), found.len(), "{file}: batch of 5 vs alone");
+        for (a, b) in batched.iter().zip(&found) {
+            assert_eq!(a.class_id, b.class_id, "{file}");
+            assert!((a.score - b.score).abs() < 1e-4, "{file}: {a:?} vs {b:?}");
+            assert!(
+                iou(&a.bbox_in_image, &b.bbox_in_image) > 0.999,
+                "{file}: {a:?} vs {b:?}"
+            );
+        }
         let wanted = case["detections"].as_array().unwrap();
         println!(
             "{file}: {} detections (Ultralytics: {})",
@@ -121,4 +136,47 @@ fn fall_model_detections_match_ultralytics() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// f16 on the CPU backend: the trained model converted to f16 at load runs all five fixture
+/// images, but burn flex's f16 GEMM accumulates in f16 and the boxes move (measured: IoU
+/// 0.84 against f32 on one image), so the check the CLI applies before it uses f16 (same
+/// classes, IoU ≥ 0.95, |Δconf| ≤ 0.01 against the f32 model) refuses it, naming the image
+/// and the box. An f32 copy passes the same check.
+#[test]
+fn f16_is_used_only_when_it_finds_what_f32_finds() {
+    let Some(model_path) = fall_model() else {
+        return;
+    };
+    let images = shared_fixtures().join("images");
+    if !images.is_dir() {
+        assert!(!data_required(), "missing {}", images.display());
+        return;
+    }
+    let device = ComputeDevice::cpu().unwrap();
+    assert!(
+        Precision::F16.supported_on(&device.device),
+        "burn flex computes in f16"
+    );
+    let full = Detector::load(&model_path, &device.device).unwrap();
+    let half = Detector::load_with(&model_path, &device.device, Precision::F16).unwrap();
+    assert_eq!(half.model().precision(), Precision::F16);
+    let refs: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data_dir().join("fall-yolov8s.detections.json")).unwrap(),
+    )
+    .unwrap();
+    let files = refs["images"].as_object().unwrap().keys();
+    let decoded: Vec<_> = files.map(|f| read_image(images.join(f)).unwrap()).collect();
+    assert_eq!(decoded.len(), 5);
+    let decoded: Vec<_> = decoded.iter().collect();
+    let found: usize = decoded.iter().map(|i| half.detect(i).unwrap().len()).sum();
+    assert!(found > 0, "the f16 model finds people");
+    let error = half.agrees_with(&full, &decoded).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("f16 differs from f32 on image") && message.contains("IoU"),
+        "{message}"
+    );
+    let copy = Detector::load(&model_path, &device.device).unwrap();
+    copy.agrees_with(&full, &decoded).unwrap();
 }

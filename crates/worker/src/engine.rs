@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use burn::tensor::Device;
+use image::RgbImage;
 use sightline_protocol::{
     Backend, BackendChoice, ContentKey, DetectParams, Detection, FilterParams, ImageDetections,
     ImageError, ImageRef, ImageResult, ImageSource, ModelInfo, ModelTask, Progress, ReplyBody,
@@ -220,23 +221,29 @@ impl Engine {
             detector.options.iou_threshold = params.iou;
         }
         let total = images.len() as u64;
+        let batch = (params.batch as usize).max(1);
         let mut results = Vec::with_capacity(images.len());
-        for (done, image) in images.iter().enumerate() {
+        for chunk in images.chunks(batch) {
             host.yield_now().await;
             if self.take_cancelled(id) {
                 return Err(WorkerError::Cancelled { finished: results });
             }
             host.progress(Progress {
                 id,
-                done: done as u64,
+                done: results.len() as u64,
                 total,
-                stage: image.name.clone(),
+                stage: chunk[0].name.clone(),
             });
-            let outcome = self.detect_one(host, loaded, image, filter).await;
-            results.push(ImageResult {
-                name: image.name.clone(),
-                outcome,
-            });
+            let outcomes = self.detect_chunk(host, loaded, chunk, filter).await;
+            results.extend(
+                chunk
+                    .iter()
+                    .zip(outcomes)
+                    .map(|(image, outcome)| ImageResult {
+                        name: image.name.clone(),
+                        outcome,
+                    }),
+            );
         }
         host.progress(Progress {
             id,
@@ -249,39 +256,74 @@ impl Engine {
         Ok(ReplyBody::Detections { results })
     }
 
+    /// Reads and decodes `chunk` (each image that fails gets its own error), then runs the
+    /// decoded ones through the model in one forward pass when the model allows it.
     #[allow(clippy::await_holding_refcell_ref)] // see the borrow below
-    async fn detect_one(
+    async fn detect_chunk(
         &self,
         host: &impl Host,
         loaded: &Loaded,
-        image: &ImageRef,
+        chunk: &[ImageRef],
         filter: Option<&FilterParams>,
-    ) -> Result<ImageDetections, ImageError> {
-        let bytes = host.read_image(&image.source).await?;
-        let decoded =
-            sightline_vision::image_io::decode_image(&bytes).map_err(|e| ImageError::Decode {
-                detail: e.to_string(),
-            })?;
-        drop(bytes);
-        let (width, height) = decoded.dimensions();
+    ) -> Vec<Result<ImageDetections, ImageError>> {
+        let mut outcomes: Vec<Option<Result<ImageDetections, ImageError>>> =
+            Vec::with_capacity(chunk.len());
+        let mut decoded = Vec::with_capacity(chunk.len());
+        for (index, image) in chunk.iter().enumerate() {
+            match read_and_decode(host, image).await {
+                Ok(pixels) => {
+                    decoded.push((index, pixels));
+                    outcomes.push(None);
+                }
+                Err(err) => outcomes.push(Some(Err(err))),
+            }
+        }
+        let pixels: Vec<&RgbImage> = decoded.iter().map(|(_, image)| image).collect();
         // Held across the read-back: only `detect_with` borrows mutably, and it runs for one
         // request at a time per model (`Loaded::busy`), so no borrow can conflict.
         let found = {
             let detector = loaded.detector.borrow();
-            detector.detect_async(&decoded).await
+            detector.detect_batch_async(&pixels).await
+        };
+        for ((index, image), found) in decoded.iter().zip(found) {
+            let (width, height) = image.dimensions();
+            outcomes[*index] = Some(
+                found
+                    .map(|found| {
+                        let detections: Vec<Detection> =
+                            found.into_iter().map(to_protocol).collect();
+                        let matches = filter.map(|f| f.matches(&detections));
+                        ImageDetections {
+                            width,
+                            height,
+                            detections,
+                            matches,
+                        }
+                    })
+                    .map_err(|e| ImageError::Inference {
+                        detail: e.to_string(),
+                    }),
+            );
         }
-        .map_err(|e| ImageError::Inference {
-            detail: e.to_string(),
-        })?;
-        let detections: Vec<Detection> = found.into_iter().map(to_protocol).collect();
-        let matches = filter.map(|f| f.matches(&detections));
-        Ok(ImageDetections {
-            width,
-            height,
-            detections,
-            matches,
-        })
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.unwrap_or_else(|| {
+                    Err(ImageError::Inference {
+                        detail: "the batch gave no result for this image".into(),
+                    })
+                })
+            })
+            .collect()
     }
+}
+
+/// An image's bytes read from wherever it lives, then decoded to RGB.
+async fn read_and_decode(host: &impl Host, image: &ImageRef) -> Result<RgbImage, ImageError> {
+    let bytes = host.read_image(&image.source).await?;
+    sightline_vision::image_io::decode_image(&bytes).map_err(|e| ImageError::Decode {
+        detail: e.to_string(),
+    })
 }
 
 /// A vision detection as the protocol carries it.

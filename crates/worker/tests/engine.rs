@@ -328,6 +328,70 @@ fn a_cancel_keeps_the_images_finished_before_it() {
     assert_eq!(results.len(), 1);
 }
 
+/// Batches of three through one forward each: every image gets the result it gets alone
+/// (bad images among them included), progress moves a batch at a time, and a cancel keeps
+/// the batches finished before it.
+#[test]
+fn batches_give_each_image_its_own_result() {
+    let host = Rc::new(host());
+    let engine = Rc::new(Engine::new(cpu(), cpu_backend()));
+    let images = [
+        image("dog.jpg"),
+        image("broken.jpg"),
+        image("person.jpg"),
+        image("kite.jpg"),
+        image("missing.jpg"),
+        image("horses.jpg"),
+        image("dog.jpg"),
+    ];
+    let alone = detections(
+        block_on(engine.detect(&*host, 20, "yolov8t.onnx", &images, &LOW, None)).expect("runs"),
+    );
+    host.progress.borrow_mut().clear();
+    let batched_params = DetectParams { batch: 3, ..LOW };
+    let batched = detections(
+        block_on(engine.detect(&*host, 21, "yolov8t.onnx", &images, &batched_params, None))
+            .expect("runs"),
+    );
+    assert_eq!(batched.len(), images.len());
+    for (one, many) in alone.iter().zip(&batched) {
+        let name = &one.name;
+        assert_eq!(name, &many.name);
+        match (&one.outcome, &many.outcome) {
+            (Ok(one), Ok(many)) => {
+                assert_eq!((one.width, one.height), (many.width, many.height));
+                assert_eq!(one.detections.len(), many.detections.len(), "{name}");
+                for (a, b) in one.detections.iter().zip(&many.detections) {
+                    assert_eq!(a.class_id, b.class_id);
+                    assert!((a.score - b.score).abs() < 1e-4, "{name}: {a:?} vs {b:?}");
+                    for (x, y) in a.bbox.iter().zip(&b.bbox) {
+                        assert!((x - y).abs() < 1e-2, "{name}: {a:?} vs {b:?}");
+                    }
+                }
+            }
+            (Err(one), Err(many)) => assert_eq!(one, many),
+            (a, b) => panic!("{name}: alone {a:?}, batched {b:?}"),
+        }
+    }
+    let done: Vec<u64> = host.progress.borrow().iter().map(|p| p.done).collect();
+    assert_eq!(done, [0, 3, 6, 7]);
+
+    // A cancel arriving before the second batch keeps the first whole.
+    let start = host.yields.get();
+    let canceller = engine.clone();
+    *host.on_yield.borrow_mut() = Some(Box::new(move |count| {
+        if count == start + 2 {
+            canceller.cancel(22);
+        }
+    }));
+    let reply = block_on(engine.detect(&*host, 22, "yolov8t.onnx", &images, &batched_params, None));
+    let Err(WorkerError::Cancelled { finished }) = reply else {
+        panic!("expected a cancel, got {reply:?}");
+    };
+    let names: Vec<&str> = finished.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["dog.jpg", "broken.jpg", "person.jpg"]);
+}
+
 #[test]
 fn requests_are_answered_with_typed_replies() {
     let host = host();

@@ -14,7 +14,7 @@ mod shape;
 
 pub(crate) use shape::constant_value;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, FloatDType};
 
 use crate::error::{Result, VisionError};
 use crate::onnx::{Attribute, HostData, HostTensor, Node};
@@ -71,6 +71,8 @@ pub struct Execution<'a> {
     /// True on the CPU backend natively: convolutions and sigmoids run on the tensors' host
     /// memory with the kernels of [`host`].
     pub host_kernels: bool,
+    /// The element type of the model's float tensors (f32, or f16 where enabled).
+    pub float: FloatDType,
 }
 
 /// Runs one node on its (already resolved) inputs; `None` marks an omitted optional input.
@@ -86,6 +88,7 @@ pub fn run_node(
         opset: execution.opset,
         activation: execution.activation,
         host_kernels: execution.host_kernels,
+        float: execution.float,
     };
     // Empty tensors only occur in broken graphs; refusing them keeps size arithmetic sound.
     let empty = ctx
@@ -127,6 +130,7 @@ pub(crate) struct NodeContext<'a> {
     pub opset: i64,
     pub activation: Activation,
     pub host_kernels: bool,
+    pub float: FloatDType,
 }
 
 impl NodeContext<'_> {
@@ -179,7 +183,12 @@ impl NodeContext<'_> {
                         shape.len()
                     )));
                 }
-                Ok(DeviceTensor::upload(values.clone(), shape, self.device))
+                Ok(DeviceTensor::upload_as(
+                    values.clone(),
+                    shape,
+                    self.device,
+                    self.float,
+                ))
             }
             Value::Host(HostTensor {
                 data: HostData::I64(_),

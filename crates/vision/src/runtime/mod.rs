@@ -1,11 +1,12 @@
 //! The graph executor: weights uploaded once, nodes run in order, intermediate values freed
 //! after their last use.
 
+mod batch;
 pub mod value;
 
 use std::collections::HashMap;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, FloatDType};
 
 use crate::error::{Result, VisionError};
 use crate::onnx::{Graph, HostData, HostTensor, Node, ValueDecl, parse_onnx};
@@ -31,6 +32,64 @@ pub struct OnnxModel {
     device: Device,
     /// The CPU backend natively: convolutions and sigmoids use the host kernels.
     host_kernels: bool,
+    /// `Ok` when the graph computes each image of a batch on its own (see [`batch`]), else
+    /// what prevents it.
+    batching: std::result::Result<(), String>,
+    /// The element type the graph computes in.
+    precision: Precision,
+}
+
+/// The element type a model computes in. Inputs are given and outputs read back as f32
+/// either way; f16 halves the weights' memory and runs faster where the GPU has f16
+/// arithmetic (WebGPU `shader-f16`, CUDA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Precision {
+    /// 32-bit floats, as the exporter wrote them.
+    #[default]
+    F32,
+    /// 16-bit floats: weights converted once at load, every operator in f16.
+    F16,
+}
+
+impl Precision {
+    /// burn's float element type for this precision.
+    pub fn float_dtype(self) -> FloatDType {
+        match self {
+            Precision::F32 => FloatDType::F32,
+            Precision::F16 => FloatDType::F16,
+        }
+    }
+
+    /// Whether `device` can compute in this precision (f32: always).
+    pub fn supported_on(self, device: &Device) -> bool {
+        match self {
+            Precision::F32 => true,
+            Precision::F16 => device.supports_dtype(FloatDType::F16),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+        })
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = VisionError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "f32" | "fp32" | "float32" => Ok(Precision::F32),
+            "f16" | "fp16" | "float16" | "half" => Ok(Precision::F16),
+            other => Err(VisionError::Backend(format!(
+                "unknown precision `{other}` (use f32 or f16)"
+            ))),
+        }
+    }
 }
 
 /// One output of a forward pass, still on the device.
@@ -105,6 +164,22 @@ impl OnnxModel {
 
     /// Uploads the weights of an already decoded graph.
     pub fn from_graph(graph: Graph, device: &Device) -> Result<Self> {
+        Self::from_graph_with(graph, device, Precision::F32)
+    }
+
+    /// [`OnnxModel::from_bytes`] computing in `precision` (refused where the device lacks it).
+    pub fn from_bytes_with(bytes: &[u8], device: &Device, precision: Precision) -> Result<Self> {
+        Self::from_graph_with(parse_onnx(bytes)?, device, precision)
+    }
+
+    /// [`OnnxModel::from_graph`] computing in `precision` (refused where the device lacks it).
+    pub fn from_graph_with(graph: Graph, device: &Device, precision: Precision) -> Result<Self> {
+        if !precision.supported_on(device) {
+            return Err(VisionError::Backend(format!(
+                "this device cannot compute in {precision}"
+            )));
+        }
+        let float = precision.float_dtype();
         let Graph {
             opset,
             inputs,
@@ -113,7 +188,8 @@ impl OnnxModel {
             initializers,
             metadata,
         } = graph;
-        let host_kernels = uses_host_kernels(device);
+        // The host kernels are f32 kernels.
+        let host_kernels = uses_host_kernels(device) && precision == Precision::F32;
         // On the CPU the convolution kernels read weights and biases straight from the host.
         let host_weights: std::collections::HashSet<&str> = if host_kernels {
             nodes
@@ -129,7 +205,7 @@ impl OnnxModel {
             let value = if host_weights.contains(name.as_str()) {
                 Value::Host(tensor)
             } else {
-                constant_value(tensor, device)?
+                constant_value(tensor, device, float)?
             };
             constants.insert(name, value);
         }
@@ -145,13 +221,14 @@ impl OnnxModel {
                     });
                 };
                 if let Some(output) = node.outputs.first() {
-                    constants.insert(output.clone(), constant_value(tensor, device)?);
+                    constants.insert(output.clone(), constant_value(tensor, device, float)?);
                 }
             } else {
                 kept.push(node);
             }
         }
-        let (kept, activations) = fuse_silu(kept, &outputs);
+        let (mut kept, activations) = fuse_silu(kept, &outputs);
+        let batching = batch::prepare(&mut kept, &mut constants, &inputs, &outputs, opset);
         let frees_after = plan_frees(&kept, &outputs, &constants);
         debug_assert!(
             kept.iter()
@@ -168,7 +245,20 @@ impl OnnxModel {
             opset,
             device: device.clone(),
             host_kernels,
+            batching,
+            precision,
         })
+    }
+
+    /// The element type the graph computes in.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Whether [`OnnxModel::forward`] takes a batch of N along axis 0 of every input
+    /// although the graph declares 1: `Err` says which node computes across the batch.
+    pub fn batching(&self) -> std::result::Result<(), &str> {
+        self.batching.as_ref().map(|_| ()).map_err(String::as_str)
     }
 
     /// The device the weights live on.
@@ -209,7 +299,12 @@ impl OnnxModel {
                     values.len()
                 )));
             }
-            tensors.push(DeviceTensor::upload(values.to_vec(), shape, &self.device));
+            tensors.push(DeviceTensor::upload_as(
+                values.to_vec(),
+                shape,
+                &self.device,
+                self.precision.float_dtype(),
+            ));
         }
         self.forward(tensors)
     }
@@ -273,15 +368,23 @@ impl OnnxModel {
         }
         let mut env: HashMap<&str, Value> = HashMap::with_capacity(self.nodes.len());
         for (decl, tensor) in self.inputs.iter().zip(inputs) {
-            let fits = decl.shape.len() == tensor.shape.len()
-                && decl
-                    .shape
-                    .iter()
-                    .zip(&tensor.shape)
-                    .all(|(want, &got)| want.is_none_or(|w| w == got));
+            let batch_ok = self.batching.is_ok();
+            let fits =
+                decl.shape.len() == tensor.shape.len()
+                    && decl.shape.iter().zip(&tensor.shape).enumerate().all(
+                        |(axis, (want, &got))| {
+                            want.is_none_or(|w| w == got) || (axis == 0 && batch_ok && got > 0)
+                        },
+                    );
             if !fits && !decl.shape.is_empty() {
+                let why = match (&self.batching, tensor.shape.first()) {
+                    (Err(reason), Some(&n)) if n > 1 => {
+                        format!(" (this graph cannot run a batch: {reason})")
+                    }
+                    _ => String::new(),
+                };
                 return Err(VisionError::BadInput(format!(
-                    "input `{}` must have shape {:?}, got {:?}",
+                    "input `{}` must have shape {:?}, got {:?}{why}",
                     decl.name, decl.shape, tensor.shape
                 )));
             }
@@ -323,6 +426,7 @@ impl OnnxModel {
                 opset: self.opset,
                 activation,
                 host_kernels: self.host_kernels,
+                float: self.precision.float_dtype(),
             };
             let results = around(node, activation, &mut || {
                 let args = args.take().unwrap_or_default();
@@ -349,7 +453,10 @@ impl OnnxModel {
                 )));
             };
             let tensor = match value {
-                Value::Device(tensor) => tensor,
+                // Outputs are f32 whatever the graph computed in.
+                Value::Device(DeviceTensor { padded, shape }) => {
+                    DeviceTensor::from_padded(padded.cast(FloatDType::F32), shape)
+                }
                 Value::Host(HostTensor { shape, data }) => {
                     let values = match data {
                         HostData::F32(v) => v,
@@ -380,7 +487,7 @@ pub struct NodeTiming {
     pub elapsed: std::time::Duration,
 }
 
-fn constant_value(tensor: HostTensor, device: &Device) -> Result<Value> {
+fn constant_value(tensor: HostTensor, device: &Device, float: FloatDType) -> Result<Value> {
     match &tensor.data {
         HostData::F32(values) if tensor.len() > HOST_CONSTANT_LIMIT => {
             if tensor.shape.len() > MAX_RANK {
@@ -389,10 +496,11 @@ fn constant_value(tensor: HostTensor, device: &Device) -> Result<Value> {
                     tensor.shape.len()
                 )));
             }
-            Ok(Value::Device(DeviceTensor::upload(
+            Ok(Value::Device(DeviceTensor::upload_as(
                 values.clone(),
                 &tensor.shape,
                 device,
+                float,
             )))
         }
         _ => Ok(Value::Host(tensor)),

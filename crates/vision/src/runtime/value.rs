@@ -6,7 +6,7 @@
 //! logical shape. Left-padding with ones is exactly numpy broadcasting, so elementwise
 //! operators broadcast correctly without any extra work.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, FloatDType, Tensor, TensorData};
 
 use crate::onnx::{HostData, HostTensor};
 
@@ -30,10 +30,20 @@ impl DeviceTensor {
 
     /// Uploads host floats with the given logical shape (rank ≤ [`MAX_RANK`], checked by caller).
     pub fn upload(values: Vec<f32>, shape: &[usize], device: &Device) -> Self {
+        Self::upload_as(values, shape, device, FloatDType::F32)
+    }
+
+    /// [`DeviceTensor::upload`] into a tensor of element type `float` (f16 models).
+    pub fn upload_as(
+        values: Vec<f32>,
+        shape: &[usize],
+        device: &Device,
+        float: FloatDType,
+    ) -> Self {
         let padded_shape = pad_shape(shape);
         let data = TensorData::new(values, padded_shape.to_vec());
         Self {
-            padded: Tensor::from_data(data, device),
+            padded: Tensor::from_data(data, (device, DType::from(float))),
             shape: shape.to_vec(),
         }
     }
