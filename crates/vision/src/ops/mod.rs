@@ -129,6 +129,8 @@ pub(crate) struct NodeContext<'a> {
     pub device: &'a Device,
     pub opset: i64,
     pub activation: Activation,
+    /// Read by the host kernels, which a wasm build has none of.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub host_kernels: bool,
     pub float: FloatDType,
 }
