@@ -359,7 +359,6 @@ impl Detector {
         outputs: &HostOutputs,
         placement: &Letterbox,
     ) -> Result<Vec<Detection>> {
-        let options = self.options;
         let Some((head_shape, head)) = outputs.first() else {
             return Err(VisionError::Outputs("the model produced no output".into()));
         };
@@ -385,13 +384,17 @@ impl Detector {
                 "detection output has shape {head_shape:?}, expected [1, a, b]"
             )));
         }
-        let score = options.score_threshold;
+        let score = self.options.score_threshold;
         let thresholds = DecodeThresholds {
             score,
-            objectness: options.objectness_threshold.unwrap_or(score),
+            objectness: self.options.objectness_threshold.unwrap_or(score),
         };
         let candidates = decode_head(head, head_shape, self.layout, mask_channels, thresholds);
-        let kept = non_max_suppression(candidates, options.iou_threshold, options.max_detections);
+        let kept = non_max_suppression(
+            candidates,
+            self.options.iou_threshold,
+            self.options.max_detections,
+        );
         let input_size = (self.input_size.0 as usize, self.input_size.1 as usize);
         let detections = kept
             .into_iter()
@@ -404,7 +407,7 @@ impl Detector {
                         input_size,
                     )?;
                     let contour = largest_contour(&mask.inside, mask.width, mask.height);
-                    let simplified = simplify_closed(&contour, options.polygon_tolerance);
+                    let simplified = simplify_closed(&contour, self.options.polygon_tolerance);
                     let polygon: Vec<[f32; 2]> = simplified
                         .iter()
                         .map(|p| {

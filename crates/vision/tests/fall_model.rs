@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{data_dir, data_required, fall_model, head_errors, npy, shared_fixtures};
+use common::{data_dir, fall_model, head_errors, npy, shared_fixture};
 use sightline_vision::image_io::read_image;
 use sightline_vision::yolo::nms::iou;
 use sightline_vision::{ComputeDevice, Detector, OnnxModel, Precision};
@@ -15,15 +15,9 @@ fn fall_model_raw_output_matches_onnxruntime() {
     let Some(model_path) = fall_model() else {
         return;
     };
-    let input_path = shared_fixtures().join("refs/fall-yolov8s.person.input.npy");
-    if !input_path.is_file() {
-        assert!(!data_required(), "missing {}", input_path.display());
-        eprintln!(
-            "SKIP: {} not found (set SIGHTLINE_SHARED)",
-            input_path.display()
-        );
+    let Some(input_path) = shared_fixture("refs/fall-yolov8s.person.input.npy") else {
         return;
-    }
+    };
     let device = ComputeDevice::cpu().unwrap();
     let model = OnnxModel::from_file(&model_path, &device.device).unwrap();
     let input = npy(input_path);
@@ -46,15 +40,9 @@ fn fall_model_detections_match_ultralytics() {
     let Some(model_path) = fall_model() else {
         return;
     };
-    let images = shared_fixtures().join("images");
-    if !images.is_dir() {
-        assert!(!data_required(), "missing {}", images.display());
-        eprintln!(
-            "SKIP: {} not found (set SIGHTLINE_SHARED)",
-            images.display()
-        );
+    let Some(images) = shared_fixture("images") else {
         return;
-    }
+    };
     let refs: serde_json::Value = serde_json::from_slice(
         &std::fs::read(data_dir().join("fall-yolov8s.detections.json")).unwrap(),
     )
@@ -148,11 +136,9 @@ fn f16_is_used_only_when_it_finds_what_f32_finds() {
     let Some(model_path) = fall_model() else {
         return;
     };
-    let images = shared_fixtures().join("images");
-    if !images.is_dir() {
-        assert!(!data_required(), "missing {}", images.display());
+    let Some(images) = shared_fixture("images") else {
         return;
-    }
+    };
     let device = ComputeDevice::cpu().unwrap();
     assert!(
         Precision::F16.supported_on(&device.device),

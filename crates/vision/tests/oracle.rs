@@ -9,6 +9,17 @@ use sightline_vision::{ComputeDevice, OnnxModel, Precision};
 const BOX_RELATIVE_TOLERANCE: f32 = 1e-3;
 const SCORE_TOLERANCE: f32 = 1e-4;
 
+/// Every tiny fixture: YOLOv8, YOLO11, YOLOv5u and classic YOLOv5, detect and segment.
+const TINY_MODELS: &[&str] = &[
+    "yolov8t",
+    "yolo11t",
+    "yolov5ut",
+    "yolov8t-seg",
+    "yolo11t-seg",
+    "yolov5t-classic",
+    "yolov5t-classic-seg",
+];
+
 fn check_model(name: &str, device: &ComputeDevice) {
     let dir = data_dir();
     let model = OnnxModel::from_file(dir.join(format!("{name}.onnx")), &device.device).unwrap();
@@ -103,15 +114,7 @@ fn check_batch(name: &str, device: &ComputeDevice) {
 
 #[test]
 fn batches_match_single_images() {
-    for name in [
-        "yolov8t",
-        "yolo11t",
-        "yolov5ut",
-        "yolov8t-seg",
-        "yolo11t-seg",
-        "yolov5t-classic",
-        "yolov5t-classic-seg",
-    ] {
+    for name in TINY_MODELS {
         check_batch(name, &cpu());
     }
 }
@@ -158,7 +161,7 @@ fn yolov5t_classic_seg_matches_onnxruntime() {
 /// The same comparisons on the GPU through wgpu (Vulkan natively), when an adapter exists.
 #[cfg(feature = "wgpu")]
 mod wgpu {
-    use super::{check_batch, check_model};
+    use super::{TINY_MODELS, check_batch, check_model};
     use sightline_vision::ComputeDevice;
 
     fn gpu() -> Option<ComputeDevice> {
@@ -179,15 +182,7 @@ mod wgpu {
     #[test]
     fn tiny_models_match_onnxruntime_on_wgpu() {
         let Some(device) = gpu() else { return };
-        for name in [
-            "yolov8t",
-            "yolo11t",
-            "yolov5ut",
-            "yolov8t-seg",
-            "yolo11t-seg",
-            "yolov5t-classic",
-            "yolov5t-classic-seg",
-        ] {
+        for name in TINY_MODELS {
             check_model(name, &device);
             check_batch(name, &device);
         }
@@ -205,15 +200,7 @@ fn tiny_models_run_in_f16() {
     let device = cpu();
     assert!(Precision::F16.supported_on(&device.device));
     let dir = data_dir();
-    for name in [
-        "yolov8t",
-        "yolo11t",
-        "yolov5ut",
-        "yolov8t-seg",
-        "yolo11t-seg",
-        "yolov5t-classic",
-        "yolov5t-classic-seg",
-    ] {
+    for name in TINY_MODELS {
         let bytes = std::fs::read(dir.join(format!("{name}.onnx"))).unwrap();
         let model = OnnxModel::from_bytes_with(&bytes, &device.device, Precision::F16).unwrap();
         let input = npy(dir.join(format!("{name}.dog.input.npy")));

@@ -3,19 +3,16 @@
 
 mod common;
 
-use common::{data_dir, data_required, npy, shared_fixtures};
+use common::{data_dir, npy, shared_fixture, shared_fixtures};
 use sightline_vision::image_io::read_image;
 use sightline_vision::yolo::letterbox::letterbox;
 use sightline_vision::{ComputeDevice, Detector, ModelConfig};
 
 #[test]
 fn letterbox_matches_ultralytics_input() {
-    let path = shared_fixtures().join("images/dog.jpg");
-    if !path.is_file() {
-        assert!(!data_required(), "missing {}", path.display());
-        eprintln!("SKIP: {} not found", path.display());
+    let Some(path) = shared_fixture("images/dog.jpg") else {
         return;
-    }
+    };
     let image = read_image(&path).unwrap();
     let (input, _) = letterbox(&image, (320, 320));
     let want = npy(data_dir().join("yolov8t.dog.input.npy"));
@@ -52,11 +49,9 @@ fn letterbox_matches_ultralytics_input() {
 
 #[test]
 fn segmentation_pipeline_produces_polygons_inside_the_image() {
-    let path = shared_fixtures().join("images/dog.jpg");
-    if !path.is_file() {
-        assert!(!data_required(), "missing {}", path.display());
+    let Some(path) = shared_fixture("images/dog.jpg") else {
         return;
-    }
+    };
     let image = read_image(&path).unwrap();
     let device = ComputeDevice::cpu().unwrap();
     for name in ["yolov8t-seg", "yolov5t-classic-seg", "yolo11t"] {

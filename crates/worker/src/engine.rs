@@ -266,52 +266,39 @@ impl Engine {
         chunk: &[ImageRef],
         filter: Option<&FilterParams>,
     ) -> Vec<Result<ImageDetections, ImageError>> {
-        let mut outcomes: Vec<Option<Result<ImageDetections, ImageError>>> =
-            Vec::with_capacity(chunk.len());
         let mut decoded = Vec::with_capacity(chunk.len());
-        for (index, image) in chunk.iter().enumerate() {
-            match read_and_decode(host, image).await {
-                Ok(pixels) => {
-                    decoded.push((index, pixels));
-                    outcomes.push(None);
-                }
-                Err(err) => outcomes.push(Some(Err(err))),
-            }
+        for image in chunk {
+            decoded.push(read_and_decode(host, image).await);
         }
-        let pixels: Vec<&RgbImage> = decoded.iter().map(|(_, image)| image).collect();
+        let pixels: Vec<&RgbImage> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
         // Held across the read-back: only `detect_with` borrows mutably, and it runs for one
         // request at a time per model (`Loaded::busy`), so no borrow can conflict.
-        let found = {
+        let mut found = {
             let detector = loaded.detector.borrow();
             detector.detect_batch_async(&pixels).await
-        };
-        for ((index, image), found) in decoded.iter().zip(found) {
-            let (width, height) = image.dimensions();
-            outcomes[*index] = Some(
-                found
-                    .map(|found| {
-                        let detections: Vec<Detection> =
-                            found.into_iter().map(to_protocol).collect();
-                        let matches = filter.map(|f| f.matches(&detections));
-                        ImageDetections {
-                            width,
-                            height,
-                            detections,
-                            matches,
-                        }
-                    })
+        }
+        .into_iter();
+        decoded
+            .into_iter()
+            .map(|image| {
+                let image = image?;
+                let (width, height) = image.dimensions();
+                let found = found.next().ok_or_else(|| ImageError::Inference {
+                    detail: "the batch gave no result for this image".into(),
+                })?;
+                let detections: Vec<Detection> = found
                     .map_err(|e| ImageError::Inference {
                         detail: e.to_string(),
-                    }),
-            );
-        }
-        outcomes
-            .into_iter()
-            .map(|outcome| {
-                outcome.unwrap_or_else(|| {
-                    Err(ImageError::Inference {
-                        detail: "the batch gave no result for this image".into(),
-                    })
+                    })?
+                    .into_iter()
+                    .map(to_protocol)
+                    .collect();
+                let matches = filter.map(|f| f.matches(&detections));
+                Ok(ImageDetections {
+                    width,
+                    height,
+                    detections,
+                    matches,
                 })
             })
             .collect()

@@ -293,6 +293,30 @@ fn broken_models_are_refused_by_name_and_not_cached() {
     assert!(matches!(reply, Err(WorkerError::InvalidModel { .. })));
 }
 
+/// Runs request `id` on yolov8t with the page's Cancel for it arriving at the `at`-th yield
+/// of the run; returns what the cancelled run kept.
+fn cancelled_at_yield(
+    host: &Rc<MemoryHost>,
+    engine: &Rc<Engine>,
+    at: usize,
+    id: u64,
+    images: &[ImageRef],
+    params: &DetectParams,
+) -> Vec<sightline_protocol::ImageResult> {
+    let start = host.yields.get();
+    let canceller = engine.clone();
+    *host.on_yield.borrow_mut() = Some(Box::new(move |count| {
+        if count == start + at {
+            canceller.cancel(id);
+        }
+    }));
+    let reply = block_on(engine.detect(&**host, id, "yolov8t.onnx", images, params, None));
+    let Err(WorkerError::Cancelled { finished }) = reply else {
+        panic!("expected a cancel, got {reply:?}");
+    };
+    finished
+}
+
 #[test]
 fn a_cancel_keeps_the_images_finished_before_it() {
     let host = Rc::new(host());
@@ -305,17 +329,7 @@ fn a_cancel_keeps_the_images_finished_before_it() {
         image("horses.jpg"),
     ];
     // The page's Cancel arrives while the third image waits its turn.
-    let start = host.yields.get();
-    let canceller = engine.clone();
-    *host.on_yield.borrow_mut() = Some(Box::new(move |count| {
-        if count == start + 3 {
-            canceller.cancel(11);
-        }
-    }));
-    let reply = block_on(engine.detect(&*host, 11, "yolov8t.onnx", &images, &LOW, None));
-    let Err(WorkerError::Cancelled { finished }) = reply else {
-        panic!("expected a cancel, got {reply:?}");
-    };
+    let finished = cancelled_at_yield(&host, &engine, 3, 11, &images, &LOW);
     let names: Vec<&str> = finished.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["dog.jpg", "person.jpg"]);
     assert!(finished.iter().all(|r| r.outcome.is_ok()));
@@ -377,17 +391,7 @@ fn batches_give_each_image_its_own_result() {
     assert_eq!(done, [0, 3, 6, 7]);
 
     // A cancel arriving before the second batch keeps the first whole.
-    let start = host.yields.get();
-    let canceller = engine.clone();
-    *host.on_yield.borrow_mut() = Some(Box::new(move |count| {
-        if count == start + 2 {
-            canceller.cancel(22);
-        }
-    }));
-    let reply = block_on(engine.detect(&*host, 22, "yolov8t.onnx", &images, &batched_params, None));
-    let Err(WorkerError::Cancelled { finished }) = reply else {
-        panic!("expected a cancel, got {reply:?}");
-    };
+    let finished = cancelled_at_yield(&host, &engine, 2, 22, &images, &batched_params);
     let names: Vec<&str> = finished.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["dog.jpg", "broken.jpg", "person.jpg"]);
 }

@@ -18,6 +18,18 @@ pub fn shared_fixtures() -> PathBuf {
     shared.join("fixtures")
 }
 
+/// `rel` under the shared fixtures when it exists; otherwise skips (a message, `None`), or
+/// fails when `SIGHTLINE_REQUIRE_DATA=1`.
+pub fn shared_fixture(rel: &str) -> Option<PathBuf> {
+    let path = shared_fixtures().join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(!data_required(), "missing {}", path.display());
+    eprintln!("SKIP: {} not found (set SIGHTLINE_SHARED)", path.display());
+    None
+}
+
 /// Reads a `.npy` file.
 pub fn npy(path: impl Into<PathBuf>) -> NpyArray {
     let path = path.into();
