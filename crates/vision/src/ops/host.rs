@@ -91,22 +91,16 @@ pub fn conv2d(
             let x_g = &x[(b * c_in + g * cg_in) * h * w..][..cg_in * h * w];
             let w_g =
                 MatRef::from_row_major_slice(&weight[g * cg_out * k..][..cg_out * k], cg_out, k);
+            let bias_g = bias.map(|bias| &bias[g * cg_out..][..cg_out]);
             let out_g = &mut out[(b * geometry.c_out + g * cg_out) * columns..][..cg_out * columns];
             let dst = MatMut::from_row_major_slice_mut(out_g, cg_out, columns);
-            if geometry.is_pointwise() {
-                let rhs = MatRef::from_row_major_slice(x_g, cg_in, columns);
-                dst.par_col_chunks_mut(tile)
-                    .enumerate()
-                    .for_each(|(index, dst)| {
-                        let n = dst.ncols();
-                        let rhs = rhs.subcols(index * tile, n);
-                        faer::linalg::matmul::matmul(dst, Accum::Replace, w_g, rhs, 1.0, Par::Seq);
-                    });
-            } else {
-                dst.par_col_chunks_mut(tile).enumerate().for_each_init(
-                    Vec::new,
-                    |columns_buffer: &mut Vec<f32>, (index, dst)| {
-                        let n = dst.ncols();
+            dst.par_col_chunks_mut(tile).enumerate().for_each_init(
+                Vec::new,
+                |columns_buffer: &mut Vec<f32>, (index, mut dst)| {
+                    let n = dst.ncols();
+                    let rhs = if geometry.is_pointwise() {
+                        x_g_columns(x_g, cg_in, columns, index * tile, n)
+                    } else {
                         columns_buffer.resize(k * n, 0.0);
                         im2col(
                             x_g,
@@ -118,25 +112,47 @@ pub fn conv2d(
                             n,
                             columns_buffer,
                         );
-                        let rhs = MatRef::from_row_major_slice(columns_buffer.as_slice(), k, n);
-                        faer::linalg::matmul::matmul(dst, Accum::Replace, w_g, rhs, 1.0, Par::Seq);
-                    },
-                );
-            }
+                        MatRef::from_row_major_slice(columns_buffer.as_slice(), k, n)
+                    };
+                    faer::linalg::matmul::matmul(
+                        dst.as_mut(),
+                        Accum::Replace,
+                        w_g,
+                        rhs,
+                        1.0,
+                        Par::Seq,
+                    );
+                    // Bias and activation while the tile is still in cache.
+                    for row in 0..cg_out {
+                        let bias = bias_g.map_or(0.0, |bias| bias[row]);
+                        // The destination is row-major, so each row of the tile is contiguous.
+                        let values = dst.as_mut().row_mut(row).try_as_row_major_mut();
+                        match values {
+                            Some(values) => epilogue(values.as_slice_mut(), bias, activation),
+                            None => (0..n).for_each(|j| {
+                                epilogue(std::slice::from_mut(dst.as_mut().get_mut(row, j)), bias, activation)
+                            }),
+                        }
+                    }
+                },
+            );
         }
     }
-    // Bias and activation, one output channel (a contiguous plane) at a time.
-    out.par_chunks_mut(columns)
-        .enumerate()
-        .for_each(|(plane, values)| {
-            let bias = bias.map_or(0.0, |bias| bias[plane % geometry.c_out]);
-            match activation {
-                Activation::None if bias != 0.0 => values.iter_mut().for_each(|v| *v += bias),
-                Activation::None => {}
-                Activation::Silu => silu_with_bias(values, bias),
-            }
-        });
     out
+}
+
+/// Columns `start..start + n` of a pointwise convolution's input, `[channels, columns]`.
+fn x_g_columns(x: &[f32], channels: usize, columns: usize, start: usize, n: usize) -> MatRef<'_, f32> {
+    MatRef::from_row_major_slice(x, channels, columns).subcols(start, n)
+}
+
+/// Adds `bias` and applies `activation` in place.
+fn epilogue(values: &mut [f32], bias: f32, activation: Activation) {
+    match activation {
+        Activation::None if bias != 0.0 => values.iter_mut().for_each(|v| *v += bias),
+        Activation::None => {}
+        Activation::Silu => silu_with_bias(values, bias),
+    }
 }
 
 /// Fills `buffer` (row-major `[cg_in·kh·kw, n]`) with the input patches of output positions
@@ -185,14 +201,27 @@ fn im2col(
                             out[first..last].copy_from_slice(&line[from..from + (last - first)]);
                             out[last..].fill(0.0);
                         } else {
-                            for (t, value) in out.iter_mut().enumerate() {
-                                let ix = x0 + (t * sw) as isize;
-                                *value = if ix >= 0 && ix < w as isize {
-                                    line[ix as usize]
-                                } else {
-                                    0.0
-                                };
+                            // Strided: positions `first..last` read inside the line, so the
+                            // loop between them has no bounds test and vectorises as a gather.
+                            let step = sw as isize;
+                            let first = if x0 >= 0 {
+                                0
+                            } else {
+                                ((-x0 + step - 1) / step) as usize
                             }
+                            .min(run);
+                            let last = if x0 >= w as isize {
+                                0
+                            } else {
+                                ((w as isize - x0 + step - 1) / step) as usize
+                            }
+                            .clamp(first, run);
+                            out[..first].fill(0.0);
+                            let source = &line[(x0 + (first * sw) as isize) as usize..];
+                            for (t, value) in out[first..last].iter_mut().enumerate() {
+                                *value = source[t * sw];
+                            }
+                            out[last..].fill(0.0);
                         }
                     }
                     j += run;
@@ -213,13 +242,18 @@ fn exp(x: f32) -> f32 {
     // 1.5 · 2²³: adding and subtracting it rounds to the nearest integer.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // `shifted` holds n in its low mantissa bits (it lies in [2²³, 2²⁴), where the ulp is 1),
+    // so 2ⁿ comes from integer arithmetic alone; a float-to-int cast (`n as i32`) saturates
+    // and would not vectorise. n ∈ [-126, 127] after the clamp.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    p * f32::from_bits(n_bits.wrapping_add(127) << 23)
 }
 
 #[inline(always)]
@@ -252,6 +286,146 @@ pub fn sigmoid_in_place(values: &mut [f32]) {
             },
         );
     });
+}
+
+/// The geometry of a 2-D max pooling over an NCHW input (`ceil_mode` 0; padding is never
+/// part of a window, as in ONNX).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolGeometry {
+    /// Input batch, channels, height, width.
+    pub input: [usize; 4],
+    /// Window height and width.
+    pub kernel: [usize; 2],
+    /// Vertical and horizontal stride.
+    pub strides: [usize; 2],
+    /// Padding: top, left, bottom, right (ONNX order); each smaller than the window.
+    pub pads: [usize; 4],
+    /// Vertical and horizontal dilation.
+    pub dilations: [usize; 2],
+}
+
+impl PoolGeometry {
+    /// Output height and width.
+    pub fn output_size(&self) -> [usize; 2] {
+        let [_, _, h, w] = self.input;
+        let size = |axis: usize, len: usize| {
+            let extent = (self.kernel[axis] - 1) * self.dilations[axis] + 1;
+            (len + self.pads[axis] + self.pads[axis + 2] - extent) / self.strides[axis] + 1
+        };
+        [size(0, h), size(1, w)]
+    }
+}
+
+/// The taps of a pooling window along one axis that fall inside `0..len`.
+fn window(start: isize, kernel: usize, dilation: usize, len: usize) -> impl Iterator<Item = usize> {
+    (0..kernel).filter_map(move |k| {
+        let i = start + (k * dilation) as isize;
+        (i >= 0 && (i as usize) < len).then_some(i as usize)
+    })
+}
+
+/// `MaxPool` on host memory, separably (rows, then columns), one plane per task.
+pub fn max_pool2d(x: &[f32], geometry: &PoolGeometry) -> Vec<f32> {
+    let [batch, channels, h, w] = geometry.input;
+    let [oh, ow] = geometry.output_size();
+    let [kh, kw] = geometry.kernel;
+    let [sh, sw] = geometry.strides;
+    let [dh, dw] = geometry.dilations;
+    let (top, left) = (geometry.pads[0] as isize, geometry.pads[1] as isize);
+    let mut out = vec![0.0f32; batch * channels * oh * ow];
+    out.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .for_each_init(Vec::new, |rows: &mut Vec<f32>, (out, plane)| {
+            // Horizontal maxima of every input row at every output column.
+            rows.clear();
+            rows.resize(h * ow, f32::NEG_INFINITY);
+            for (line, maxima) in plane.chunks_exact(w).zip(rows.chunks_exact_mut(ow)) {
+                for (ox, slot) in maxima.iter_mut().enumerate() {
+                    for ix in window(ox as isize * sw as isize - left, kw, dw, w) {
+                        *slot = slot.max(line[ix]);
+                    }
+                }
+            }
+            // Vertical maxima of those.
+            for (oy, out_row) in out.chunks_exact_mut(ow).enumerate() {
+                out_row.fill(f32::NEG_INFINITY);
+                for iy in window(oy as isize * sh as isize - top, kh, dh, h) {
+                    for (slot, &v) in out_row.iter_mut().zip(&rows[iy * ow..][..ow]) {
+                        *slot = slot.max(v);
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// Nearest upsampling of NCHW planes by whole factors: `out[y][x] = in[y / fh][x / fw]`.
+pub fn upsample_nearest(x: &[f32], [batch, channels, h, w]: [usize; 4], [fh, fw]: [usize; 2]) -> Vec<f32> {
+    let (oh, ow) = (h * fh, w * fw);
+    let mut out = vec![0.0f32; batch * channels * oh * ow];
+    out.par_chunks_mut(oh * ow)
+        .zip(x.par_chunks(h * w))
+        .for_each(|(out, plane)| {
+            for (line, block) in plane.chunks_exact(w).zip(out.chunks_exact_mut(fh * ow)) {
+                let (first, rest) = block.split_at_mut(ow);
+                for (pair, &v) in first.chunks_exact_mut(fw).zip(line) {
+                    pair.fill(v);
+                }
+                for copy in rest.chunks_exact_mut(ow) {
+                    copy.copy_from_slice(first);
+                }
+            }
+        });
+    out
+}
+
+/// Softmax in place over the middle axis of `values` viewed as `[outer, len, inner]`
+/// (the max is subtracted first, as every framework does, so no `exp` overflows).
+pub fn softmax_in_place(values: &mut [f32], len: usize, inner: usize) {
+    values
+        .par_chunks_mut(len * inner)
+        .for_each_init(Vec::new, |scratch: &mut Vec<f32>, block| {
+            if inner == 1 {
+                let max = block.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for v in block.iter_mut() {
+                    *v = exp(*v - max);
+                    sum += *v;
+                }
+                block.iter_mut().for_each(|v| *v /= sum);
+                return;
+            }
+            // Rows of `inner` contiguous values: the running max and sum are rows too, so
+            // every loop runs along memory and vectorises.
+            scratch.clear();
+            scratch.resize(2 * inner, 0.0);
+            let (max, sum) = scratch.split_at_mut(inner);
+            max.fill(f32::NEG_INFINITY);
+            for row in block.chunks_exact(inner) {
+                for (m, &v) in max.iter_mut().zip(row) {
+                    *m = m.max(v);
+                }
+            }
+            pulp::Arch::new().dispatch(
+                #[inline(always)]
+                || {
+                    for row in block.chunks_exact_mut(inner) {
+                        for ((v, &m), s) in row.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
+                            *v = exp(*v - m);
+                            *s += *v;
+                        }
+                    }
+                },
+            );
+            for s in sum.iter_mut() {
+                *s = 1.0 / *s;
+            }
+            for row in block.chunks_exact_mut(inner) {
+                for (v, &r) in row.iter_mut().zip(sum.iter()) {
+                    *v *= r;
+                }
+            }
+        });
 }
 
 #[cfg(test)]
@@ -363,6 +537,16 @@ mod tests {
                 dilations: [1, 1],
                 group: 6,
             },
+            // Stride 3 with padding on both sides: the strided run starts and ends in it.
+            ConvGeometry {
+                input: [1, 2, 14, 16],
+                c_out: 3,
+                kernel: [3, 3],
+                strides: [3, 3],
+                pads: [2, 2, 2, 2],
+                dilations: [1, 1],
+                group: 1,
+            },
             // Many columns: several tiles per plane.
             ConvGeometry {
                 input: [1, 4, 64, 80],
@@ -421,6 +605,113 @@ mod tests {
                 "silu({x})"
             );
             x += 0.01;
+        }
+    }
+    #[test]
+    fn max_pooling_matches_its_definition() {
+        let cases = [
+            // SPPF: 5×5, stride 1, pad 2.
+            PoolGeometry {
+                input: [1, 3, 9, 11],
+                kernel: [5, 5],
+                strides: [1, 1],
+                pads: [2, 2, 2, 2],
+                dilations: [1, 1],
+            },
+            // 2×2 stride 2, odd size, batch 2.
+            PoolGeometry {
+                input: [2, 2, 7, 9],
+                kernel: [2, 2],
+                strides: [2, 2],
+                pads: [0; 4],
+                dilations: [1, 1],
+            },
+            // Rectangular, dilated, asymmetric padding.
+            PoolGeometry {
+                input: [1, 2, 10, 8],
+                kernel: [3, 2],
+                strides: [2, 1],
+                pads: [1, 0, 2, 1],
+                dilations: [2, 3],
+            },
+        ];
+        for (index, g) in cases.iter().enumerate() {
+            let [batch, channels, h, w] = g.input;
+            let [oh, ow] = g.output_size();
+            let x = values(batch * channels * h * w, 300 + index as u32);
+            let got = max_pool2d(&x, g);
+            assert_eq!(got.len(), batch * channels * oh * ow, "case {index}");
+            for plane in 0..batch * channels {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut want = f32::NEG_INFINITY;
+                        for ky in 0..g.kernel[0] {
+                            for kx in 0..g.kernel[1] {
+                                let iy = (oy * g.strides[0] + ky * g.dilations[0]) as isize
+                                    - g.pads[0] as isize;
+                                let ix = (ox * g.strides[1] + kx * g.dilations[1]) as isize
+                                    - g.pads[1] as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                    want = want
+                                        .max(x[(plane * h + iy as usize) * w + ix as usize]);
+                                }
+                            }
+                        }
+                        assert_eq!(
+                            got[(plane * oh + oy) * ow + ox],
+                            want,
+                            "case {index} plane {plane} at ({oy}, {ox})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nearest_upsampling_repeats_each_pixel() {
+        let shape = [2, 3, 4, 5];
+        let x = values(shape.iter().product(), 7);
+        for factors in [[2, 2], [3, 1], [1, 4]] {
+            let got = upsample_nearest(&x, shape, factors);
+            let (oh, ow) = (4 * factors[0], 5 * factors[1]);
+            assert_eq!(got.len(), 6 * oh * ow);
+            for plane in 0..6 {
+                for y in 0..oh {
+                    for x_out in 0..ow {
+                        let want = x[(plane * 4 + y / factors[0]) * 5 + x_out / factors[1]];
+                        assert_eq!(got[(plane * oh + y) * ow + x_out], want, "{factors:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn softmax_matches_its_definition_on_any_axis() {
+        // [outer, len, inner] as the DFL head (len 16 along channels) and a last axis.
+        for (outer, len, inner) in [(2, 16, 37), (5, 7, 1), (1, 3, 1000)] {
+            let mut got: Vec<f32> = values(outer * len * inner, len as u32)
+                .into_iter()
+                .map(|v| v * 30.0)
+                .collect();
+            let x = got.clone();
+            softmax_in_place(&mut got, len, inner);
+            for o in 0..outer {
+                for j in 0..inner {
+                    let at = |l: usize| (o * len + l) * inner + j;
+                    let max = (0..len).map(|l| f64::from(x[at(l)])).fold(f64::MIN, f64::max);
+                    let sum: f64 = (0..len).map(|l| (f64::from(x[at(l)]) - max).exp()).sum();
+                    for l in 0..len {
+                        let want = (f64::from(x[at(l)]) - max).exp() / sum;
+                        assert!(
+                            (f64::from(got[at(l)]) - want).abs() < 1e-6,
+                            "[{o}, {l}, {j}]: {} vs {want}",
+                            got[at(l)]
+                        );
+                    }
+                }
+            }
         }
     }
 }

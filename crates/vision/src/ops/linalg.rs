@@ -56,11 +56,25 @@ pub fn matmul(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
 }
 
 /// `Softmax` (opset ≥ 13 semantics; older opsets flatten from `axis` on, handled by reshape).
-pub fn softmax(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
-    let x = ctx.tensor(0)?;
+pub fn softmax(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
+    let x = ctx.take_tensor(0)?;
     let rank = x.rank();
     let default_axis = if ctx.opset >= 13 { -1 } else { 1 };
     let axis = ctx.axis(ctx.attr_int("axis", default_axis), rank)?;
+    #[cfg(not(target_arch = "wasm32"))]
+    if ctx.host_kernels {
+        // `[outer, len, inner]`: the softmax axis alone, or (legacy) all axes from it on.
+        let (len, inner) = if ctx.opset >= 13 {
+            (x.shape[axis], x.shape[axis + 1..].iter().product())
+        } else {
+            (x.shape[axis..].iter().product(), 1)
+        };
+        let mut values = super::host_values(x.padded)?;
+        super::host::softmax_in_place(&mut values, len, inner);
+        return Ok(vec![Value::Device(DeviceTensor::upload(
+            values, &x.shape, ctx.device,
+        ))]);
+    }
     if ctx.opset >= 13 || axis + 1 == rank {
         let dim = x.physical_axis(axis);
         let padded = activation::softmax(x.padded, dim);

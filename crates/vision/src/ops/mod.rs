@@ -111,9 +111,9 @@ pub fn run_node(
         "Transpose" => shape::transpose(&ctx),
         "Constant" => shape::constant(&ctx),
         "Identity" => shape::identity(&ctx),
-        "MaxPool" => pool::max_pool(&ctx),
-        "Resize" => resize::resize(&ctx),
-        "Softmax" => linalg::softmax(&ctx),
+        "MaxPool" => pool::max_pool(ctx),
+        "Resize" => resize::resize(ctx),
+        "Softmax" => linalg::softmax(ctx),
         "MatMul" => linalg::matmul(&ctx),
         other => Err(VisionError::UnsupportedOp {
             op_type: other.to_string(),

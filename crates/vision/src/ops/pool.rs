@@ -8,11 +8,11 @@ use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, Value};
 
 /// `MaxPool` with explicit padding, strides, dilations and `ceil_mode`.
-pub fn max_pool(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
+pub fn max_pool(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
     if ctx.node.outputs.len() > 1 && !ctx.node.outputs[1].is_empty() {
         return Err(ctx.error("the Indices output is not supported"));
     }
-    let x = ctx.tensor(0)?;
+    let x = ctx.take_tensor(0)?;
     if x.rank() != 4 {
         return Err(ctx.error(format!(
             "only 2-D pooling is supported (input {:?})",
@@ -50,11 +50,29 @@ pub fn max_pool(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
             return Err(ctx.error("padding must be smaller than the pooling window"));
         }
     }
+    let ceil_mode = ctx.attr_int("ceil_mode", 0) != 0;
+    #[cfg(not(target_arch = "wasm32"))]
+    if ctx.host_kernels && !ceil_mode {
+        let geometry = super::host::PoolGeometry {
+            input: [x.shape[0], x.shape[1], x.shape[2], x.shape[3]],
+            kernel: [kernel[0], kernel[1]],
+            strides: [strides[0], strides[1]],
+            pads: [pads[0], pads[1], pads[2], pads[3]],
+            dilations: [dilations[0], dilations[1]],
+        };
+        let [oh, ow] = geometry.output_size();
+        let out = super::host::max_pool2d(&super::host_values(x.padded)?, &geometry);
+        return Ok(vec![Value::Device(DeviceTensor::upload(
+            out,
+            &[x.shape[0], x.shape[1], oh, ow],
+            ctx.device,
+        ))]);
+    }
     let mut options =
         MaxPoolOptions::new([kernel[0], kernel[1]]).with_stride([strides[0], strides[1]]);
     options.padding = [(pads[0], pads[2]), (pads[1], pads[3])];
     options.dilation = [dilations[0], dilations[1]];
-    options.ceil_mode = ctx.attr_int("ceil_mode", 0) != 0;
+    options.ceil_mode = ceil_mode;
     let y = max_pool2d(x.as_4d(), options);
     Ok(vec![Value::Device(DeviceTensor::from_4d(y))])
 }

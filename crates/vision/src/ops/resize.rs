@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, Value};
 
 /// `Resize` of a rank-4 tensor over its two spatial axes.
-pub fn resize(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
-    let x = ctx.tensor(0)?;
+pub fn resize(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
+    let x = ctx.take_tensor(0)?;
     if x.rank() != 4 {
         return Err(ctx.error(format!(
             "only rank-4 inputs are supported (got {:?})",
@@ -71,6 +71,17 @@ pub fn resize(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
                     "nearest resize {:?} → {out_shape:?} with {coordinates}/{nearest_mode} is not supported",
                     x.shape
                 )));
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            if ctx.host_kernels {
+                let out = super::host::upsample_nearest(
+                    &super::host_values(x.padded)?,
+                    [n, c, h, w],
+                    [fh, fw],
+                );
+                return Ok(vec![Value::Device(DeviceTensor::upload(
+                    out, &out_shape, ctx.device,
+                ))]);
             }
             let y = x
                 .padded
