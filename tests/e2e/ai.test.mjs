@@ -57,12 +57,28 @@ test('add the demo model, label person.jpg, cancel a folder run, filter, refuse 
       await waitForMessage(page, /Model “.*” ready: 2 class\(es\), 640×640/);
       assert.match(await page.getByTestId('model-info').textContent(), /Normal, Fall/);
       assert.equal(await page.getByTestId('model-item').count(), 1);
+      // Auto precision on the CPU backend is f32, and the model manager says why.
+      const precision = page.getByTestId('model-precision');
+      assert.equal((await precision.textContent()).trim(), 'f32');
+      assert.equal(await precision.getAttribute('title'), 'f32: f16 is used on a GPU only (auto)');
+
+      // Ask for f16: the next run loads the model again and checks f16 against f32 on the
+      // job's images; f16 stays only if it finds the same objects, else f32 with the reason.
+      await page.getByTestId('ai-precision').selectOption('f16');
 
       // Auto-label the open image (person.jpg) with the shortcut.
       await page.getByTestId('canvas').click({ position: { x: 5, y: 5 } });
       await page.keyboard.press('Escape');
       await page.keyboard.press('i');
       await waitForMessage(page, /Labelled 1 image\(s\)/);
+      const used = (await precision.textContent()).trim();
+      const why = await precision.getAttribute('title');
+      if (used === 'f16') assert.equal(why, 'f16: same detections as f32 on 1 image(s)');
+      else {
+        assert.equal(used, 'f32');
+        assert.match(why, /^f32(, not f16: .*differs from f32 on image 1|: the CPU backend has no f16 arithmetic here)/,
+          `f32 because: ${why}`);
+      }
       await waitForSaved(page);
       let saved = await savedAnnotations(page);
       const person = saved['person.jpg'].annotations.shapes;

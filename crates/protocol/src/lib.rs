@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of this protocol; the page refuses a worker that speaks another.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Identifies one request so its replies can be matched to it.
 pub type RequestId = u64;
@@ -49,9 +49,17 @@ pub enum RequestBody {
     /// are dropped and reload lazily. Answered with [`ReplyBody::Pong`].
     SetBackend { choice: BackendChoice },
     /// Loads a model stored in IndexedDB (`store::MODELS`) into the worker's model cache and
-    /// warms it up once. Loading a key already cached answers at once. Answered with
+    /// warms it up once, in the number format `precision` asks for: f16 is used only when
+    /// it finds what f32 finds on `probe` (a few of the user's images). Loading a key
+    /// already cached in that choice answers at once. Answered with
     /// [`ReplyBody::ModelLoaded`].
-    LoadModel { model: ContentKey },
+    LoadModel {
+        model: ContentKey,
+        #[serde(default)]
+        precision: PrecisionChoice,
+        #[serde(default)]
+        probe: Vec<ImageRef>,
+    },
     /// Drops a model from the cache, freeing its weights. Answered with
     /// [`ReplyBody::Unloaded`].
     UnloadModel { model: ContentKey },
@@ -87,6 +95,36 @@ pub enum BackendChoice {
     Cpu,
 }
 
+/// Which number format the user wants models to compute in (a setting).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrecisionChoice {
+    /// f16 on a GPU with f16 arithmetic (WebGPU `shader-f16`), after the check; else f32.
+    #[default]
+    Auto,
+    F32,
+    /// f16 wherever the device has it, after the check; else f32, saying why.
+    F16,
+}
+
+/// The number format a loaded model computes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    F32,
+    F16,
+}
+
+impl Precision {
+    /// A short name for the model manager.
+    pub fn label(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+        }
+    }
+}
+
 /// One image to run a model on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRef {
@@ -114,6 +152,9 @@ pub struct DetectParams {
     pub iou: f32,
     /// Images per forward pass.
     pub batch: u32,
+    /// The number format to compute in (the model is loaded again when it changes).
+    #[serde(default)]
+    pub precision: PrecisionChoice,
 }
 
 impl Default for DetectParams {
@@ -122,6 +163,7 @@ impl Default for DetectParams {
             confidence: 0.25,
             iou: 0.45,
             batch: 1,
+            precision: PrecisionChoice::Auto,
         }
     }
 }
@@ -374,6 +416,10 @@ pub struct ModelInfo {
     pub task: ModelTask,
     /// The backend it runs on.
     pub backend: Backend,
+    /// The number format it computes in.
+    pub precision: Precision,
+    /// Why that format: the f16 check's outcome, or why f16 was not tried.
+    pub precision_note: String,
     /// Thresholds the config suggests (AnyLabeling YAML), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggested: Option<DetectParams>,
@@ -505,6 +551,25 @@ mod tests {
     }
 
     #[test]
+    fn settings_saved_before_the_precision_setting_still_load() {
+        // AI settings in localStorage and requests of protocol 2 had no `precision`.
+        let params: DetectParams =
+            serde_json::from_str(r#"{"confidence":0.3,"iou":0.5,"batch":2}"#).expect("decodes");
+        assert_eq!(params.precision, PrecisionChoice::Auto);
+        assert_eq!(params.batch, 2);
+        let load: RequestBody =
+            serde_json::from_str(r#"{"kind":"load_model","model":"ff"}"#).expect("decodes");
+        assert_eq!(
+            load,
+            RequestBody::LoadModel {
+                model: "ff".into(),
+                precision: PrecisionChoice::Auto,
+                probe: Vec::new(),
+            }
+        );
+    }
+
+    #[test]
     fn inference_requests_round_trip() {
         let images = vec![
             ImageRef {
@@ -522,7 +587,11 @@ mod tests {
             RequestBody::SetBackend {
                 choice: BackendChoice::Cpu,
             },
-            RequestBody::LoadModel { model: "ff".into() },
+            RequestBody::LoadModel {
+                model: "ff".into(),
+                precision: PrecisionChoice::F16,
+                probe: images.clone(),
+            },
             RequestBody::UnloadModel { model: "ff".into() },
             RequestBody::Detect {
                 model: "ff".into(),
@@ -531,6 +600,7 @@ mod tests {
                     confidence: 0.3,
                     iou: 0.5,
                     batch: 4,
+                    precision: PrecisionChoice::F32,
                 },
             },
             RequestBody::Filter {
@@ -590,6 +660,8 @@ mod tests {
                     reason: "chosen".into(),
                 },
                 suggested: Some(DetectParams::default()),
+                precision: Precision::F32,
+                precision_note: "f32, not f16: dog.jpg: box 0 moved (IoU 0.84)".into(),
             })),
             Ok(ReplyBody::Unloaded { model: "ff".into() }),
             Ok(ReplyBody::CancelRequested { target: 4 }),
@@ -709,7 +781,7 @@ mod tests {
         let ready = Message::Ready {
             protocol_version: PROTOCOL_VERSION,
         };
-        assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":2}"#);
+        assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":3}"#);
         assert_eq!(decode::<Message>(&encode(&ready)).expect("decodes"), ready);
     }
 

@@ -227,23 +227,40 @@ impl Detector {
     /// the first image and difference. Each detector uses its own thresholds.
     pub fn agrees_with(&self, reference: &Detector, images: &[&RgbImage]) -> Result<()> {
         for (index, image) in images.iter().enumerate() {
-            let found = self.detect(image)?;
-            let wanted = reference.detect(image)?;
-            same_detections(
-                &found,
-                &wanted,
-                PRECISION_MIN_IOU,
-                PRECISION_MAX_SCORE_DELTA,
-            )
-            .map_err(|why| {
+            self.same_as(&self.detect(image)?, &reference.detect(image)?, index)?;
+        }
+        Ok(())
+    }
+
+    /// [`Detector::agrees_with`] with non-blocking read-backs (WebGPU in the browser).
+    pub async fn agrees_with_async(
+        &self,
+        reference: &Detector,
+        images: &[&RgbImage],
+    ) -> Result<()> {
+        for (index, image) in images.iter().enumerate() {
+            let found = self.detect_async(image).await?;
+            let wanted = reference.detect_async(image).await?;
+            self.same_as(&found, &wanted, index)?;
+        }
+        Ok(())
+    }
+
+    fn same_as(&self, found: &[Detection], wanted: &[Detection], index: usize) -> Result<()> {
+        same_detections(found, wanted, PRECISION_MIN_IOU, PRECISION_MAX_SCORE_DELTA).map_err(
+            |why| {
                 VisionError::Precision(format!(
                     "{} differs from f32 on image {}: {why}",
                     self.model.precision(),
                     index + 1
                 ))
-            })?;
-        }
-        Ok(())
+            },
+        )
+    }
+
+    /// The number format the model computes in.
+    pub fn precision(&self) -> Precision {
+        self.model.precision()
     }
 
     /// Letterboxes, runs and post-processes one image (blocking read-back).

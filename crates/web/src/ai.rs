@@ -29,6 +29,8 @@ use crate::worker_bridge::AiWorker;
 
 const ACTIVE_MODEL_KEY: &str = "sightline.active_model";
 const SETTINGS_KEY: &str = "sightline.ai_settings";
+/// How many of a job's (or the project's) images f16 is checked on, as the worker does.
+const PRECISION_PROBE_IMAGES: usize = 3;
 
 /// What the AI settings hold (saved in `localStorage`).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -124,6 +126,10 @@ impl Ai {
 
     pub fn save_settings(&self, settings: AiSettings) {
         let backend_changed = settings.backend != self.settings.get_untracked().backend;
+        if settings.params.precision != self.settings.get_untracked().params.precision {
+            // Loaded models are described in the old precision; the next use loads again.
+            self.infos.set(HashMap::new());
+        }
         self.settings.set(settings);
         if let (Some(local), Ok(text)) = (local_storage(), serde_json::to_string(&settings)) {
             let _ = local.set_item(SETTINGS_KEY, &text);
@@ -189,6 +195,7 @@ impl Ai {
         file_name: String,
         onnx: Vec<u8>,
         config: Option<String>,
+        probe: Vec<ImageRef>,
     ) -> Result<ModelInfo, String> {
         let key = content_key(&onnx).await?;
         let summary = ModelSummary {
@@ -204,7 +211,7 @@ impl Ai {
             .await
             .map_err(|e| e.to_string())?;
         drop(onnx);
-        match self.load(&key).await {
+        match self.load(&key, probe).await {
             Ok(info) => {
                 self.refresh_models(storage).await;
                 self.set_active(Some(key));
@@ -223,6 +230,7 @@ impl Ai {
         &self,
         storage: Storage,
         url: String,
+        probe: Vec<ImageRef>,
     ) -> Result<ModelInfo, String> {
         let response = fetch(&url).await.map_err(|e| e.to_string())?;
         let buffer = wasm_bindgen_futures::JsFuture::from(
@@ -237,11 +245,12 @@ impl Ai {
             .filter(|n| !n.is_empty())
             .unwrap_or("model.onnx")
             .to_owned();
-        self.add_model(storage, file_name, bytes, None).await
+        self.add_model(storage, file_name, bytes, None, probe).await
     }
 
-    /// Has the worker load model `key` (answered at once when it is loaded already).
-    pub async fn load(&self, key: &str) -> Result<ModelInfo, WorkerError> {
+    /// Has the worker load model `key` in the precision of the settings (answered at once
+    /// when it is loaded already); f16 is checked on `probe`, a few of the user's images.
+    pub async fn load(&self, key: &str, probe: Vec<ImageRef>) -> Result<ModelInfo, WorkerError> {
         if let Some(info) = self.infos.with_untracked(|infos| infos.get(key).cloned()) {
             return Ok(info);
         }
@@ -250,6 +259,8 @@ impl Ai {
             .request(
                 RequestBody::LoadModel {
                     model: key.to_owned(),
+                    precision: self.settings.get_untracked().params.precision,
+                    probe,
                 },
                 |_| {},
             )
@@ -381,12 +392,18 @@ impl Ai {
         Ok(errors)
     }
 
-    /// The active model, loaded; or a message saying what is missing.
-    async fn ready_model(&self) -> Result<String, String> {
+    /// The active model, loaded (f16 checked on the first of `images`, the job's); or a
+    /// message saying what is missing.
+    async fn ready_model(&self, images: &[(String, ImageRef)]) -> Result<String, String> {
         let Some(model) = self.active.get_untracked() else {
             return Err("Add a model first (AI panel → Add model).".to_owned());
         };
-        self.load(&model).await.map_err(|e| e.to_string())?;
+        let probe = images
+            .iter()
+            .take(PRECISION_PROBE_IMAGES)
+            .map(|(_, image)| image.clone())
+            .collect();
+        self.load(&model, probe).await.map_err(|e| e.to_string())?;
         Ok(model)
     }
 
@@ -403,12 +420,12 @@ impl Ai {
         let this = *self;
         leptos::task::spawn_local(async move {
             let outcome = async {
-                let model = this.ready_model().await?;
                 let manifest_url = state.manifest_url.get_untracked();
-                let images = entries
+                let images: Vec<(String, ImageRef)> = entries
                     .iter()
                     .map(|e| (e.path.clone(), image_ref(&manifest_url, e)))
                     .collect();
+                let model = this.ready_model(&images).await?;
                 let mut labelled = 0_usize;
                 let mut shapes = 0_usize;
                 let params = this.settings.get_untracked().params;
@@ -478,8 +495,13 @@ impl Ai {
         };
         leptos::task::spawn_local(async move {
             let outcome = async {
-                let model = this.ready_model().await?;
                 let manifest_url = state.manifest_url.get_untracked();
+                let probe: Vec<(String, ImageRef)> = entries
+                    .iter()
+                    .take(PRECISION_PROBE_IMAGES)
+                    .map(|e| (e.path.clone(), image_ref(&manifest_url, e)))
+                    .collect();
+                let model = this.ready_model(&probe).await?;
                 let mut matching = BTreeSet::new();
                 let mut to_run = Vec::new();
                 for entry in &entries {
@@ -550,6 +572,18 @@ fn with_failures(summary: String, errors: &[String]) -> String {
 
 /// How the worker finds an image: its stored bytes, else its URL (absolute, since the
 /// worker resolves against its own script).
+/// The project's first images, for the f16 check of a model added now.
+pub fn probe_images(state: &AppState) -> Vec<ImageRef> {
+    let manifest_url = state.manifest_url.get_untracked();
+    state.manifest.with_untracked(|m| {
+        m.iter()
+            .flat_map(|m| m.images.iter())
+            .take(PRECISION_PROBE_IMAGES)
+            .map(|entry| image_ref(&manifest_url, entry))
+            .collect()
+    })
+}
+
 pub fn image_ref(manifest_url: &str, entry: &ImageEntry) -> ImageRef {
     let source = match &entry.blob_key {
         Some(key) => ImageSource::Stored { key: key.clone() },

@@ -15,10 +15,13 @@ use burn::tensor::Device;
 use image::RgbImage;
 use sightline_protocol::{
     Backend, BackendChoice, ContentKey, DetectParams, Detection, FilterParams, ImageDetections,
-    ImageError, ImageRef, ImageResult, ImageSource, ModelInfo, ModelTask, Progress, ReplyBody,
-    RequestId, WorkerError,
+    ImageError, ImageRef, ImageResult, ImageSource, ModelInfo, ModelTask, PrecisionChoice,
+    Progress, ReplyBody, RequestId, WorkerError,
 };
-use sightline_vision::{Detector, ModelConfig, OnnxModel};
+use sightline_vision::{Detector, ModelConfig, OnnxModel, Precision};
+
+/// How many of a job's images the f16 model is checked on against the f32 one.
+pub const PRECISION_PROBE_IMAGES: usize = 3;
 
 /// A model as the page stored it.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +51,8 @@ pub trait Host {
 struct Loaded {
     detector: RefCell<Detector>,
     info: ModelInfo,
+    /// The precision setting it was loaded for.
+    choice: PrecisionChoice,
     busy: Cell<bool>,
 }
 
@@ -95,48 +100,60 @@ impl Engine {
         self.cancelled.borrow_mut().remove(&id)
     }
 
-    /// Loads (once) and warms up model `key`.
-    pub async fn load_model(&self, host: &impl Host, key: &str) -> Result<ModelInfo, WorkerError> {
-        Ok(self.loaded_model(host, key).await?.info.clone())
+    /// Loads (once per precision setting) and warms up model `key`; `probe` are images
+    /// the f16 model is checked on when f16 is wanted.
+    pub async fn load_model(
+        &self,
+        host: &impl Host,
+        key: &str,
+        choice: PrecisionChoice,
+        probe: &[ImageRef],
+    ) -> Result<ModelInfo, WorkerError> {
+        Ok(self
+            .loaded_model(host, key, choice, probe)
+            .await?
+            .info
+            .clone())
     }
 
-    async fn loaded_model(&self, host: &impl Host, key: &str) -> Result<Rc<Loaded>, WorkerError> {
-        if let Some(loaded) = self.models.borrow().get(key) {
+    async fn loaded_model(
+        &self,
+        host: &impl Host,
+        key: &str,
+        choice: PrecisionChoice,
+        probe: &[ImageRef],
+    ) -> Result<Rc<Loaded>, WorkerError> {
+        if let Some(loaded) = self.models.borrow().get(key)
+            && loaded.choice == choice
+        {
             return Ok(loaded.clone());
         }
         let stored = host.read_model(key).await?;
         let device = self.device.borrow().clone();
+        let backend = self.backend();
         let invalid = |detail: String| WorkerError::InvalidModel { detail };
-        let (detector, config) = match &stored.config {
-            Some(text) => {
-                let config = ModelConfig::from_yaml(text).map_err(|e| invalid(e.to_string()))?;
-                let detector = Detector::from_config(&config, &stored.onnx, &device)
-                    .map_err(|e| invalid(e.to_string()))?;
-                (detector, Some(config))
-            }
-            None => {
-                let model = OnnxModel::from_bytes(&stored.onnx, &device)
-                    .map_err(|e| invalid(e.to_string()))?;
-                (
-                    Detector::new(model, None, None).map_err(|e| invalid(e.to_string()))?,
-                    None,
-                )
+        let config = match &stored.config {
+            Some(text) => Some(ModelConfig::from_yaml(text).map_err(|e| invalid(e.to_string()))?),
+            None => None,
+        };
+        let reference = load_detector(&stored, config.as_ref(), &device, Precision::F32)
+            .await
+            .map_err(invalid)?;
+        let (detector, precision_note) = match wants_f16(choice, &backend, &device) {
+            Err(why) => (reference, why),
+            Ok(()) => {
+                self.checked_f16(host, &stored, config.as_ref(), &device, reference, probe)
+                    .await
             }
         };
-        // Warm-up: the first forward compiles kernels (WebGPU) and sizes buffers.
         let (width, height) = detector.input_size();
-        let blank = image::RgbImage::from_pixel(width, height, image::Rgb([114, 114, 114]));
-        detector
-            .detect_async(&blank)
-            .await
-            .map_err(|e| invalid(format!("the model failed its first run: {e}")))?;
         let suggested = config.as_ref().and_then(|c| {
             (c.score_threshold.is_some() || c.nms_threshold.is_some()).then(|| DetectParams {
                 confidence: c
                     .score_threshold
                     .unwrap_or(DetectParams::default().confidence),
                 iou: c.nms_threshold.unwrap_or(DetectParams::default().iou),
-                batch: 1,
+                ..DetectParams::default()
             })
         });
         let name = config
@@ -154,22 +171,71 @@ impl Engine {
             } else {
                 ModelTask::Detect
             },
-            backend: self.backend(),
+            backend,
             suggested,
+            precision: match detector.precision() {
+                Precision::F32 => sightline_protocol::Precision::F32,
+                Precision::F16 => sightline_protocol::Precision::F16,
+            },
+            precision_note,
         };
         let loaded = Rc::new(Loaded {
             detector: RefCell::new(detector),
             info,
+            choice,
             busy: Cell::new(false),
         });
-        // Another request may have loaded it meanwhile: keep the first.
+        // Another request may have loaded it meanwhile: keep the first, unless it was loaded
+        // for another precision setting.
         let loaded = self
             .models
             .borrow_mut()
             .entry(key.to_owned())
+            .and_modify(|old| {
+                if old.choice != choice {
+                    *old = loaded.clone();
+                }
+            })
             .or_insert(loaded)
             .clone();
         Ok(loaded)
+    }
+
+    /// The f16 model when it finds what `reference` (f32) finds on the first decodable
+    /// `probe` images, else `reference`; with a note saying which and why.
+    async fn checked_f16(
+        &self,
+        host: &impl Host,
+        stored: &StoredModel,
+        config: Option<&ModelConfig>,
+        device: &Device,
+        reference: Detector,
+        probe: &[ImageRef],
+    ) -> (Detector, String) {
+        let mut images = Vec::new();
+        for image in probe {
+            if images.len() == PRECISION_PROBE_IMAGES {
+                break;
+            }
+            if let Ok(decoded) = read_and_decode(host, image).await {
+                images.push(decoded);
+            }
+        }
+        if images.is_empty() {
+            return (reference, "f32: no images to check f16 against".to_owned());
+        }
+        let half = match load_detector(stored, config, device, Precision::F16).await {
+            Ok(half) => half,
+            Err(why) => return (reference, format!("f32, not f16: {why}")),
+        };
+        let pixels: Vec<&RgbImage> = images.iter().collect();
+        match half.agrees_with_async(&reference, &pixels).await {
+            Ok(()) => (
+                half,
+                format!("f16: same detections as f32 on {} image(s)", pixels.len()),
+            ),
+            Err(why) => (reference, format!("f32, not f16: {why}")),
+        }
     }
 
     /// Frees model `key`.
@@ -188,7 +254,10 @@ impl Engine {
         params: &DetectParams,
         filter: Option<&FilterParams>,
     ) -> Result<ReplyBody, WorkerError> {
-        let loaded = self.loaded_model(host, key).await?;
+        let probe = &images[..images.len().min(PRECISION_PROBE_IMAGES)];
+        let loaded = self
+            .loaded_model(host, key, params.precision, probe)
+            .await?;
         // One request at a time per model (its options are set per request).
         while loaded.busy.get() {
             host.yield_now().await;
@@ -303,6 +372,52 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// Whether f16 is worth trying for `choice` on this device, or why not.
+fn wants_f16(choice: PrecisionChoice, backend: &Backend, device: &Device) -> Result<(), String> {
+    let has_f16 = Precision::F16.supported_on(device);
+    match choice {
+        PrecisionChoice::F32 => Err("f32: chosen in the settings".to_owned()),
+        PrecisionChoice::F16 if has_f16 => Ok(()),
+        PrecisionChoice::F16 => Err(format!(
+            "f32: the {} backend has no f16 arithmetic here",
+            backend.label()
+        )),
+        PrecisionChoice::Auto => match backend {
+            Backend::WebGpu { .. } if has_f16 => Ok(()),
+            Backend::WebGpu { .. } => {
+                Err("f32: this GPU has no f16 arithmetic (shader-f16)".to_owned())
+            }
+            Backend::Cpu { .. } => Err("f32: f16 is used on a GPU only (auto)".to_owned()),
+        },
+    }
+}
+
+/// Builds the detector of a stored model in `precision` and warms it up: the first forward
+/// compiles kernels (WebGPU) and sizes buffers.
+async fn load_detector(
+    stored: &StoredModel,
+    config: Option<&ModelConfig>,
+    device: &Device,
+    precision: Precision,
+) -> Result<Detector, String> {
+    let detector = match config {
+        Some(config) => Detector::from_config_with(config, &stored.onnx, device, precision)
+            .map_err(|e| e.to_string())?,
+        None => {
+            let model = OnnxModel::from_bytes_with(&stored.onnx, device, precision)
+                .map_err(|e| e.to_string())?;
+            Detector::new(model, None, None).map_err(|e| e.to_string())?
+        }
+    };
+    let (width, height) = detector.input_size();
+    let blank = image::RgbImage::from_pixel(width, height, image::Rgb([114, 114, 114]));
+    detector
+        .detect_async(&blank)
+        .await
+        .map_err(|e| format!("the model failed its first run: {e}"))?;
+    Ok(detector)
 }
 
 /// An image's bytes read from wherever it lives, then decoded to RGB.

@@ -62,8 +62,12 @@ pub async fn handle_request(engine: &Engine, host: &impl Host, request: Request)
             }
             Err(error) => Err(error),
         },
-        RequestBody::LoadModel { model } => engine
-            .load_model(host, &model)
+        RequestBody::LoadModel {
+            model,
+            precision,
+            probe,
+        } => engine
+            .load_model(host, &model, precision, &probe)
             .await
             .map(ReplyBody::ModelLoaded),
         RequestBody::UnloadModel { model } => {

@@ -11,7 +11,8 @@ use burn::tensor::Device;
 use futures_executor::block_on;
 use sightline_protocol::{
     Backend, BackendChoice, DetectParams, FilterParams, ImageError, ImageRef, ImageSource, Message,
-    ModelTask, Progress, Reply, ReplyBody, Request, RequestBody, WorkerError,
+    ModelInfo, ModelTask, Precision, PrecisionChoice, Progress, Reply, ReplyBody, Request,
+    RequestBody, WorkerError,
 };
 use sightline_worker::engine::{Engine, Host, StoredModel, to_protocol};
 use sightline_worker::handle_request;
@@ -121,7 +122,7 @@ fn image(name: &str) -> ImageRef {
 
 fn host() -> MemoryHost {
     let mut host = MemoryHost::default();
-    for model in ["yolov8t.onnx", "yolov8t-seg.onnx"] {
+    for model in ["yolov8t.onnx", "yolov8t-seg.onnx", "yolov5t-classic.onnx"] {
         host.models.insert(model.to_owned(), stored(model));
     }
     host.models.insert(
@@ -147,7 +148,13 @@ const LOW: DetectParams = DetectParams {
     confidence: 0.01,
     iou: 0.45,
     batch: 1,
+    precision: PrecisionChoice::Auto,
 };
+
+/// Loads `key` with the default precision setting and no images to check f16 on.
+fn load(engine: &Engine, host: &MemoryHost, key: &str) -> Result<ModelInfo, WorkerError> {
+    block_on(engine.load_model(host, key, PrecisionChoice::Auto, &[]))
+}
 
 fn detections(reply: ReplyBody) -> Vec<sightline_protocol::ImageResult> {
     match reply {
@@ -160,7 +167,7 @@ fn detections(reply: ReplyBody) -> Vec<sightline_protocol::ImageResult> {
 fn models_load_once_and_describe_themselves() {
     let host = host();
     let engine = Engine::new(cpu(), cpu_backend());
-    let info = block_on(engine.load_model(&host, "yolov8t.onnx")).expect("loads");
+    let info = load(&engine, &host, "yolov8t.onnx").expect("loads");
     assert_eq!((info.input_width, info.input_height), (320, 320));
     assert_eq!(info.task, ModelTask::Detect);
     // The class names the ONNX metadata carries (`names`), as vision reads them.
@@ -174,10 +181,10 @@ fn models_load_once_and_describe_themselves() {
     assert_eq!(info.classes, reference.class_names());
     assert!(!info.classes.is_empty());
     assert_eq!(info.backend, cpu_backend());
-    let again = block_on(engine.load_model(&host, "yolov8t.onnx")).expect("cached");
+    let again = load(&engine, &host, "yolov8t.onnx").expect("cached");
     assert_eq!(again, info);
     assert_eq!(engine.loaded(), 1);
-    let seg = block_on(engine.load_model(&host, "yolov8t-seg.onnx")).expect("loads");
+    let seg = load(&engine, &host, "yolov8t-seg.onnx").expect("loads");
     assert_eq!(seg.task, ModelTask::Segment);
     engine.unload("yolov8t.onnx");
     assert_eq!(engine.loaded(), 1);
@@ -273,7 +280,7 @@ fn broken_models_are_refused_by_name_and_not_cached() {
     let host = host();
     let engine = Engine::new(cpu(), cpu_backend());
     for key in ["garbage", "truncated"] {
-        let error = block_on(engine.load_model(&host, key)).expect_err("refused");
+        let error = load(&engine, &host, key).expect_err("refused");
         let WorkerError::InvalidModel { detail } = &error else {
             panic!("{key}: expected InvalidModel, got {error:?}");
         };
@@ -286,7 +293,7 @@ fn broken_models_are_refused_by_name_and_not_cached() {
     }
     assert_eq!(engine.loaded(), 0);
     assert!(matches!(
-        block_on(engine.load_model(&host, "nope")),
+        load(&engine, &host, "nope"),
         Err(WorkerError::ModelNotFound { .. })
     ));
     let reply = block_on(engine.detect(&host, 3, "garbage", &[image("dog.jpg")], &LOW, None));
@@ -321,7 +328,7 @@ fn cancelled_at_yield(
 fn a_cancel_keeps_the_images_finished_before_it() {
     let host = Rc::new(host());
     let engine = Rc::new(Engine::new(cpu(), cpu_backend()));
-    block_on(engine.load_model(&*host, "yolov8t.onnx")).expect("loads");
+    load(&engine, &host, "yolov8t.onnx").expect("loads");
     let images = [
         image("dog.jpg"),
         image("person.jpg"),
@@ -396,6 +403,147 @@ fn batches_give_each_image_its_own_result() {
     assert_eq!(names, ["dog.jpg", "broken.jpg", "person.jpg"]);
 }
 
+/// The f16 setting: f16 is used only when vision's check (`Detector::agrees_with`, the
+/// CLI's check too) finds the f32 detections on the job's first images, and the reason is
+/// told either way; f32 and auto on the CPU never try it; a changed setting reloads.
+#[test]
+fn f16_is_used_only_when_it_finds_what_f32_finds() {
+    let host = host();
+    let engine = Engine::new(cpu(), cpu_backend());
+    let probe = [image("broken.jpg"), image("dog.jpg"), image("person.jpg")];
+    let decoded: Vec<image::RgbImage> = ["dog.jpg", "person.jpg"]
+        .iter()
+        .map(|name| sightline_vision::image_io::decode_image(&read(&demo(name))).expect("decodes"))
+        .collect();
+    let pixels: Vec<&image::RgbImage> = decoded.iter().collect();
+    let detector = |precision| {
+        let model = sightline_vision::OnnxModel::from_bytes_with(
+            &stored("yolov5t-classic.onnx").onnx,
+            &cpu(),
+            precision,
+        )
+        .expect("parses");
+        sightline_vision::Detector::new(model, None, None).expect("a detector")
+    };
+    let f32_detector = detector(sightline_vision::Precision::F32);
+    let f16_detector = detector(sightline_vision::Precision::F16);
+    // The oracle: vision's own check on the images of the probe that decode.
+    let oracle = f16_detector.agrees_with(&f32_detector, &pixels);
+
+    let info =
+        block_on(engine.load_model(&host, "yolov5t-classic.onnx", PrecisionChoice::F16, &probe))
+            .expect("loads");
+    match &oracle {
+        Ok(()) => {
+            assert_eq!(info.precision, Precision::F16, "{}", info.precision_note);
+            assert_eq!(
+                info.precision_note,
+                "f16: same detections as f32 on 2 image(s)"
+            );
+        }
+        Err(why) => {
+            assert_eq!(info.precision, Precision::F32);
+            assert_eq!(info.precision_note, format!("f32, not f16: {why}"));
+        }
+    }
+    // Detections come from the model in the precision the check chose.
+    let chosen = if oracle.is_ok() {
+        &f16_detector
+    } else {
+        &f32_detector
+    };
+    let params = DetectParams {
+        precision: PrecisionChoice::F16,
+        confidence: chosen.options.score_threshold,
+        iou: chosen.options.iou_threshold,
+        ..LOW
+    };
+    let results = detections(
+        block_on(engine.detect(
+            &host,
+            30,
+            "yolov5t-classic.onnx",
+            &probe[1..2],
+            &params,
+            None,
+        ))
+        .expect("runs"),
+    );
+    let expected: Vec<_> = chosen
+        .detect(&decoded[0])
+        .expect("runs")
+        .into_iter()
+        .map(to_protocol)
+        .collect();
+    assert_eq!(
+        results[0].outcome.as_ref().expect("ok").detections,
+        expected
+    );
+    assert_eq!(
+        engine.loaded(),
+        1,
+        "the same setting reuses the loaded model"
+    );
+
+    // The tiny DFL head moves boxes in f16 on the CPU (flex accumulates in f16): refused,
+    // with the image and the box named.
+    let v8 = block_on(engine.load_model(&host, "yolov8t.onnx", PrecisionChoice::F16, &probe))
+        .expect("loads");
+    let v8_half = sightline_vision::Detector::new(
+        sightline_vision::OnnxModel::from_bytes_with(
+            &stored("yolov8t.onnx").onnx,
+            &cpu(),
+            sightline_vision::Precision::F16,
+        )
+        .expect("parses"),
+        None,
+        None,
+    )
+    .expect("a detector");
+    let v8_full = sightline_vision::Detector::new(
+        sightline_vision::OnnxModel::from_bytes(&stored("yolov8t.onnx").onnx, &cpu())
+            .expect("parses"),
+        None,
+        None,
+    )
+    .expect("a detector");
+    assert_eq!(
+        v8.precision == Precision::F16,
+        v8_half.agrees_with(&v8_full, &pixels).is_ok(),
+        "{}",
+        v8.precision_note
+    );
+
+    // f32 chosen, auto on the CPU, and f16 with no image to check: f32, saying why.
+    for (choice, probe, note) in [
+        (
+            PrecisionChoice::F32,
+            &probe[..],
+            "f32: chosen in the settings",
+        ),
+        (
+            PrecisionChoice::Auto,
+            &probe[..],
+            "f32: f16 is used on a GPU only (auto)",
+        ),
+        (
+            PrecisionChoice::F16,
+            &probe[..1],
+            "f32: no images to check f16 against",
+        ),
+    ] {
+        let info = block_on(engine.load_model(&host, "yolov5t-classic.onnx", choice, probe))
+            .expect("loads");
+        assert_eq!(info.precision, Precision::F32, "{choice:?}");
+        assert_eq!(info.precision_note, note, "{choice:?}");
+    }
+    assert_eq!(
+        engine.loaded(),
+        2,
+        "a new setting replaces the model loaded for the old one"
+    );
+}
+
 #[test]
 fn requests_are_answered_with_typed_replies() {
     let host = host();
@@ -432,7 +580,9 @@ fn requests_are_answered_with_typed_replies() {
         ask(
             4,
             RequestBody::LoadModel {
-                model: "yolov8t.onnx".into()
+                model: "yolov8t.onnx".into(),
+                precision: PrecisionChoice::Auto,
+                probe: Vec::new(),
             }
         ),
         Message::Reply(Reply {

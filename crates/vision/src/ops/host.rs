@@ -149,7 +149,11 @@ pub fn conv2d(
                         match values {
                             Some(values) => epilogue(values.as_slice_mut(), bias, activation),
                             None => (0..n).for_each(|j| {
-                                epilogue(std::slice::from_mut(dst.as_mut().get_mut(row, j)), bias, activation)
+                                epilogue(
+                                    std::slice::from_mut(dst.as_mut().get_mut(row, j)),
+                                    bias,
+                                    activation,
+                                )
                             }),
                         }
                     }
@@ -222,12 +226,8 @@ fn conv2d_shifted(
                 for t in 0..taps {
                     let (ky, kx) = (t / kw, t % kw);
                     let offset = start + ky * dh * pw + kx * dw;
-                    let rhs = MatRef::from_row_major_slice_with_stride(
-                        &padded[offset..],
-                        c_in,
-                        n,
-                        plane,
-                    );
+                    let rhs =
+                        MatRef::from_row_major_slice_with_stride(&padded[offset..], c_in, n, plane);
                     let lhs = MatRef::from_row_major_slice(
                         &per_tap[t * c_out * c_in..][..c_out * c_in],
                         c_out,
@@ -252,7 +252,9 @@ fn conv2d_shifted(
                     let rows = tile.len() / (c_out * pw);
                     let grid_rows = &tile[o * rows * pw..][..rows * pw];
                     let target = &mut plane_out[band * rows_per_tile * ow..][..rows * ow];
-                    for (line, grid_row) in target.chunks_exact_mut(ow).zip(grid_rows.chunks_exact(pw)) {
+                    for (line, grid_row) in
+                        target.chunks_exact_mut(ow).zip(grid_rows.chunks_exact(pw))
+                    {
                         line.copy_from_slice(&grid_row[..ow]);
                     }
                 }
@@ -262,7 +264,13 @@ fn conv2d_shifted(
 }
 
 /// Columns `start..start + n` of a pointwise convolution's input, `[channels, columns]`.
-fn x_g_columns(x: &[f32], channels: usize, columns: usize, start: usize, n: usize) -> MatRef<'_, f32> {
+fn x_g_columns(
+    x: &[f32],
+    channels: usize,
+    columns: usize,
+    start: usize,
+    n: usize,
+) -> MatRef<'_, f32> {
     MatRef::from_row_major_slice(x, channels, columns).subcols(start, n)
 }
 
@@ -337,8 +345,7 @@ fn im2col(
                                 InputRows::Phased(phased) => {
                                     let phase = x0.rem_euclid(step);
                                     let at = (x0 - phase) / step + first as isize;
-                                    &phased.row(c * h + iy as usize, phase as usize)
-                                        [at as usize..]
+                                    &phased.row(c * h + iy as usize, phase as usize)[at as usize..]
                                 }
                             };
                             out[first..last].copy_from_slice(&source[..last - first]);
@@ -525,7 +532,11 @@ pub fn max_pool2d(x: &[f32], geometry: &PoolGeometry) -> Vec<f32> {
 }
 
 /// Nearest upsampling of NCHW planes by whole factors: `out[y][x] = in[y / fh][x / fw]`.
-pub fn upsample_nearest(x: &[f32], [batch, channels, h, w]: [usize; 4], [fh, fw]: [usize; 2]) -> Vec<f32> {
+pub fn upsample_nearest(
+    x: &[f32],
+    [batch, channels, h, w]: [usize; 4],
+    [fh, fw]: [usize; 2],
+) -> Vec<f32> {
     let (oh, ow) = (h * fh, w * fw);
     let mut out = vec![0.0f32; batch * channels * oh * ow];
     out.par_chunks_mut(oh * ow)
@@ -857,8 +868,7 @@ mod tests {
                                 let ix = (ox * g.strides[1] + kx * g.dilations[1]) as isize
                                     - g.pads[1] as isize;
                                 if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                                    want = want
-                                        .max(x[(plane * h + iy as usize) * w + ix as usize]);
+                                    want = want.max(x[(plane * h + iy as usize) * w + ix as usize]);
                                 }
                             }
                         }
@@ -905,7 +915,9 @@ mod tests {
             for o in 0..outer {
                 for j in 0..inner {
                     let at = |l: usize| (o * len + l) * inner + j;
-                    let max = (0..len).map(|l| f64::from(x[at(l)])).fold(f64::MIN, f64::max);
+                    let max = (0..len)
+                        .map(|l| f64::from(x[at(l)]))
+                        .fold(f64::MIN, f64::max);
                     let sum: f64 = (0..len).map(|l| (f64::from(x[at(l)]) - max).exp()).sum();
                     for l in 0..len {
                         let want = (f64::from(x[at(l)]) - max).exp() / sum;

@@ -6,10 +6,10 @@
 
 use leptos::prelude::*;
 use sightline_core::history::Command;
-use sightline_protocol::{BackendChoice, FilterParams, ModelTask};
+use sightline_protocol::{BackendChoice, DetectParams, FilterParams, ModelTask, PrecisionChoice};
 use wasm_bindgen::JsCast;
 
-use crate::ai::{Ai, AiSettings};
+use crate::ai::{Ai, AiSettings, probe_images};
 use crate::app::AppState;
 use crate::autosave::Storage;
 use crate::folder_import::read_bytes;
@@ -76,12 +76,14 @@ pub fn AiPanel() -> impl IntoView {
         busy.set(false);
         ai.message.set(Some(match result {
             Ok(info) => format!(
-                "Model “{}” ready: {} class(es), {}×{}, on {}.",
+                "Model “{}” ready: {} class(es), {}×{}, on {} in {} ({}).",
                 info.name,
                 info.classes.len(),
                 info.input_width,
                 info.input_height,
-                info.backend.label()
+                info.backend.label(),
+                info.precision.label(),
+                info.precision_note,
             ),
             Err(error) => format!("Model not added: {error}"),
         }));
@@ -102,7 +104,10 @@ pub fn AiPanel() -> impl IntoView {
         ai.message.set(Some("Loading the model…".to_owned()));
         leptos::task::spawn_local(async move {
             let result = match picked_model(files).await {
-                Ok((name, onnx, config)) => ai.add_model(storage, name, onnx, config).await,
+                Ok((name, onnx, config)) => {
+                    ai.add_model(storage, name, onnx, config, probe_images(&state))
+                        .await
+                }
                 Err(error) => Err(error),
             };
             finish_add(result);
@@ -112,7 +117,10 @@ pub fn AiPanel() -> impl IntoView {
         busy.set(true);
         ai.message.set(Some(format!("Fetching {target}…")));
         leptos::task::spawn_local(async move {
-            finish_add(ai.add_model_from_url(storage, target).await);
+            finish_add(
+                ai.add_model_from_url(storage, target, probe_images(&state))
+                    .await,
+            );
         });
     };
 
@@ -252,12 +260,14 @@ pub fn AiPanel() -> impl IntoView {
                     {move || active_info().map(|info| view! {
                         <p class="model-info" data-testid="model-info">
                             {format!(
-                                "{} · {}×{} · {} · {}: {}",
+                                "{} · {}×{} · {} · ",
                                 match info.task { ModelTask::Detect => "detect", ModelTask::Segment => "segment" },
                                 info.input_width, info.input_height, info.backend.label(),
-                                info.classes.len(),
-                                info.classes.join(", "),
                             )}
+                            <span data-testid="model-precision" title=info.precision_note.clone()>
+                                {info.precision.label()}
+                            </span>
+                            {format!(" · {}: {}", info.classes.len(), info.classes.join(", "))}
                         </p>
                     })}
                     <For each=demo_models key=|(name, _)| name.clone() let:((name, target))>
@@ -288,6 +298,24 @@ pub fn AiPanel() -> impl IntoView {
                         <label>"batch" <input type="number" min="1" max="64" step="1" data-testid="ai-batch"
                             prop:value=move || settings().params.batch
                             on:change=move |e| set_param(&|s, v| s.params.batch = v.clamp(1.0, 64.0) as u32, e) /></label>
+                        <label title="f16 is used only when it finds what f32 finds on the first images">"precision "
+                            <select data-testid="ai-precision" on:change=move |e| {
+                                let precision = match event_target_value(&e).as_str() {
+                                    "f32" => PrecisionChoice::F32,
+                                    "f16" => PrecisionChoice::F16,
+                                    _ => PrecisionChoice::Auto,
+                                };
+                                let settings = ai.settings.get_untracked();
+                                ai.save_settings(AiSettings {
+                                    params: DetectParams { precision, ..settings.params },
+                                    ..settings
+                                });
+                            }>
+                                <option value="auto" selected=move || settings().params.precision == PrecisionChoice::Auto>"auto"</option>
+                                <option value="f32" selected=move || settings().params.precision == PrecisionChoice::F32>"f32"</option>
+                                <option value="f16" selected=move || settings().params.precision == PrecisionChoice::F16>"f16"</option>
+                            </select>
+                        </label>
                         <label>"backend "
                             <select data-testid="ai-backend" on:change=move |e| {
                                 let backend = match event_target_value(&e).as_str() {
