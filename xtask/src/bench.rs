@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: our forward time against onnxruntime's on the same files, same
-//! machine, same run, printed as ratios.
+//! machine, same run, printed as ratios; then whole-folder images/s of `sightline bench
+//! --input` against Ultralytics' predict pipeline on the same model and folder.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,6 +8,13 @@ use std::process::Command;
 use crate::steps::{Env, run, run_command};
 
 const ONNXRUNTIME: &str = "onnxruntime==1.31.1";
+/// Ultralytics' predict pipeline for the folder reference (pulls torch: a large download,
+/// made once into its own virtual environment).
+const ULTRALYTICS: &[&str] = &[
+    "ultralytics==8.4.190",
+    "onnxruntime==1.31.1",
+    "onnx==1.23.2",
+];
 const BENCH_MODELS: &[&str] = &["yolov8n", "yolo11n"];
 
 pub fn bench(env: &Env) -> Result<bool, String> {
@@ -28,30 +36,18 @@ pub fn bench(env: &Env) -> Result<bool, String> {
         ));
     }
 
+    // The machine's speed drifts (shared cores): onnxruntime runs right before and right
+    // after criterion, and the ratio uses the mean of the two.
+    println!("xtask: onnxruntime reference ({ONNXRUNTIME}, {threads} threads), before");
+    let before = ort_forward(env, &python, &model_paths, threads)?;
     println!("xtask: criterion forward benchmark (sightline-vision, CPU backend)");
     run(
         env,
         "cargo",
         &["bench", "-p", "sightline-vision", "--bench", "forward"],
     )?;
-
-    println!("xtask: onnxruntime reference ({ONNXRUNTIME}, {threads} threads)");
-    let mut command = Command::new(&python);
-    command.arg(env.root.join("benchmarks/ort_forward.py"));
-    command
-        .args(&model_paths)
-        .args(["--threads", &threads.to_string()]);
-    let out = command
-        .output()
-        .map_err(|err| format!("{command:?}: {err}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "onnxruntime run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let reference = String::from_utf8_lossy(&out.stdout).into_owned();
-
+    println!("xtask: onnxruntime reference, after");
+    let after = ort_forward(env, &python, &model_paths, threads)?;
     println!(
         "\n{:<16} {:>14} {:>16} {:>8}",
         "model", "sightline ms", "onnxruntime ms", "ratio"
@@ -62,11 +58,12 @@ pub fn bench(env: &Env) -> Result<bool, String> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let ours = criterion_mean_ms(&env.target_dir, &name);
-        let theirs = json_number(&reference, &name);
+        let theirs = json_number(&before, &name).zip(json_number(&after, &name));
         match (ours, theirs) {
-            (Some(ours), Some(theirs)) => {
+            (Some(ours), Some((first, second))) => {
+                let theirs = (first + second) / 2.0;
                 println!(
-                    "{name:<16} {ours:>14.1} {theirs:>16.1} {:>7.2}x",
+                    "{name:<16} {ours:>14.1} {theirs:>16.1} {:>7.2}x   (onnxruntime {first:.1} before, {second:.1} after)",
                     ours / theirs
                 )
             }
@@ -74,7 +71,121 @@ pub fn bench(env: &Env) -> Result<bool, String> {
         }
     }
     println!("(ratio = sightline / onnxruntime; target <= 1.0x)");
+    folder_throughput(env, &model_paths)?;
     Ok(true)
+}
+
+/// onnxruntime's forward ms per model, as the JSON text `ort_forward.py` prints.
+fn ort_forward(
+    env: &Env,
+    python: &Path,
+    models: &[PathBuf],
+    threads: usize,
+) -> Result<String, String> {
+    let mut command = Command::new(python);
+    command
+        .arg(env.root.join("benchmarks/ort_forward.py"))
+        .args(models)
+        .args(["--threads", &threads.to_string()]);
+    let out = command
+        .output()
+        .map_err(|err| format!("{command:?}: {err}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "onnxruntime run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whole-folder images/s: `sightline bench --input` (decode, letterbox, forward, NMS; decode
+/// overlapped) against Ultralytics' predict pipeline, same model and folder, one after the
+/// other per model.
+fn folder_throughput(env: &Env, models: &[PathBuf]) -> Result<(), String> {
+    let folder = env.shared.join("fixtures/images");
+    let python = ensure_ultralytics(env)?;
+    println!("xtask: building the CLI (release) for the folder benchmark");
+    run(
+        env,
+        "cargo",
+        &["build", "--release", "--quiet", "-p", "sightline-cli"],
+    )?;
+    let cli = env.target_dir.join("release/sightline");
+    println!(
+        "\n{:<16} {:>20} {:>22} {:>8}",
+        "folder", "sightline images/s", "ultralytics images/s", "ratio"
+    );
+    for model in models {
+        let name = model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut ours = Command::new(&cli);
+        ours.arg("bench")
+            .arg("--model")
+            .arg(model)
+            .arg("--input")
+            .arg(&folder)
+            .args(["--device", "cpu", "--iterations", "3"]);
+        let ours = ours
+            .output()
+            .map_err(|err| format!("{ours:?}: {err}"))
+            .map(|o| folder_rate(&String::from_utf8_lossy(&o.stdout)))?;
+        let mut theirs = Command::new(&python);
+        theirs
+            .arg(env.root.join("benchmarks/ultralytics_folder.py"))
+            .arg(model)
+            .arg(&folder);
+        let theirs = theirs
+            .output()
+            .map_err(|err| format!("{theirs:?}: {err}"))
+            .map(|o| json_number(&String::from_utf8_lossy(&o.stdout), "images_per_s"))?;
+        match (ours, theirs) {
+            (Some(ours), Some(theirs)) => println!(
+                "{name:<16} {ours:>20.2} {theirs:>22.2} {:>7.2}x",
+                ours / theirs
+            ),
+            _ => println!("{name:<16} (missing: ours {ours:?}, ultralytics {theirs:?})"),
+        }
+    }
+    println!("(ratio = sightline / ultralytics images/s; target >= 1.0x on CPU)");
+    Ok(())
+}
+
+/// The best of the two folder rates `sightline bench` prints (one after another, and with
+/// decoding overlapped): what `label` and `filter` would reach on this machine.
+fn folder_rate(report: &str) -> Option<f64> {
+    let line = report.lines().find(|l| l.starts_with("folder"))?;
+    let rates: Vec<f64> = line
+        .split(" images/s")
+        .filter_map(|part| part.rsplit(' ').next()?.parse().ok())
+        .collect();
+    rates.into_iter().reduce(f64::max)
+}
+
+/// A virtual environment with Ultralytics from PyPI, made once under the cache.
+fn ensure_ultralytics(env: &Env) -> Result<PathBuf, String> {
+    let venv = env.cache.join("venv-ultralytics");
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import ultralytics, onnxruntime, onnx"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        println!(
+            "xtask: installing {} into {} (torch comes with it: a few GB, once)",
+            ULTRALYTICS.join(" "),
+            venv.display()
+        );
+        run(env, "python3", &["-m", "venv", &venv.to_string_lossy()])?;
+        run_command(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(ULTRALYTICS),
+        )?;
+    }
+    Ok(python)
 }
 
 /// A virtual environment with onnxruntime from PyPI, made once under the cache.
@@ -145,5 +256,13 @@ mod tests {
         assert_eq!(json_number(text, "yolo11n"), Some(150.0));
         assert_eq!(json_number(text, "point_estimate"), Some(42.0));
         assert_eq!(json_number(text, "absent"), None);
+    }
+
+    #[test]
+    fn reads_the_best_folder_rate_of_sightline_bench() {
+        let report = "forward    median 1.0 ms\nfolder     21 images: 7.37 images/s one after \
+                      another, 6.30 images/s with decoding overlapped, batch 1 (0.85×)\n";
+        assert_eq!(super::folder_rate(report), Some(7.37));
+        assert_eq!(super::folder_rate("no folder line"), None);
     }
 }
