@@ -106,13 +106,13 @@ fn local_storage() -> Option<web_sys::Storage> {
 
 impl Ai {
     pub fn new() -> Self {
-        let settings = local_storage()
+        let settings: AiSettings = local_storage()
             .and_then(|s| s.get_item(SETTINGS_KEY).ok()?)
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
         let active = local_storage().and_then(|s| s.get_item(ACTIVE_MODEL_KEY).ok()?);
         Self {
-            worker: AiWorker::new(),
+            worker: AiWorker::new(settings.backend),
             models: RwSignal::new(Vec::new()),
             infos: RwSignal::new(HashMap::new()),
             active: RwSignal::new(active),
@@ -135,6 +135,7 @@ impl Ai {
             let _ = local.set_item(SETTINGS_KEY, &text);
         }
         if backend_changed {
+            self.worker.set_backend(settings.backend);
             self.infos.set(HashMap::new());
             let this = *self;
             leptos::task::spawn_local(async move {

@@ -10,8 +10,8 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use leptos::prelude::*;
 use sightline_protocol::{
-    Message, PROTOCOL_VERSION, Progress, Reply, ReplyBody, Request, RequestBody, RequestId,
-    WorkerError, WorkerInfo,
+    BackendChoice, Message, PROTOCOL_VERSION, Progress, Reply, ReplyBody, Request, RequestBody,
+    RequestId, WorkerError, WorkerInfo,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -76,14 +76,23 @@ impl Inner {
 pub struct AiWorker {
     pub state: RwSignal<WorkerState>,
     inner: StoredValue<Option<Rc<Inner>>, LocalStorage>,
+    /// The backend the settings ask for: the worker is put on it when it starts.
+    backend: StoredValue<BackendChoice>,
 }
 
 impl AiWorker {
-    pub fn new() -> Self {
+    pub fn new(backend: BackendChoice) -> Self {
         Self {
             state: RwSignal::new(WorkerState::Idle),
             inner: StoredValue::new_local(None),
+            backend: StoredValue::new(backend),
         }
+    }
+
+    /// Remembers the backend setting for a worker started later (a running one is moved
+    /// by `SetBackend`).
+    pub fn set_backend(&self, choice: BackendChoice) {
+        self.backend.set_value(choice);
     }
 
     /// Starts the worker if it is not running; `state` follows its answers.
@@ -160,10 +169,21 @@ impl AiWorker {
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
         self.inner.set_value(Some(inner));
-        // Who answered, and on which backend, for the status bar.
+        // Who answered, and on which backend, for the status bar; a backend saved in the
+        // settings other than auto is applied first (answered with a pong as well).
         let this = *self;
+        let first = match self.backend.get_value() {
+            BackendChoice::Auto => RequestBody::Ping,
+            choice => RequestBody::SetBackend { choice },
+        };
         leptos::task::spawn_local(async move {
-            if let Err(error) = this.request(RequestBody::Ping, |_| {}).await {
+            let mut answer = this.request(first, |_| {}).await;
+            if let Err(WorkerError::BackendUnavailable { .. }) = answer {
+                // The saved backend is not here (now): the worker stays on its own choice,
+                // whose pong says which and why.
+                answer = this.request(RequestBody::Ping, |_| {}).await;
+            }
+            if let Err(error) = answer {
                 this.state.set(WorkerState::Failed(error.to_string()));
             }
         });
