@@ -166,47 +166,53 @@ fn folder_rate(report: &str) -> Option<f64> {
 
 /// A virtual environment with Ultralytics from PyPI, made once under the cache.
 fn ensure_ultralytics(env: &Env) -> Result<PathBuf, String> {
-    let venv = env.cache.join("venv-ultralytics");
+    python_env(
+        env,
+        "venv-ultralytics",
+        "import ultralytics, onnxruntime, onnx",
+        ULTRALYTICS,
+        " (torch comes with it: a few GB, once)",
+    )
+}
+
+/// A virtual environment with onnxruntime from PyPI, made once under the cache.
+fn ensure_venv(env: &Env) -> Result<PathBuf, String> {
+    python_env(
+        env,
+        "venv",
+        "import onnxruntime, numpy",
+        &[ONNXRUNTIME, "numpy"],
+        "",
+    )
+}
+
+/// The python of virtual environment `name` under the cache, made and filled with
+/// `packages` from PyPI unless `check` already imports there.
+fn python_env(
+    env: &Env,
+    name: &str,
+    check: &str,
+    packages: &[&str],
+    note: &str,
+) -> Result<PathBuf, String> {
+    let venv = env.cache.join(name);
     let python = venv.join("bin/python");
     let ready = Command::new(&python)
-        .args(["-c", "import ultralytics, onnxruntime, onnx"])
+        .args(["-c", check])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ready {
         println!(
-            "xtask: installing {} into {} (torch comes with it: a few GB, once)",
-            ULTRALYTICS.join(" "),
+            "xtask: installing {} into {}{note}",
+            packages.join(" "),
             venv.display()
         );
         run(env, "python3", &["-m", "venv", &venv.to_string_lossy()])?;
         run_command(
             Command::new(&python)
                 .args(["-m", "pip", "install", "--quiet"])
-                .args(ULTRALYTICS),
+                .args(packages),
         )?;
-    }
-    Ok(python)
-}
-
-/// A virtual environment with onnxruntime from PyPI, made once under the cache.
-fn ensure_venv(env: &Env) -> Result<PathBuf, String> {
-    let venv = env.cache.join("venv");
-    let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import onnxruntime, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        println!("xtask: installing {ONNXRUNTIME} into {}", venv.display());
-        run(env, "python3", &["-m", "venv", &venv.to_string_lossy()])?;
-        run_command(Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            ONNXRUNTIME,
-            "numpy",
-        ]))?;
     }
     Ok(python)
 }

@@ -53,6 +53,9 @@ struct Loaded {
     info: ModelInfo,
     /// The precision setting it was loaded for.
     choice: PrecisionChoice,
+    /// f16 was wanted but there was no image to check it on: a request with images loads
+    /// it again.
+    unchecked: bool,
     busy: Cell<bool>,
 }
 
@@ -125,6 +128,7 @@ impl Engine {
     ) -> Result<Rc<Loaded>, WorkerError> {
         if let Some(loaded) = self.models.borrow().get(key)
             && loaded.choice == choice
+            && (!loaded.unchecked || probe.is_empty())
         {
             return Ok(loaded.clone());
         }
@@ -139,8 +143,8 @@ impl Engine {
         let reference = load_detector(&stored, config.as_ref(), &device, Precision::F32)
             .await
             .map_err(invalid)?;
-        let (detector, precision_note) = match wants_f16(choice, &backend, &device) {
-            Err(why) => (reference, why),
+        let (detector, precision_note, unchecked) = match wants_f16(choice, &backend, &device) {
+            Err(why) => (reference, why, false),
             Ok(()) => {
                 self.checked_f16(host, &stored, config.as_ref(), &device, reference, probe)
                     .await
@@ -183,16 +187,17 @@ impl Engine {
             detector: RefCell::new(detector),
             info,
             choice,
+            unchecked,
             busy: Cell::new(false),
         });
         // Another request may have loaded it meanwhile: keep the first, unless it was loaded
-        // for another precision setting.
+        // for another precision setting or this one checked f16 where it could not.
         let loaded = self
             .models
             .borrow_mut()
             .entry(key.to_owned())
             .and_modify(|old| {
-                if old.choice != choice {
+                if old.choice != choice || (old.unchecked && !loaded.unchecked) {
                     *old = loaded.clone();
                 }
             })
@@ -202,7 +207,8 @@ impl Engine {
     }
 
     /// The f16 model when it finds what `reference` (f32) finds on the first decodable
-    /// `probe` images, else `reference`; with a note saying which and why.
+    /// `probe` images, else `reference`; with a note saying which and why, and whether
+    /// there was no image to check on.
     async fn checked_f16(
         &self,
         host: &impl Host,
@@ -211,7 +217,7 @@ impl Engine {
         device: &Device,
         reference: Detector,
         probe: &[ImageRef],
-    ) -> (Detector, String) {
+    ) -> (Detector, String, bool) {
         let mut images = Vec::new();
         for image in probe {
             if images.len() == PRECISION_PROBE_IMAGES {
@@ -222,19 +228,21 @@ impl Engine {
             }
         }
         if images.is_empty() {
-            return (reference, "f32: no images to check f16 against".to_owned());
+            let why = "f32: no images to check f16 against".to_owned();
+            return (reference, why, true);
         }
         let half = match load_detector(stored, config, device, Precision::F16).await {
             Ok(half) => half,
-            Err(why) => return (reference, format!("f32, not f16: {why}")),
+            Err(why) => return (reference, format!("f32, not f16: {why}"), false),
         };
         let pixels: Vec<&RgbImage> = images.iter().collect();
         match half.agrees_with_async(&reference, &pixels).await {
             Ok(()) => (
                 half,
                 format!("f16: same detections as f32 on {} image(s)", pixels.len()),
+                false,
             ),
-            Err(why) => (reference, format!("f32, not f16: {why}")),
+            Err(why) => (reference, format!("f32, not f16: {why}"), false),
         }
     }
 

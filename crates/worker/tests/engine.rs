@@ -111,6 +111,16 @@ fn stored(name: &str) -> StoredModel {
     }
 }
 
+/// Vision's own detector for stored model `name` in `precision`: the oracle of these tests.
+fn reference_detector(
+    name: &str,
+    precision: sightline_vision::Precision,
+) -> sightline_vision::Detector {
+    let model = sightline_vision::OnnxModel::from_bytes_with(&stored(name).onnx, &cpu(), precision)
+        .expect("parses");
+    sightline_vision::Detector::new(model, None, None).expect("a detector")
+}
+
 fn image(name: &str) -> ImageRef {
     ImageRef {
         name: name.to_owned(),
@@ -171,13 +181,7 @@ fn models_load_once_and_describe_themselves() {
     assert_eq!((info.input_width, info.input_height), (320, 320));
     assert_eq!(info.task, ModelTask::Detect);
     // The class names the ONNX metadata carries (`names`), as vision reads them.
-    let reference = sightline_vision::Detector::new(
-        sightline_vision::OnnxModel::from_bytes(&stored("yolov8t.onnx").onnx, &cpu())
-            .expect("parses"),
-        None,
-        None,
-    )
-    .expect("a detector");
+    let reference = reference_detector("yolov8t.onnx", sightline_vision::Precision::F32);
     assert_eq!(info.classes, reference.class_names());
     assert!(!info.classes.is_empty());
     assert_eq!(info.backend, cpu_backend());
@@ -211,13 +215,7 @@ fn detections_equal_the_vision_pipeline_and_bad_images_stop_nothing() {
     );
     assert!(matches!(results[2].outcome, Err(ImageError::Read { .. })));
     // The oracle: vision's own blocking pipeline on the same bytes.
-    let mut reference = sightline_vision::Detector::new(
-        sightline_vision::OnnxModel::from_bytes(&stored("yolov8t.onnx").onnx, &cpu())
-            .expect("parses"),
-        None,
-        None,
-    )
-    .expect("a detector");
+    let mut reference = reference_detector("yolov8t.onnx", sightline_vision::Precision::F32);
     reference.options.score_threshold = LOW.confidence;
     reference.options.iou_threshold = LOW.iou;
     for index in [0, 3] {
@@ -416,17 +414,8 @@ fn f16_is_used_only_when_it_finds_what_f32_finds() {
         .map(|name| sightline_vision::image_io::decode_image(&read(&demo(name))).expect("decodes"))
         .collect();
     let pixels: Vec<&image::RgbImage> = decoded.iter().collect();
-    let detector = |precision| {
-        let model = sightline_vision::OnnxModel::from_bytes_with(
-            &stored("yolov5t-classic.onnx").onnx,
-            &cpu(),
-            precision,
-        )
-        .expect("parses");
-        sightline_vision::Detector::new(model, None, None).expect("a detector")
-    };
-    let f32_detector = detector(sightline_vision::Precision::F32);
-    let f16_detector = detector(sightline_vision::Precision::F16);
+    let f32_detector = reference_detector("yolov5t-classic.onnx", sightline_vision::Precision::F32);
+    let f16_detector = reference_detector("yolov5t-classic.onnx", sightline_vision::Precision::F16);
     // The oracle: vision's own check on the images of the probe that decode.
     let oracle = f16_detector.agrees_with(&f32_detector, &pixels);
 
@@ -489,24 +478,8 @@ fn f16_is_used_only_when_it_finds_what_f32_finds() {
     // with the image and the box named.
     let v8 = block_on(engine.load_model(&host, "yolov8t.onnx", PrecisionChoice::F16, &probe))
         .expect("loads");
-    let v8_half = sightline_vision::Detector::new(
-        sightline_vision::OnnxModel::from_bytes_with(
-            &stored("yolov8t.onnx").onnx,
-            &cpu(),
-            sightline_vision::Precision::F16,
-        )
-        .expect("parses"),
-        None,
-        None,
-    )
-    .expect("a detector");
-    let v8_full = sightline_vision::Detector::new(
-        sightline_vision::OnnxModel::from_bytes(&stored("yolov8t.onnx").onnx, &cpu())
-            .expect("parses"),
-        None,
-        None,
-    )
-    .expect("a detector");
+    let v8_half = reference_detector("yolov8t.onnx", sightline_vision::Precision::F16);
+    let v8_full = reference_detector("yolov8t.onnx", sightline_vision::Precision::F32);
     assert_eq!(
         v8.precision == Precision::F16,
         v8_half.agrees_with(&v8_full, &pixels).is_ok(),
@@ -537,6 +510,11 @@ fn f16_is_used_only_when_it_finds_what_f32_finds() {
         assert_eq!(info.precision, Precision::F32, "{choice:?}");
         assert_eq!(info.precision_note, note, "{choice:?}");
     }
+    // Loaded for f16 with nothing to check on: a request with images checks it then.
+    let checked =
+        block_on(engine.load_model(&host, "yolov5t-classic.onnx", PrecisionChoice::F16, &probe))
+            .expect("loads");
+    assert_eq!(checked.precision_note, info.precision_note);
     assert_eq!(
         engine.loaded(),
         2,

@@ -36,15 +36,32 @@ pub struct ConvGeometry {
     pub group: usize,
 }
 
+/// Output height and width of a window sliding over an `[_, _, h, w]` input (floor
+/// rounding, as convolutions and `ceil_mode` 0 pooling have it).
+fn sliding_output_size(
+    [_, _, h, w]: [usize; 4],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    pads: [usize; 4],
+    dilations: [usize; 2],
+) -> [usize; 2] {
+    let size = |axis: usize, len: usize| {
+        let extent = (kernel[axis] - 1) * dilations[axis] + 1;
+        (len + pads[axis] + pads[axis + 2] - extent) / strides[axis] + 1
+    };
+    [size(0, h), size(1, w)]
+}
+
 impl ConvGeometry {
     /// Output height and width.
     pub fn output_size(&self) -> [usize; 2] {
-        let [_, _, h, w] = self.input;
-        let size = |axis: usize, len: usize| {
-            let extent = (self.kernel[axis] - 1) * self.dilations[axis] + 1;
-            (len + self.pads[axis] + self.pads[axis + 2] - extent) / self.strides[axis] + 1
-        };
-        [size(0, h), size(1, w)]
+        sliding_output_size(
+            self.input,
+            self.kernel,
+            self.strides,
+            self.pads,
+            self.dilations,
+        )
     }
 
     /// Output shape `[batch, c_out, height, width]`.
@@ -479,12 +496,13 @@ pub struct PoolGeometry {
 impl PoolGeometry {
     /// Output height and width.
     pub fn output_size(&self) -> [usize; 2] {
-        let [_, _, h, w] = self.input;
-        let size = |axis: usize, len: usize| {
-            let extent = (self.kernel[axis] - 1) * self.dilations[axis] + 1;
-            (len + self.pads[axis] + self.pads[axis + 2] - extent) / self.strides[axis] + 1
-        };
-        [size(0, h), size(1, w)]
+        sliding_output_size(
+            self.input,
+            self.kernel,
+            self.strides,
+            self.pads,
+            self.dilations,
+        )
     }
 }
 
