@@ -77,8 +77,9 @@ impl ConvGeometry {
     /// Stride 1, one group, a kernel larger than 1×1 and enough input channels that one GEMM
     /// per kernel tap (`k` = the channels) runs near full speed: there the shifted-view
     /// convolution saves building the im2col block, which costs as much as the GEMM.
-    /// Measured on yolov8n's layers (2 cores): 16 % faster at 64 channels on 80×80, 30–45 %
-    /// at 128–256 channels on 20×20; 10–25 % slower at 16–32 channels, which keep im2col.
+    /// Measured on yolov8n's layer shapes one at a time (2 cores): 5–17 % faster at 64–80
+    /// channels on 80×80, 30–45 % at 128–256 channels on 20×20; 10–25 % slower at 16–32
+    /// channels, which keep im2col.
     fn suits_shifted_gemm(&self) -> bool {
         self.strides == [1, 1] && self.group == 1 && self.kernel != [1, 1] && self.input[1] >= 64
     }
@@ -135,7 +136,7 @@ pub fn conv2d(
                 |columns_buffer: &mut Vec<f32>, (index, mut dst)| {
                     let n = dst.ncols();
                     let rhs = if geometry.is_pointwise() {
-                        x_g_columns(x_g, cg_in, columns, index * tile, n)
+                        pointwise_columns(x_g, cg_in, columns, index * tile, n)
                     } else {
                         columns_buffer.resize(k * n, 0.0);
                         im2col(
@@ -281,7 +282,7 @@ fn conv2d_shifted(
 }
 
 /// Columns `start..start + n` of a pointwise convolution's input, `[channels, columns]`.
-fn x_g_columns(
+fn pointwise_columns(
     x: &[f32],
     channels: usize,
     columns: usize,
