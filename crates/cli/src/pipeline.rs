@@ -38,7 +38,8 @@ pub struct ModelArgs {
     pub precision: String,
 }
 
-/// Images of the input the f16 model is checked on against the f32 one.
+/// Images of the input the f16 model is checked on against the f32 one (as many as the
+/// worker checks, `sightline_protocol::PRECISION_PROBE_IMAGES`).
 const PRECISION_PROBE_IMAGES: usize = 3;
 
 impl ModelArgs {

@@ -95,6 +95,10 @@ pub enum BackendChoice {
     Cpu,
 }
 
+/// How many images of a `LoadModel` probe (or of a job's first images) the worker checks f16
+/// on against f32; the page sends no more.
+pub const PRECISION_PROBE_IMAGES: usize = 3;
+
 /// Which number format the user wants models to compute in (a setting).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -15,7 +15,7 @@ use sightline_core::history::Command;
 use sightline_core::project::ImageEntry;
 use sightline_protocol::{
     BackendChoice, DetectParams, DetectionCache, FilterParams, ImageRef, ImageResult, ImageSource,
-    ModelInfo, ReplyBody, RequestBody, RequestId, WorkerError,
+    ModelInfo, PRECISION_PROBE_IMAGES, ReplyBody, RequestBody, RequestId, WorkerError,
 };
 
 use crate::app::AppState;
@@ -29,8 +29,6 @@ use crate::worker_bridge::AiWorker;
 
 const ACTIVE_MODEL_KEY: &str = "sightline.active_model";
 const SETTINGS_KEY: &str = "sightline.ai_settings";
-/// How many of a job's (or the project's) images f16 is checked on, as the worker does.
-const PRECISION_PROBE_IMAGES: usize = 3;
 
 /// What the AI settings hold (saved in `localStorage`).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -15,13 +15,10 @@ use burn::tensor::Device;
 use image::RgbImage;
 use sightline_protocol::{
     Backend, BackendChoice, ContentKey, DetectParams, Detection, FilterParams, ImageDetections,
-    ImageError, ImageRef, ImageResult, ImageSource, ModelInfo, ModelTask, PrecisionChoice,
-    Progress, ReplyBody, RequestId, WorkerError,
+    ImageError, ImageRef, ImageResult, ImageSource, ModelInfo, ModelTask, PRECISION_PROBE_IMAGES,
+    PrecisionChoice, Progress, ReplyBody, RequestId, WorkerError,
 };
 use sightline_vision::{Detector, ModelConfig, OnnxModel, Precision};
-
-/// How many of a job's images the f16 model is checked on against the f32 one.
-pub const PRECISION_PROBE_IMAGES: usize = 3;
 
 /// A model as the page stored it.
 #[derive(Clone, Debug, PartialEq)]
