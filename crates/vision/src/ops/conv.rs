@@ -110,10 +110,10 @@ pub fn conv(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
             return Err(ctx.error(format!("input {:?} is smaller than the kernel", x.shape)));
         }
     }
-    // On the CPU: im2col + GEMM on the tensors' memory (see `host`), except for depthwise
-    // convolutions, where burn's direct kernel beats a GEMM per channel.
+    // On the CPU: host kernels on the tensors' memory (see `host`), except for depthwise
+    // convolutions without the direct kernel, where burn's beats a GEMM per channel.
     #[cfg(not(target_arch = "wasm32"))]
-    if ctx.host_kernels && c_per_group > 1 {
+    if ctx.host_kernels && (c_per_group > 1 || host::fast_depthwise()) {
         let geometry = host::ConvGeometry {
             input: [x.shape[0], c_in, h, wd],
             c_out,

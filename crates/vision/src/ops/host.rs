@@ -17,6 +17,9 @@ use rayon::prelude::*;
 
 pub use super::Activation;
 
+#[cfg(target_arch = "x86_64")]
+mod direct;
+
 /// The geometry of a 2-D convolution over an NCHW input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvGeometry {
@@ -104,8 +107,65 @@ pub fn conv2d(
     geometry: &ConvGeometry,
     activation: Activation,
 ) -> Vec<f32> {
-    if geometry.suits_shifted_gemm() {
-        return conv2d_shifted(x, weight, bias, geometry, activation);
+    conv2d_by(
+        ConvPath::best(geometry),
+        x,
+        weight,
+        bias,
+        geometry,
+        activation,
+    )
+}
+
+/// How [`conv2d`] computes a convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConvPath {
+    /// The AVX-512 direct convolution of [`direct`].
+    #[cfg(target_arch = "x86_64")]
+    Direct,
+    /// One GEMM per kernel tap over shifted views ([`conv2d_shifted`]).
+    Shifted,
+    /// Tiles of im2col columns, one GEMM each (the input itself for a pointwise one).
+    Im2col,
+}
+
+impl ConvPath {
+    /// The fastest path for `geometry` on this CPU.
+    fn best(geometry: &ConvGeometry) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if geometry.kernel != [1, 1] && direct::available() {
+            return ConvPath::Direct;
+        }
+        if geometry.suits_shifted_gemm() {
+            ConvPath::Shifted
+        } else {
+            ConvPath::Im2col
+        }
+    }
+}
+
+/// Whether [`conv2d`] has a fast path for depthwise convolutions on this CPU (else burn's
+/// direct kernel beats a GEMM per channel).
+pub fn fast_depthwise() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return direct::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+fn conv2d_by(
+    path: ConvPath,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    geometry: &ConvGeometry,
+    activation: Activation,
+) -> Vec<f32> {
+    match path {
+        #[cfg(target_arch = "x86_64")]
+        ConvPath::Direct => return direct::conv2d(x, weight, bias, geometry, activation),
+        ConvPath::Shifted => return conv2d_shifted(x, weight, bias, geometry, activation),
+        ConvPath::Im2col => {}
     }
     let [batch, c_in, h, w] = geometry.input;
     let [oh, ow] = geometry.output_size();
@@ -679,6 +739,19 @@ mod tests {
             .collect()
     }
 
+    /// Every path that can compute `g` on this CPU.
+    fn paths(g: &ConvGeometry) -> Vec<ConvPath> {
+        let mut paths = vec![ConvPath::Im2col];
+        if g.suits_shifted_gemm() {
+            paths.push(ConvPath::Shifted);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if direct::available() {
+            paths.push(ConvPath::Direct);
+        }
+        paths
+    }
+
     #[test]
     fn convolutions_match_their_definition() {
         let cases = [
@@ -782,6 +855,27 @@ mod tests {
                 dilations: [1, 1],
                 group: 1,
             },
+            // Several blocks of output channels (the last one partial) and row bands, rows
+            // wider than a vector and ending inside one, batch 2.
+            ConvGeometry {
+                input: [2, 12, 37, 45],
+                c_out: 20,
+                kernel: [3, 3],
+                strides: [2, 2],
+                pads: [1, 1, 1, 1],
+                dilations: [1, 1],
+                group: 1,
+            },
+            // Depthwise with planes of several vectors, stride 2 (as YOLO11's head has).
+            ConvGeometry {
+                input: [1, 16, 29, 35],
+                c_out: 16,
+                kernel: [3, 3],
+                strides: [2, 2],
+                pads: [1, 1, 1, 1],
+                dilations: [1, 1],
+                group: 16,
+            },
             // Many columns: several tiles per plane.
             ConvGeometry {
                 input: [1, 4, 64, 80],
@@ -800,18 +894,24 @@ mod tests {
             let weight = values(g.c_out * c_in / g.group * kh * kw, 100 + index as u32);
             let bias = values(g.c_out, 200 + index as u32);
             let want = reference(&x, &weight, Some(&bias), g);
-            let got = conv2d(&x, &weight, Some(&bias), g, Activation::None);
-            assert_eq!(got.len(), want.len(), "case {index}");
-            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-                assert!((a - b).abs() <= 1e-5, "case {index} at {i}: {a} vs {b}");
-            }
-            let fused = conv2d(&x, &weight, Some(&bias), g, Activation::Silu);
-            for (i, (a, b)) in fused.iter().zip(&want).enumerate() {
-                let silu = f64::from(*b) / (1.0 + (-f64::from(*b)).exp());
-                assert!(
-                    (f64::from(*a) - silu).abs() <= 1e-5,
-                    "case {index} SiLU at {i}"
-                );
+            for path in paths(g) {
+                let got = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::None);
+                assert_eq!(got.len(), want.len(), "case {index} {path:?}");
+                for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                    // f32 sums of up to 576 products: 1e-5 relative to the value.
+                    assert!(
+                        (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                        "case {index} {path:?} at {i}: {a} vs {b}"
+                    );
+                }
+                let fused = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::Silu);
+                for (i, (a, b)) in fused.iter().zip(&want).enumerate() {
+                    let silu = f64::from(*b) / (1.0 + (-f64::from(*b)).exp());
+                    assert!(
+                        (f64::from(*a) - silu).abs() <= 1e-5 * silu.abs().max(1.0),
+                        "case {index} {path:?} SiLU at {i}"
+                    );
+                }
             }
         }
     }
