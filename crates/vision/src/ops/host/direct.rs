@@ -24,6 +24,8 @@ use std::arch::x86_64::{
     __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::{Activation, ConvGeometry, epilogue};
@@ -64,20 +66,25 @@ impl Block {
 }
 
 /// One image's input, zero-padded and split by stride phase, as the module docs describe.
+/// Every channel is `rows` rows of `width` values: the `sh · sw` phase planes of `hq` rows
+/// each, then rows of zeros that the last grid positions' taps may reach into.
 struct Planes {
     values: Vec<f32>,
-    /// Values from one input channel to the next.
+    /// Values from one input channel to the next (`rows · width`).
     channel_stride: usize,
     /// Grid width: the width of a phase plane.
     width: usize,
+    /// Rows of one phase plane.
+    hq: usize,
     /// Offset of each kernel tap from grid position 0 within a channel, row-major taps.
     taps: Vec<usize>,
 }
 
 impl Planes {
-    /// Room for `channels` channels of geometry `g`, with enough slack after each that a
-    /// micro-kernel reading `positions` grid positions past the last output row stays inside.
-    fn new(channels: usize, g: &ConvGeometry, positions: usize) -> Self {
+    /// The layout for geometry `g`, with enough rows after each channel that a micro-kernel
+    /// reading `positions` grid positions past the last output row stays inside. Nothing is
+    /// allocated before [`Planes::fill`].
+    fn new(g: &ConvGeometry, positions: usize) -> Self {
         let [_, _, h, w] = g.input;
         let [oh, _] = g.output_size();
         let [top, left, bottom, right] = g.pads;
@@ -97,41 +104,97 @@ impl Planes {
             .collect();
         let grid = (oh * wq).div_ceil(positions) * positions;
         let reach = taps.iter().max().copied().unwrap_or(0) + grid;
-        let channel_stride = reach.max(sh * sw * plane);
+        let rows = reach.max(sh * sw * plane).div_ceil(wq);
         Self {
-            values: vec![0.0; channels * channel_stride],
-            channel_stride,
+            values: Vec::new(),
+            channel_stride: rows * wq,
             width: wq,
+            hq,
             taps,
         }
     }
 
-    /// Copies one image (`[channels, h, w]`) in; the padding stays zero.
+    /// Lays out one image (`[channels, h, w]`), writing every value once (input or zero),
+    /// a row per task.
     fn fill(&mut self, image: &[f32], g: &ConvGeometry) {
-        let [_, _, h, w] = g.input;
-        let [top, left, bottom, _] = g.pads;
+        let [_, channels, h, w] = g.input;
+        let [top, left, _, _] = g.pads;
         let [sh, sw] = g.strides;
-        let hq = (h + top + bottom).div_ceil(sh);
-        let wq = self.width;
-        let plane = hq * wq;
-        self.values
-            .par_chunks_mut(self.channel_stride)
-            .zip(image.par_chunks(h * w))
-            .for_each(|(planes, source)| {
-                for (y, line) in source.chunks_exact(w).enumerate() {
-                    let (phase_row, r) = ((y + top) % sh, (y + top) / sh);
-                    for phase_col in 0..sw {
-                        // The first column `x` with `(x + left) mod sw == phase_col`.
-                        let first = (phase_col + sw - left % sw) % sw;
-                        let start = ((phase_row * sw + phase_col) * plane) + r * wq;
-                        let start = start + (first + left) / sw;
-                        let values = line.iter().skip(first).step_by(sw);
-                        for (slot, &v) in planes[start..].iter_mut().zip(values) {
-                            *slot = v;
-                        }
+        let (wq, hq) = (self.width, self.hq);
+        let rows_per_channel = self.channel_stride / wq;
+        let mut values: Vec<f32> = Vec::with_capacity(channels * self.channel_stride);
+        values.spare_capacity_mut()[..channels * self.channel_stride]
+            .par_chunks_mut(wq)
+            .with_min_len(16)
+            .enumerate()
+            .for_each(|(index, row)| {
+                let (channel, local) = (index / rows_per_channel, index % rows_per_channel);
+                let (phase, r) = (local / hq, local % hq);
+                let (phase_row, phase_col) = (phase / sw, phase % sw);
+                // Padded row `r·sh + phase_row`; past the phase planes, the zero rows.
+                let y = (r * sh + phase_row).checked_sub(top).filter(|&y| y < h);
+                match y {
+                    Some(y) if phase < sh * sw => {
+                        let line = &image[(channel * h + y) * w..][..w];
+                        phase_row_from(row, line, phase_col, sw, left);
                     }
+                    _ => row.fill(MaybeUninit::new(0.0)),
                 }
             });
+        // SAFETY: the loop above wrote every one of these values.
+        unsafe { values.set_len(channels * self.channel_stride) };
+        self.values = values;
+    }
+}
+
+/// Writes phase `phase` of padded row `line` (`left` zeros before it, zeros after) into
+/// `row`: `row[c] = padded[c·stride + phase]`.
+fn phase_row_from(
+    row: &mut [MaybeUninit<f32>],
+    line: &[f32],
+    phase: usize,
+    stride: usize,
+    left: usize,
+) {
+    let w = line.len();
+    // The first column whose padded position `c·stride + phase` is at or past `left`.
+    let first = left.saturating_sub(phase).div_ceil(stride);
+    let x0 = first * stride + phase - left;
+    let first = first.min(row.len());
+    let count = if x0 < w {
+        (w - x0).div_ceil(stride).min(row.len() - first)
+    } else {
+        0
+    };
+    let (before, rest) = row.split_at_mut(first);
+    let (inside, after) = rest.split_at_mut(count);
+    before.fill(MaybeUninit::new(0.0));
+    after.fill(MaybeUninit::new(0.0));
+    let source = &line[x0.min(w)..];
+    match stride {
+        1 => {
+            for (slot, &v) in inside.iter_mut().zip(source) {
+                *slot = MaybeUninit::new(v);
+            }
+        }
+        // Every other value: whole pairs (which vectorises), then the odd last one.
+        2 => {
+            let mut pairs = source.chunks_exact(2);
+            let mut slots = inside.iter_mut();
+            // Pairs first: `zip` takes from its first iterator first, so a slot is never
+            // used up by the pair that is not there.
+            for (pair, slot) in pairs.by_ref().zip(slots.by_ref()) {
+                *slot = MaybeUninit::new(pair[0]);
+            }
+            if let (Some(slot), [v]) = (slots.next(), pairs.remainder()) {
+                *slot = MaybeUninit::new(*v);
+            }
+        }
+        _ => {
+            for (slot, &v) in inside.iter_mut().zip(source.iter().step_by(stride)) {
+                *slot = MaybeUninit::new(v);
+            }
+        }
     }
 }
 
@@ -183,8 +246,11 @@ pub fn conv2d(
     let blocks = cg_out.div_ceil(block.channels());
     let packed = pack_weights(weight, g, block);
     let block_weights = cg_in * g.kernel[0] * g.kernel[1] * block.channels();
-    let mut planes = Planes::new(c_in, g, block.positions());
-    let mut out = vec![0.0f32; batch * g.c_out * oh * ow];
+    let mut planes = Planes::new(g, block.positions());
+    // Every output value is written by exactly one task (the bands cover every row, each
+    // micro-kernel call every grid position of its band), so nothing is zeroed first.
+    let len = batch * g.c_out * oh * ow;
+    let mut out: Vec<f32> = Vec::with_capacity(len);
     // Row bands: enough tasks for every core, each band's input about the size of L2.
     let per_row = cg_in * g.strides[0] * planes.width * g.strides[1] * 4;
     let by_cache = (512 * 1024 / per_row.max(1)).max(1);
@@ -192,13 +258,11 @@ pub fn conv2d(
     let by_tasks = oh.div_ceil(tasks_wanted.div_ceil(g.group * blocks));
     let band_rows = by_cache.min(by_tasks).clamp(1, oh);
     let bands = oh.div_ceil(band_rows);
-    for (image, out) in x
-        .chunks_exact(c_in * h * w)
-        .zip(out.chunks_exact_mut(g.c_out * oh * ow))
-    {
+    for (index, image) in x.chunks_exact(c_in * h * w).enumerate() {
         planes.fill(image, g);
         let planes = &planes;
-        let target = Output(out.as_mut_ptr());
+        // SAFETY: within the capacity: image `index` of `batch`.
+        let target = Output(unsafe { out.as_mut_ptr().add(index * g.c_out * oh * ow) });
         // Band-major, so the tasks running side by side share their input rows.
         (0..bands * g.group * blocks)
             .into_par_iter()
@@ -242,6 +306,8 @@ pub fn conv2d(
                 }
             });
     }
+    // SAFETY: every value was written (see `out`).
+    unsafe { out.set_len(len) };
     out
 }
 
