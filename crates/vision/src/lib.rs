@@ -29,3 +29,12 @@ pub use error::{Result, VisionError};
 pub use model_config::ModelConfig;
 pub use runtime::value::DeviceTensor;
 pub use runtime::{ModelOutput, NodeTiming, OnnxModel, Precision};
+
+/// The CPU convolution kernels, for the benchmark that compares them layer by layer
+/// (`benches/conv.rs`); not an interface of the crate.
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod kernels {
+    pub use crate::ops::Activation;
+    pub use crate::ops::host::{ConvGeometry, ConvPath, conv2d_by};
+}

@@ -119,7 +119,7 @@ pub fn conv2d(
 
 /// How [`conv2d`] computes a convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ConvPath {
+pub enum ConvPath {
     /// The AVX-512 direct convolution of [`direct`].
     #[cfg(target_arch = "x86_64")]
     Direct,
@@ -131,11 +131,16 @@ enum ConvPath {
 
 impl ConvPath {
     /// The fastest path for `geometry` on this CPU.
-    fn best(geometry: &ConvGeometry) -> Self {
+    pub fn best(geometry: &ConvGeometry) -> Self {
         #[cfg(target_arch = "x86_64")]
-        if geometry.kernel != [1, 1] && direct::available() {
+        if direct::available() {
             return ConvPath::Direct;
         }
+        Self::gemm(geometry)
+    }
+
+    /// The fastest GEMM-based path for `geometry` (any CPU).
+    pub fn gemm(geometry: &ConvGeometry) -> Self {
         if geometry.suits_shifted_gemm() {
             ConvPath::Shifted
         } else {
@@ -153,7 +158,8 @@ pub fn fast_depthwise() -> bool {
     false
 }
 
-fn conv2d_by(
+/// [`conv2d`] by the given path (which must be available on this CPU).
+pub fn conv2d_by(
     path: ConvPath,
     x: &[f32],
     weight: &[f32],
@@ -769,6 +775,17 @@ mod tests {
             ConvGeometry {
                 input: [2, 16, 9, 11],
                 c_out: 24,
+                kernel: [1, 1],
+                strides: [1, 1],
+                pads: [0; 4],
+                dilations: [1, 1],
+                group: 1,
+            },
+            // Pointwise with more input channels than one pass of the direct kernel takes,
+            // and planes that end inside a micro-kernel call.
+            ConvGeometry {
+                input: [1, 200, 5, 7],
+                c_out: 12,
                 kernel: [1, 1],
                 strides: [1, 1],
                 pads: [0; 4],

@@ -13,22 +13,20 @@
 //! every input channel and tap: per step `V` loads of input, `OC` weight broadcasts and
 //! `OC·V` fused multiply-adds, so it is bound by arithmetic rather than memory. The
 //! weights are repacked per block as `[channel][tap][OC]` so they stream in order. Bias
-//! and SiLU are applied to each finished band of output rows while it is still in cache.
+//! and SiLU are applied in registers before the one store of each output value.
 //!
 //! The crate's one module with `unsafe`: the intrinsics that load and store through raw
 //! pointers, and tasks writing disjoint parts of one output buffer. Every block says why
 //! it holds; the tests check each path against the definition.
 #![allow(unsafe_code)]
 
-use std::arch::x86_64::{
-    __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
-};
+use std::arch::x86_64::*;
 
 use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::{Activation, ConvGeometry, epilogue};
+use super::{Activation, ConvGeometry};
 
 /// f32 lanes of a zmm register.
 const LANES: usize = 16;
@@ -227,6 +225,22 @@ fn pack_weights(weight: &[f32], g: &ConvGeometry, block: Block) -> Vec<f32> {
     packed
 }
 
+/// What the micro-kernel reads: input channels `channel_stride` apart, each read on a grid
+/// `width` wide at the offsets `taps`.
+#[derive(Clone, Copy)]
+struct Input<'a> {
+    values: &'a [f32],
+    channel_stride: usize,
+    width: usize,
+    taps: &'a [usize],
+}
+
+/// Whether `g` reads its input as it is (1×1, stride 1, no padding): then the grid is the
+/// input plane itself and nothing is copied.
+fn reads_input_as_is(g: &ConvGeometry) -> bool {
+    g.kernel == [1, 1] && g.strides == [1, 1] && g.pads == [0; 4]
+}
+
 /// `Conv` with AVX-512 (the caller has checked [`available`]); as [`super::conv2d`].
 pub fn conv2d(
     x: &[f32],
@@ -235,6 +249,7 @@ pub fn conv2d(
     g: &ConvGeometry,
     activation: Activation,
 ) -> Vec<f32> {
+    assert!(available(), "the direct convolution needs AVX-512");
     let [batch, c_in, h, w] = g.input;
     let [oh, ow] = g.output_size();
     let (cg_in, cg_out) = (c_in / g.group, g.c_out / g.group);
@@ -246,63 +261,86 @@ pub fn conv2d(
     let blocks = cg_out.div_ceil(block.channels());
     let packed = pack_weights(weight, g, block);
     let block_weights = cg_in * g.kernel[0] * g.kernel[1] * block.channels();
+    let as_is = reads_input_as_is(g);
     let mut planes = Planes::new(g, block.positions());
-    // Every output value is written by exactly one task (the bands cover every row, each
-    // micro-kernel call every grid position of its band), so nothing is zeroed first.
+    // Every output value is written by exactly one task (the runs cover the grid, each
+    // micro-kernel call every grid position of its run), so nothing is zeroed first.
     let len = batch * g.c_out * oh * ow;
     let mut out: Vec<f32> = Vec::with_capacity(len);
-    // Row bands: enough tasks for every core, each band's input about the size of L2.
+    // Each task: a run of micro-kernel calls along the grid × up to 4 blocks of output
+    // channels, so that a call's input, read from L1, serves every block. Runs: enough
+    // tasks for every core, each run's input rows about half of L2. Runs need not follow
+    // output rows (bias and activation are applied in registers), so only the grid's very
+    // last call computes positions past its end.
+    let blocks_per_task = 4.min(blocks);
+    let task_blocks = blocks.div_ceil(blocks_per_task);
+    let positions = block.positions();
+    let calls = (oh * planes.width).div_ceil(positions);
     let per_row = cg_in * g.strides[0] * planes.width * g.strides[1] * 4;
-    let by_cache = (512 * 1024 / per_row.max(1)).max(1);
+    let by_cache = (512 * 1024 / per_row.max(1)).max(1) * planes.width / positions;
     let tasks_wanted = 8 * rayon::current_num_threads().max(1);
-    let by_tasks = oh.div_ceil(tasks_wanted.div_ceil(g.group * blocks));
-    let band_rows = by_cache.min(by_tasks).clamp(1, oh);
-    let bands = oh.div_ceil(band_rows);
+    let by_tasks = calls.div_ceil(tasks_wanted.div_ceil(g.group * task_blocks));
+    let run_calls = by_cache.min(by_tasks).clamp(1, calls);
+    let runs = calls.div_ceil(run_calls);
+    let zero_bias = vec![0.0f32; g.c_out];
+    let bias = bias.unwrap_or(&zero_bias);
     for (index, image) in x.chunks_exact(c_in * h * w).enumerate() {
-        planes.fill(image, g);
-        let planes = &planes;
+        let input = if as_is {
+            Input {
+                values: image,
+                channel_stride: h * w,
+                width: w,
+                taps: &[0],
+            }
+        } else {
+            planes.fill(image, g);
+            Input {
+                values: &planes.values,
+                channel_stride: planes.channel_stride,
+                width: planes.width,
+                taps: &planes.taps,
+            }
+        };
+        let chunk = input.channels_per_chunk(block.positions()).min(cg_in);
         // SAFETY: within the capacity: image `index` of `batch`.
         let target = Output(unsafe { out.as_mut_ptr().add(index * g.c_out * oh * ow) });
-        // Band-major, so the tasks running side by side share their input rows.
-        (0..bands * g.group * blocks)
+        // Run-major, so the tasks running side by side share their input rows.
+        (0..runs * g.group * task_blocks)
             .into_par_iter()
             .for_each(|task| {
-                let band = task / (g.group * blocks);
-                let (group, b) = (task % (g.group * blocks) / blocks, task % blocks);
-                let first_row = band * band_rows;
-                let rows = band_rows.min(oh - first_row);
-                let first_channel = group * cg_out + b * block.channels();
-                let channels = block.channels().min(cg_out - b * block.channels());
-                let band = Band {
-                    planes,
-                    input: group * cg_in * planes.channel_stride,
+                let run = task / (g.group * task_blocks);
+                let group = task % (g.group * task_blocks) / task_blocks;
+                let first_block = task % task_blocks * blocks_per_task;
+                let task_blocks = blocks_per_task.min(blocks - first_block);
+                let first_channel = group * cg_out + first_block * block.channels();
+                let channels =
+                    (task_blocks * block.channels()).min(cg_out - first_block * block.channels());
+                let weights = (group * blocks + first_block) * block_weights;
+                let task = Task {
+                    input: Input {
+                        values: &input.values[group * cg_in * input.channel_stride..],
+                        ..input
+                    },
                     channels: cg_in,
-                    weights: &packed[(group * blocks + b) * block_weights..][..block_weights],
-                    rows: first_row..first_row + rows,
+                    chunk,
+                    weights: &packed[weights..][..task_blocks * block_weights],
+                    block_weights,
+                    bias: &bias[first_channel..first_channel + channels],
+                    activation,
+                    grid: run * run_calls * positions
+                        ..((run + 1) * run_calls * positions).min(oh * planes.width),
                     out_width: ow,
                     out_plane: oh * ow,
                     first_channel,
-                    valid_channels: channels,
                 };
-                // SAFETY: AVX-512 is `available` (the caller's contract); the band writes
-                // only rows `rows` of channels `first_channel..+channels`, which no other
-                // task writes; every read stays in `planes` (see `Planes::new`).
+                // SAFETY: AVX-512 is `available` (checked above); the task writes only its grid
+                // positions of channels `first_channel..+channels`, which no other task writes,
+                // and `out` has room for the whole image.
                 unsafe {
                     match block {
-                        Block::Wide => band.run::<8, 3>(target),
-                        Block::Single => band.run::<1, 4>(target),
+                        Block::Wide => task.run::<8, 3>(target),
+                        Block::Single => task.run::<1, 4>(target),
                     }
-                }
-                for o in first_channel..first_channel + channels {
-                    let bias = bias.map_or(0.0, |bias| bias[o]);
-                    // SAFETY: as above, these rows belong to this task alone.
-                    let values = unsafe {
-                        std::slice::from_raw_parts_mut(
-                            target.0.add(o * oh * ow + first_row * ow),
-                            rows * ow,
-                        )
-                    };
-                    epilogue(values, bias, activation);
                 }
             });
     }
@@ -311,65 +349,208 @@ pub fn conv2d(
     out
 }
 
-/// One task: output rows `rows` of a block of output channels.
-struct Band<'a> {
-    planes: &'a Planes,
-    /// Offset of the group's first input channel in `planes.values`.
-    input: usize,
+impl Input<'_> {
+    /// Input channels per pass over a tile: their part of a micro-kernel call's input
+    /// (the rows its taps touch, `positions` values and the taps' horizontal reach each)
+    /// about half of L1, so that every block of output channels reads it from there.
+    fn channels_per_chunk(&self, positions: usize) -> usize {
+        let mut rows: Vec<usize> = self.taps.iter().map(|t| t / self.width).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let reach = self.taps.iter().map(|t| t % self.width).max().unwrap_or(0);
+        let per_channel = rows.len() * (positions + reach) * 4;
+        (24 * 1024 / per_channel.max(1)).max(4)
+    }
+}
+
+/// One task: grid positions `grid` of a few blocks of output channels.
+struct Task<'a> {
+    /// Starting at the group's first input channel.
+    input: Input<'a>,
     /// Input channels per group.
     channels: usize,
-    /// This block's packed weights, `[channel][tap][OC]`.
+    /// Input channels per pass (see [`Input::channels_per_chunk`]).
+    chunk: usize,
+    /// The packed weights of this task's blocks, `block_weights` each (`[channel][tap][OC]`).
     weights: &'a [f32],
-    rows: std::ops::Range<usize>,
+    block_weights: usize,
+    /// The bias of each output channel of the task that exists.
+    bias: &'a [f32],
+    activation: Activation,
+    grid: std::ops::Range<usize>,
     out_width: usize,
     out_plane: usize,
     first_channel: usize,
-    valid_channels: usize,
 }
 
-impl Band<'_> {
-    /// Computes the band into `out` (before bias and activation).
+impl Task<'_> {
+    /// Computes the task into `out`, bias and activation applied in registers. With more
+    /// input channels than one chunk, the sums of the first chunks wait in a buffer laid
+    /// out like the task's grid positions.
     ///
     /// # Safety
     /// AVX-512F must be available, and `out` must hold the whole output of the image.
     #[target_feature(enable = "avx512f")]
     unsafe fn run<const OC: usize, const V: usize>(&self, out: Output) {
-        let wq = self.planes.width;
-        let (start, end) = (self.rows.start * wq, self.rows.end * wq);
-        let values = self.planes.values.as_ptr();
-        let taps = self.planes.taps.as_slice();
-        let mut j = start;
-        while j < end {
-            // SAFETY: `Planes::new` leaves room for every tap of every grid position up to a
-            // whole call past the last row, and the weights hold `channels · taps · OC`.
-            let acc = unsafe {
-                accumulate::<OC, V>(
-                    values.add(self.input + j),
-                    self.planes.channel_stride,
-                    self.channels,
-                    taps,
-                    self.weights.as_ptr(),
-                )
-            };
-            for (o, row) in acc.iter().enumerate().take(self.valid_channels) {
-                let plane = unsafe { out.0.add((self.first_channel + o) * self.out_plane) };
-                for (v, &vector) in row.iter().enumerate() {
-                    let at = j + v * LANES;
-                    if at >= end {
-                        break;
-                    }
-                    let (y, x) = (at / wq, at % wq);
-                    if x + LANES <= self.out_width {
-                        unsafe { _mm512_storeu_ps(plane.add(y * self.out_width + x), vector) };
+        let Input {
+            values,
+            channel_stride,
+            width: _,
+            taps,
+        } = self.input;
+        let std::ops::Range { start, end } = self.grid;
+        let reach = taps.iter().max().copied().unwrap_or(0) + V * LANES;
+        let blocks = self.bias.len().div_ceil(OC);
+        assert!(self.weights.len() >= blocks * self.block_weights);
+        assert!(self.block_weights >= self.channels * taps.len() * OC);
+        // The sums so far, `[block · OC + o][grid position - start]`.
+        let span = (end - start).div_ceil(V * LANES) * V * LANES;
+        let mut partial = if self.chunk < self.channels {
+            vec![0.0f32; blocks * OC * span]
+        } else {
+            Vec::new()
+        };
+        let mut scratch = Vec::new();
+        for c0 in (0..self.channels).step_by(self.chunk) {
+            let channels = self.chunk.min(self.channels - c0);
+            let (first, last) = (c0 == 0, c0 + channels == self.channels);
+            let mut j = start;
+            while j < end {
+                // The input of this call, `channels` channels from `c0`: in place, or at
+                // the end of an input read as it is, the rest of each channel padded with
+                // zeros in a copy of its own.
+                let from = c0 * channel_stride + j;
+                let (source, stride) =
+                    if from + (channels - 1) * channel_stride + reach <= values.len() {
+                        (&values[from..], channel_stride)
                     } else {
-                        // Straddles the end of an output row (or of the band).
-                        unsafe { store_scattered(vector, plane, at, end, wq, self.out_width) };
+                        scratch.clear();
+                        scratch.resize(channels * reach, 0.0);
+                        for (c, copy) in scratch.chunks_exact_mut(reach).enumerate() {
+                            let at = (from + c * channel_stride).min(values.len());
+                            let available = (values.len() - at).min(reach);
+                            copy[..available].copy_from_slice(&values[at..][..available]);
+                        }
+                        (scratch.as_slice(), reach)
+                    };
+                for b in 0..blocks {
+                    let weights = &self.weights[b * self.block_weights + c0 * taps.len() * OC..];
+                    // SAFETY: `source` holds every read (checked or copied above), and
+                    // `weights` the `channels · taps · OC` of this chunk (asserted).
+                    let mut acc = unsafe {
+                        accumulate::<OC, V>(
+                            source.as_ptr(),
+                            stride,
+                            channels,
+                            taps,
+                            weights.as_ptr(),
+                        )
+                    };
+                    let sums = (b * OC * span + j - start)..;
+                    if !first {
+                        let sums = &partial[sums.clone()];
+                        for (o, row) in acc.iter_mut().enumerate() {
+                            for (v, a) in row.iter_mut().enumerate() {
+                                // SAFETY: inside `partial` (`span` covers whole calls).
+                                let before = unsafe {
+                                    _mm512_loadu_ps(sums.as_ptr().add(o * span + v * LANES))
+                                };
+                                *a = _mm512_add_ps(*a, before);
+                            }
+                        }
+                    }
+                    if last {
+                        // SAFETY: as this function's.
+                        unsafe { self.finish(&acc, b * OC, j, end, out) };
+                    } else {
+                        let sums = &mut partial[sums];
+                        for (o, row) in acc.iter().enumerate() {
+                            for (v, &a) in row.iter().enumerate() {
+                                // SAFETY: as above.
+                                unsafe {
+                                    _mm512_storeu_ps(
+                                        sums.as_mut_ptr().add(o * span + v * LANES),
+                                        a,
+                                    );
+                                }
+                            }
+                        }
                     }
                 }
+                j += V * LANES;
             }
-            j += V * LANES;
         }
     }
+
+    /// Adds the bias, applies the activation and stores the output positions among grid
+    /// positions `j..` (before `end`) of the task's channels `channel..channel + OC`.
+    ///
+    /// # Safety
+    /// AVX-512F must be available, and `out` must hold the whole output of the image.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn finish<const OC: usize, const V: usize>(
+        &self,
+        acc: &[[__m512; V]; OC],
+        channel: usize,
+        j: usize,
+        end: usize,
+        out: Output,
+    ) {
+        let wq = self.input.width;
+        let biases = &self.bias[channel.min(self.bias.len())..];
+        for (o, (row, &bias)) in acc.iter().zip(biases).enumerate() {
+            let plane = unsafe {
+                out.0
+                    .add((self.first_channel + channel + o) * self.out_plane)
+            };
+            let bias = _mm512_set1_ps(bias);
+            for (v, &vector) in row.iter().enumerate() {
+                let at = j + v * LANES;
+                if at >= end {
+                    break;
+                }
+                let vector = _mm512_add_ps(vector, bias);
+                let vector = match self.activation {
+                    Activation::None => vector,
+                    Activation::Silu => silu(vector),
+                };
+                let (y, x) = (at / wq, at % wq);
+                if x + LANES <= self.out_width {
+                    unsafe { _mm512_storeu_ps(plane.add(y * self.out_width + x), vector) };
+                } else {
+                    // Straddles the end of an output row (or of the task's run).
+                    unsafe { store_scattered(vector, plane, at, end, wq, self.out_width) };
+                }
+            }
+        }
+    }
+}
+
+/// `x · σ(x)`: `e^-x` as in [`super::exp`] (Cody–Waite reduction, degree-6 polynomial) with
+/// the power of two applied by `scalef`, and `1 / (1 + e^-x)` from the 14-bit reciprocal
+/// estimate and one Newton step (relative error about 10⁻⁸), since a 512-bit division costs
+/// as much as the rest together.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn silu(x: __m512) -> __m512 {
+    let t = _mm512_min_ps(
+        _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), x), _mm512_set1_ps(-87.0)),
+        _mm512_set1_ps(88.0),
+    );
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(t, _mm512_set1_ps(std::f32::consts::LOG2_E)),
+    );
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_145_75), t);
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428_606_8e-6), r);
+    let mut p = _mm512_set1_ps(1.0 / 720.0);
+    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+    }
+    let e = _mm512_scalef_ps(p, n);
+    let d = _mm512_add_ps(_mm512_set1_ps(1.0), e);
+    let estimate = _mm512_rcp14_ps(d);
+    let reciprocal = _mm512_mul_ps(estimate, _mm512_fnmadd_ps(d, estimate, _mm512_set1_ps(2.0)));
+    _mm512_mul_ps(x, reciprocal)
 }
 
 /// The micro-kernel: `OC` output channels × `V` vectors of grid positions from `input`
