@@ -9,7 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sightline_vision::kernels::{Activation, ConvGeometry, ConvPath, conv2d_by};
 
 /// `(name, c_in, c_out, kernel, stride, input side, group)`.
-const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 15] = [
+const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 20] = [
     ("model.0 stem", 3, 16, 3, 2, 640, 1),
     ("model.1", 16, 32, 3, 2, 320, 1),
     ("model.3", 32, 64, 3, 2, 160, 1),
@@ -24,6 +24,11 @@ const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 15] = [
     ("1x1 48>32 @160", 48, 32, 1, 1, 160, 1),
     ("1x1 192>64 @80", 192, 64, 1, 1, 80, 1),
     ("1x1 384>256 @20", 384, 256, 1, 1, 20, 1),
+    ("1x1 512>256 @20", 512, 256, 1, 1, 20, 1),
+    ("1x1 384>128 @40", 384, 128, 1, 1, 40, 1),
+    ("1x1 256>128 @40", 256, 128, 1, 1, 40, 1),
+    ("1x1 128>64 @80", 128, 64, 1, 1, 80, 1),
+    ("1x1 64>64 @80", 64, 64, 1, 1, 80, 1),
     ("depthwise 64 @80", 64, 64, 3, 1, 80, 64),
 ];
 

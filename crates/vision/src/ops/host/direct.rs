@@ -205,7 +205,7 @@ struct Output(*mut f32);
 unsafe impl Send for Output {}
 unsafe impl Sync for Output {}
 
-/// The weights of each group's output channels as `[block][channel][tap][block.channels()]`,
+/// The weights of each group's output channels as `[block][tap][channel][block.channels()]`,
 /// zero past the group's last channel.
 fn pack_weights(weight: &[f32], g: &ConvGeometry, block: Block) -> Vec<f32> {
     let cg_in = g.input[1] / g.group;
@@ -219,7 +219,8 @@ fn pack_weights(weight: &[f32], g: &ConvGeometry, block: Block) -> Vec<f32> {
         let (b, lane) = (local / oc, local % oc);
         let base = (group * blocks + b) * cg_in * taps * oc;
         for (i, &value) in filters.iter().enumerate() {
-            packed[base + i * oc + lane] = value;
+            let (c, t) = (i / taps, i % taps);
+            packed[base + (t * cg_in + c) * oc + lane] = value;
         }
     }
     packed
@@ -233,6 +234,75 @@ struct Input<'a> {
     channel_stride: usize,
     width: usize,
     taps: &'a [usize],
+    /// Set when an unpadded input is read in place.
+    window: Option<Window>,
+}
+
+/// A stride-1 convolution reading its NCHW input in place: the grid is the input plane
+/// (`width` = its width), tap `(ky, kx)` reads `(ky·dh - top)·w + kx·dw - left` from a grid
+/// position, and the lanes whose read falls in the padding are masked off (a masked load
+/// reads nothing there), so no padded copy is made.
+#[derive(Clone, Copy)]
+struct Window {
+    size: [usize; 2],
+    kernel: [usize; 2],
+    dilations: [usize; 2],
+    /// Top and left padding.
+    origin: [usize; 2],
+}
+
+impl Window {
+    /// For `g` when it can be read in place: stride 1, and output rows no wider than the
+    /// input's (the grid's width).
+    fn of(g: &ConvGeometry) -> Option<Self> {
+        let [_, _, h, w] = g.input;
+        let [_, ow] = g.output_size();
+        (g.strides == [1, 1] && ow <= w).then_some(Self {
+            size: [h, w],
+            kernel: g.kernel,
+            dilations: g.dilations,
+            origin: [g.pads[0], g.pads[1]],
+        })
+    }
+
+    /// The tap offsets from the grid position shifted by `(-top, -left)`.
+    fn taps(&self) -> Vec<usize> {
+        let [kh, kw] = self.kernel;
+        let [dh, dw] = self.dilations;
+        (0..kh * kw)
+            .map(|t| t / kw * dh * self.size[1] + t % kw * dw)
+            .collect()
+    }
+
+    /// The lanes of each tap's `V` vectors at grid positions `j..j + 16·V` that read
+    /// inside the input, as `masks[tap · V + v]`.
+    fn masks<const V: usize>(&self, j: usize, masks: &mut Vec<u16>) {
+        let [h, w] = self.size;
+        let [kh, kw] = self.kernel;
+        let [dh, dw] = self.dilations;
+        let [top, left] = self.origin;
+        let (mut rows, mut columns) = ([0u64; 16], [0u64; 16]);
+        let (mut y, mut x) = (j / w, j % w);
+        for lane in 0..V * LANES {
+            for (ky, bits) in rows.iter_mut().enumerate().take(kh) {
+                let r = y + ky * dh;
+                *bits |= u64::from(r >= top && r - top < h) << lane;
+            }
+            for (kx, bits) in columns.iter_mut().enumerate().take(kw) {
+                let c = x + kx * dw;
+                *bits |= u64::from(c >= left && c - left < w) << lane;
+            }
+            x += 1;
+            if x == w {
+                (x, y) = (0, y + 1);
+            }
+        }
+        masks.clear();
+        for t in 0..kh * kw {
+            let bits = rows[t / kw] & columns[t % kw];
+            masks.extend((0..V).map(|v| (bits >> (v * LANES)) as u16));
+        }
+    }
 }
 
 /// Whether `g` reads its input as it is (1×1, stride 1, no padding): then the grid is the
@@ -262,6 +332,12 @@ pub fn conv2d(
     let packed = pack_weights(weight, g, block);
     let block_weights = cg_in * g.kernel[0] * g.kernel[1] * block.channels();
     let as_is = reads_input_as_is(g);
+    // In place up to 16×16 kernels (the masks' row and column sets), with enough input
+    // channels per group to share each call's masks (depthwise: 1; there the masks cost
+    // more than the copy); else padded planes.
+    let window =
+        Window::of(g).filter(|_| !as_is && cg_in >= 8 && g.kernel[0] <= 16 && g.kernel[1] <= 16);
+    let window_taps = window.map(|window| window.taps()).unwrap_or_default();
     let mut planes = Planes::new(g, block.positions());
     // Every output value is written by exactly one task (the runs cover the grid, each
     // micro-kernel call every grid position of its run), so nothing is zeroed first.
@@ -275,9 +351,14 @@ pub fn conv2d(
     let blocks_per_task = 4.min(blocks);
     let task_blocks = blocks.div_ceil(blocks_per_task);
     let positions = block.positions();
-    let calls = (oh * planes.width).div_ceil(positions);
-    let per_row = cg_in * g.strides[0] * planes.width * g.strides[1] * 4;
-    let by_cache = (512 * 1024 / per_row.max(1)).max(1) * planes.width / positions;
+    let grid_width = if as_is || window.is_some() {
+        w
+    } else {
+        planes.width
+    };
+    let calls = (oh * grid_width).div_ceil(positions);
+    let per_row = cg_in * g.strides[0] * grid_width * g.strides[1] * 4;
+    let by_cache = (512 * 1024 / per_row.max(1)).max(1) * grid_width / positions;
     let tasks_wanted = 8 * rayon::current_num_threads().max(1);
     let by_tasks = calls.div_ceil(tasks_wanted.div_ceil(g.group * task_blocks));
     let run_calls = by_cache.min(by_tasks).clamp(1, calls);
@@ -291,6 +372,15 @@ pub fn conv2d(
                 channel_stride: h * w,
                 width: w,
                 taps: &[0],
+                window: None,
+            }
+        } else if let Some(window) = window {
+            Input {
+                values: image,
+                channel_stride: h * w,
+                width: w,
+                taps: &window_taps,
+                window: Some(window),
             }
         } else {
             planes.fill(image, g);
@@ -299,6 +389,7 @@ pub fn conv2d(
                 channel_stride: planes.channel_stride,
                 width: planes.width,
                 taps: &planes.taps,
+                window: None,
             }
         };
         let chunk = input.channels_per_chunk(block.positions()).min(cg_in);
@@ -328,7 +419,7 @@ pub fn conv2d(
                     bias: &bias[first_channel..first_channel + channels],
                     activation,
                     grid: run * run_calls * positions
-                        ..((run + 1) * run_calls * positions).min(oh * planes.width),
+                        ..((run + 1) * run_calls * positions).min(oh * grid_width),
                     out_width: ow,
                     out_plane: oh * ow,
                     first_channel,
@@ -397,7 +488,9 @@ impl Task<'_> {
             channel_stride,
             width: _,
             taps,
+            window,
         } = self.input;
+        let tap_stride = self.channels * OC;
         let std::ops::Range { start, end } = self.grid;
         let reach = taps.iter().max().copied().unwrap_or(0) + V * LANES;
         let blocks = self.bias.len().div_ceil(OC);
@@ -410,41 +503,66 @@ impl Task<'_> {
         } else {
             Vec::new()
         };
-        let mut scratch = Vec::new();
+        let (mut scratch, mut masks) = (Vec::new(), Vec::new());
         for c0 in (0..self.channels).step_by(self.chunk) {
             let channels = self.chunk.min(self.channels - c0);
             let (first, last) = (c0 == 0, c0 + channels == self.channels);
             let mut j = start;
             while j < end {
-                // The input of this call, `channels` channels from `c0`: in place, or at
-                // the end of an input read as it is, the rest of each channel padded with
-                // zeros in a copy of its own.
+                // The input of this call, `channels` channels from `c0`: read in place with
+                // the padding masked off; or laid out already and read as it is, but at the
+                // end of an input read as it is, the rest of each channel padded with zeros
+                // in a copy of its own.
                 let from = c0 * channel_stride + j;
-                let (source, stride) =
-                    if from + (channels - 1) * channel_stride + reach <= values.len() {
-                        (&values[from..], channel_stride)
-                    } else {
-                        scratch.clear();
-                        scratch.resize(channels * reach, 0.0);
-                        for (c, copy) in scratch.chunks_exact_mut(reach).enumerate() {
-                            let at = (from + c * channel_stride).min(values.len());
-                            let available = (values.len() - at).min(reach);
-                            copy[..available].copy_from_slice(&values[at..][..available]);
-                        }
-                        (scratch.as_slice(), reach)
-                    };
+                let (source, stride) = if let Some(window) = window {
+                    window.masks::<V>(j, &mut masks);
+                    let [top, left] = window.origin;
+                    // Shifted by the padding: only masked-in lanes are read, and those are
+                    // inside the input (`Window::masks`).
+                    let origin = values.as_ptr().wrapping_add(from);
+                    (
+                        origin.wrapping_sub(top * window.size[1] + left),
+                        channel_stride,
+                    )
+                } else if from + (channels - 1) * channel_stride + reach <= values.len() {
+                    (values[from..].as_ptr(), channel_stride)
+                } else {
+                    scratch.clear();
+                    scratch.resize(channels * reach, 0.0);
+                    for (c, copy) in scratch.chunks_exact_mut(reach).enumerate() {
+                        let at = (from + c * channel_stride).min(values.len());
+                        let available = (values.len() - at).min(reach);
+                        copy[..available].copy_from_slice(&values[at..][..available]);
+                    }
+                    (scratch.as_ptr(), reach)
+                };
                 for b in 0..blocks {
-                    let weights = &self.weights[b * self.block_weights + c0 * taps.len() * OC..];
-                    // SAFETY: `source` holds every read (checked or copied above), and
-                    // `weights` the `channels · taps · OC` of this chunk (asserted).
+                    let weights = &self.weights[b * self.block_weights + c0 * OC..];
+                    // SAFETY: every unmasked read is inside the input (checked, copied or
+                    // masked above), and `weights` holds `taps · channels · OC` from here,
+                    // `tap_stride` apart (asserted).
                     let mut acc = unsafe {
-                        accumulate::<OC, V>(
-                            source.as_ptr(),
-                            stride,
-                            channels,
-                            taps,
-                            weights.as_ptr(),
-                        )
+                        if window.is_some() {
+                            accumulate::<OC, V, true>(
+                                source,
+                                stride,
+                                channels,
+                                taps,
+                                weights.as_ptr(),
+                                tap_stride,
+                                &masks,
+                            )
+                        } else {
+                            accumulate::<OC, V, false>(
+                                source,
+                                stride,
+                                channels,
+                                taps,
+                                weights.as_ptr(),
+                                tap_stride,
+                                &[],
+                            )
+                        }
                     };
                     let sums = (b * OC * span + j - start)..;
                     if !first {
@@ -554,31 +672,45 @@ fn silu(x: __m512) -> __m512 {
 }
 
 /// The micro-kernel: `OC` output channels × `V` vectors of grid positions from `input`
-/// (channel 0, the first position), summed over `channels` input channels and their taps.
+/// (channel 0, the first position), summed over the taps and `channels` input channels;
+/// with `MASKED`, tap `t`'s vector `v` reads only the lanes of `masks[t · V + v]`.
 /// A function of its own so that the accumulators stay in registers: the caller's indexed
 /// stores would otherwise keep them in memory, stored on every step.
 ///
 /// # Safety
-/// AVX-512F must be available; every `input + c · channel_stride + tap + V · 16` must be in
-/// bounds, and `weights` must hold `channels · taps.len() · OC` values.
+/// AVX-512F must be available; every `input + c · channel_stride + tap + 16·v + lane` read
+/// (all lanes, or the masked-in ones) must be in bounds, and `weights + t · tap_stride`
+/// must hold `channels · OC` values for every tap `t`.
 #[target_feature(enable = "avx512f")]
 #[inline(never)]
-unsafe fn accumulate<const OC: usize, const V: usize>(
+unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
     input: *const f32,
     channel_stride: usize,
     channels: usize,
     taps: &[usize],
     weights: *const f32,
+    tap_stride: usize,
+    masks: &[u16],
 ) -> [[__m512; V]; OC] {
     let mut acc = [[_mm512_setzero_ps(); V]; OC];
-    let mut weights = weights;
-    for c in 0..channels {
-        let base = unsafe { input.add(c * channel_stride) };
-        for &tap in taps {
-            let at = unsafe { base.add(tap) };
+    for (t, &tap) in taps.iter().enumerate() {
+        let mut lanes = [u16::MAX; V];
+        if MASKED {
+            lanes.copy_from_slice(&masks[t * V..][..V]);
+        }
+        let mut at = input.wrapping_add(tap);
+        let mut weights = unsafe { weights.add(t * tap_stride) };
+        for _ in 0..channels {
             let mut xs = [_mm512_setzero_ps(); V];
-            for (v, x) in xs.iter_mut().enumerate() {
-                *x = unsafe { _mm512_loadu_ps(at.add(v * LANES)) };
+            for ((x, &mask), v) in xs.iter_mut().zip(&lanes).zip(0..) {
+                let from = at.wrapping_add(v * LANES);
+                *x = unsafe {
+                    if MASKED {
+                        _mm512_maskz_loadu_ps(mask, from)
+                    } else {
+                        _mm512_loadu_ps(from)
+                    }
+                };
             }
             for (o, row) in acc.iter_mut().enumerate() {
                 let w = _mm512_set1_ps(unsafe { *weights.add(o) });
@@ -586,6 +718,7 @@ unsafe fn accumulate<const OC: usize, const V: usize>(
                     *a = _mm512_fmadd_ps(w, x, *a);
                 }
             }
+            at = at.wrapping_add(channel_stride);
             weights = unsafe { weights.add(OC) };
         }
     }
