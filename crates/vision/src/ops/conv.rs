@@ -137,7 +137,16 @@ pub fn conv(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
                 bias.len()
             )));
         }
-        let out = host::conv2d(&input, &weight, bias.as_deref(), &geometry, ctx.activation);
+        // Constant weights (a model's own) are repacked once and kept with the node.
+        let prepared = matches!(weight, Cow::Borrowed(_)).then_some(ctx.prepared);
+        let out = host::conv2d(
+            &input,
+            &weight,
+            bias.as_deref(),
+            &geometry,
+            ctx.activation,
+            prepared,
+        );
         return Ok(vec![Value::Device(DeviceTensor::upload(
             out,
             &geometry.output_shape(),

@@ -106,15 +106,15 @@ pub fn conv2d(
     bias: Option<&[f32]>,
     geometry: &ConvGeometry,
     activation: Activation,
+    prepared: Option<&super::Prepared>,
 ) -> Vec<f32> {
-    conv2d_by(
-        ConvPath::best(geometry),
-        x,
-        weight,
-        bias,
-        geometry,
-        activation,
-    )
+    let path = ConvPath::best(geometry);
+    #[cfg(target_arch = "x86_64")]
+    if path == ConvPath::Direct {
+        return direct::conv2d(x, weight, bias, geometry, activation, prepared);
+    }
+    let _ = prepared;
+    conv2d_by(path, x, weight, bias, geometry, activation)
 }
 
 /// How [`conv2d`] computes a convolution.
@@ -175,7 +175,7 @@ pub fn conv2d_by(
 ) -> Vec<f32> {
     match path {
         #[cfg(target_arch = "x86_64")]
-        ConvPath::Direct => return direct::conv2d(x, weight, bias, geometry, activation),
+        ConvPath::Direct => return direct::conv2d(x, weight, bias, geometry, activation, None),
         ConvPath::Shifted => return conv2d_shifted(x, weight, bias, geometry, activation),
         ConvPath::Im2col => {}
     }

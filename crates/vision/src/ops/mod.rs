@@ -73,7 +73,13 @@ pub struct Execution<'a> {
     pub host_kernels: bool,
     /// The element type of the model's float tensors (f32, or f16 where enabled).
     pub float: FloatDType,
+    /// This node's slot for what its kernel derives from constant inputs.
+    pub prepared: &'a Prepared,
 }
+
+/// What a node's kernel derives once from its constant inputs and keeps with the model:
+/// for a CPU convolution, its weights repacked for the direct kernel.
+pub type Prepared = std::sync::OnceLock<Vec<f32>>;
 
 /// Runs one node on its (already resolved) inputs; `None` marks an omitted optional input.
 pub fn run_node(
@@ -89,6 +95,7 @@ pub fn run_node(
         activation: execution.activation,
         host_kernels: execution.host_kernels,
         float: execution.float,
+        prepared: execution.prepared,
     };
     // Empty tensors only occur in broken graphs; refusing them keeps size arithmetic sound.
     let empty = ctx
@@ -133,6 +140,8 @@ pub(crate) struct NodeContext<'a> {
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub host_kernels: bool,
     pub float: FloatDType,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub prepared: &'a Prepared,
 }
 
 impl NodeContext<'_> {

@@ -24,6 +24,9 @@ pub struct OnnxModel {
     activations: Vec<Activation>,
     /// Per node: values whose last reader is that node (freed right after it).
     frees_after: Vec<Vec<String>>,
+    /// Per node: what its kernel derives once from constant inputs (the CPU convolutions'
+    /// repacked weights), filled on first use.
+    prepared: Vec<ops::Prepared>,
     constants: HashMap<String, Value>,
     inputs: Vec<ValueDecl>,
     outputs: Vec<ValueDecl>,
@@ -234,10 +237,12 @@ impl OnnxModel {
             kept.iter()
                 .all(|n| SUPPORTED_OPS.contains(&n.op_type.as_str()))
         );
+        let prepared = kept.iter().map(|_| ops::Prepared::default()).collect();
         Ok(Self {
             nodes: kept,
             activations,
             frees_after,
+            prepared,
             constants,
             inputs,
             outputs,
@@ -390,11 +395,12 @@ impl OnnxModel {
             }
             env.insert(decl.name.as_str(), Value::Device(tensor));
         }
-        for ((node, frees), &activation) in self
+        for (((node, frees), &activation), prepared) in self
             .nodes
             .iter()
             .zip(&self.frees_after)
             .zip(&self.activations)
+            .zip(&self.prepared)
         {
             let mut args = Vec::with_capacity(node.inputs.len());
             for name in &node.inputs {
@@ -427,6 +433,7 @@ impl OnnxModel {
                 activation,
                 host_kernels: self.host_kernels,
                 float: self.precision.float_dtype(),
+                prepared,
             };
             let results = around(node, activation, &mut || {
                 let args = args.take().unwrap_or_default();

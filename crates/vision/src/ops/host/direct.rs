@@ -226,6 +226,11 @@ fn pack_weights(weight: &[f32], g: &ConvGeometry, block: Block) -> Vec<f32> {
     packed
 }
 
+/// Packed weights per block of output channels.
+fn block_weights_of(g: &ConvGeometry, block: Block) -> usize {
+    g.input[1] / g.group * g.kernel[0] * g.kernel[1] * block.channels()
+}
+
 /// What the micro-kernel reads: input channels `channel_stride` apart, each read on a grid
 /// `width` wide at the offsets `taps`.
 #[derive(Clone, Copy)]
@@ -311,13 +316,15 @@ fn reads_input_as_is(g: &ConvGeometry) -> bool {
     g.kernel == [1, 1] && g.strides == [1, 1] && g.pads == [0; 4]
 }
 
-/// `Conv` with AVX-512 (the caller has checked [`available`]); as [`super::conv2d`].
+/// `Conv` with AVX-512; as [`super::conv2d`]. `prepared` keeps the repacked weights of a
+/// node whose weights are constant, so they are repacked once per model, not per call.
 pub fn conv2d(
     x: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
     g: &ConvGeometry,
     activation: Activation,
+    prepared: Option<&crate::ops::Prepared>,
 ) -> Vec<f32> {
     assert!(available(), "the direct convolution needs AVX-512");
     let [batch, c_in, h, w] = g.input;
@@ -329,8 +336,18 @@ pub fn conv2d(
         Block::Wide
     };
     let blocks = cg_out.div_ceil(block.channels());
-    let packed = pack_weights(weight, g, block);
-    let block_weights = cg_in * g.kernel[0] * g.kernel[1] * block.channels();
+    let repacked;
+    let packed = match prepared {
+        Some(slot) => slot
+            .get_or_init(|| pack_weights(weight, g, block))
+            .as_slice(),
+        None => {
+            repacked = pack_weights(weight, g, block);
+            repacked.as_slice()
+        }
+    };
+    assert_eq!(packed.len(), g.group * blocks * block_weights_of(g, block));
+    let block_weights = block_weights_of(g, block);
     let as_is = reads_input_as_is(g);
     // In place up to 16×16 kernels (the masks' row and column sets), with enough input
     // channels per group to share each call's masks (depthwise: 1; there the masks cost
