@@ -1,16 +1,18 @@
-//! Kernels for the CPU backend that work on the tensors' own memory: convolution as tiled
-//! im2col + GEMM straight into NCHW, with bias and SiLU applied while the output is written,
-//! and a vectorised sigmoid / SiLU.
+//! Kernels for the CPU backend that work on the tensors' own memory: convolution straight
+//! into NCHW with bias and SiLU applied as the output is written, max pooling, nearest
+//! upsampling, softmax and a vectorised sigmoid.
 //!
 //! Why not burn's CPU convolution: profiling `sightline bench --profile` on yolov8n (2 cores)
 //! showed burn flex spending 224 ms in the 64 `Conv` nodes and 88 ms in the 58 `Sigmoid`s (a
 //! scalar `exp` per element, one thread), where these graphs need ~9 GFLOP of multiply-adds and
-//! a few passes over the activations. Here every convolution is one GEMM per output tile:
-//! the tile's im2col columns (sized to stay in L2) are built and multiplied by the weights with
-//! faer's GEMM on one core while rayon spreads the tiles over the others, so nothing is
-//! converted to channels-last and nothing large is materialised. The GPU backends keep burn's
-//! kernels: these are used for the CPU device only, and the tiny models' tests check both
-//! against onnxruntime.
+//! a few passes over the activations. Convolutions take one of three paths ([`ConvPath`]):
+//! with AVX-512, the direct kernel of [`direct`] (no im2col, no GEMM call: what MLAS under
+//! onnxruntime does); elsewhere, and for wide pointwise layers, faer's GEMM, either one per
+//! tile of im2col columns sized to stay in L2, or one per kernel tap over shifted views of
+//! zero-padded planes. rayon spreads the tiles over the cores; nothing is converted to
+//! channels-last. The GPU backends keep burn's kernels: these are used for the CPU device
+//! only, each path is checked against the definition here, and the tiny models' tests check
+//! the graphs against onnxruntime.
 
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
@@ -117,7 +119,7 @@ pub fn conv2d(
     conv2d_by(path, x, weight, bias, geometry, activation)
 }
 
-/// How [`conv2d`] computes a convolution.
+/// How `conv2d` computes a convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConvPath {
     /// The AVX-512 direct convolution of [`direct`].

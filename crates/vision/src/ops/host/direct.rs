@@ -1,19 +1,26 @@
 //! Direct convolution with AVX-512: no im2col block and no GEMM call, the way MLAS (under
 //! onnxruntime) runs these layers.
 //!
-//! The input of one image is copied once into zero-padded planes, each split by stride
-//! phase (`P[py][px][r][c] = padded[r·sh + py][c·sw + px]`). Output position `(y, x)` is
-//! then taken on a grid as wide as a phase plane (`wq`): at grid position `j = y·wq + x`,
-//! kernel tap `(ky, kx)` of channel `c` reads `planes[c][tap offset + j]`, so for every tap
-//! a run of consecutive grid positions reads consecutive memory, for any stride and
-//! dilation. The `wq - ow` grid columns past each output row are computed and dropped.
+//! Output positions are taken on a grid that is a plane of what the kernel reads: at grid
+//! position `j = y·width + x`, kernel tap `(ky, kx)` of channel `c` reads `input[c][tap
+//! offset + j]`, so for every tap a run of consecutive grid positions reads consecutive
+//! memory. Three inputs give such a grid:
+//! - a stride-1 layer reads its NCHW input in place ([`Window`]): the grid is the input
+//!   plane, and the lanes whose read falls in the padding are masked off;
+//! - a 1×1 layer without padding reads its input as it is;
+//! - any other (strided) layer reads zero-padded planes split by stride phase
+//!   (`P[py][px][r][c] = padded[r·sh + py][c·sw + px]`, [`Planes`]), written once.
 //!
-//! The micro-kernel keeps a block of `OC` output channels × `V` vectors of 16 grid
-//! positions in registers (8 × 3 = 24 accumulators of the 32 zmm registers) and runs over
-//! every input channel and tap: per step `V` loads of input, `OC` weight broadcasts and
-//! `OC·V` fused multiply-adds, so it is bound by arithmetic rather than memory. The
-//! weights are repacked per block as `[channel][tap][OC]` so they stream in order. Bias
-//! and SiLU are applied in registers before the one store of each output value.
+//! Grid columns past an output row's end are computed and dropped.
+//!
+//! The micro-kernel ([`accumulate`]) keeps a block of `OC` output channels × `V` vectors of
+//! 16 grid positions in registers (8 × 3 = 24 accumulators of the 32 zmm registers) and runs
+//! over the taps and input channels: per step `V` loads of input, `OC` weight broadcasts and
+//! `OC·V` fused multiply-adds, so it is bound by arithmetic rather than memory. Input
+//! channels go in passes sized so a call's input stays in L1 while up to 4 blocks of output
+//! channels use it (the sums of earlier passes wait in a buffer). The weights are repacked
+//! per block as `[tap][channel][OC]`, once per node ([`crate::ops::Prepared`]). Bias and SiLU
+//! are applied in registers before the one store of each output value.
 //!
 //! The crate's one module with `unsafe`: the intrinsics that load and store through raw
 //! pointers, and tasks writing disjoint parts of one output buffer. Every block says why
