@@ -19,7 +19,7 @@
 //! `OC·V` fused multiply-adds, so it is bound by arithmetic rather than memory. Input
 //! channels go in passes sized so a call's input stays in L1 while up to 4 blocks of output
 //! channels use it (the sums of earlier passes wait in a buffer). The weights are repacked
-//! per block as `[tap][channel][OC]`, once per node ([`crate::ops::Prepared`]). Bias and SiLU
+//! per block as `[channel][tap][OC]`, once per node ([`crate::ops::Prepared`]). Bias and SiLU
 //! are applied in registers before the one store of each output value.
 //!
 //! The crate's one module with `unsafe`: the intrinsics that load and store through raw
@@ -212,7 +212,7 @@ struct Output(*mut f32);
 unsafe impl Send for Output {}
 unsafe impl Sync for Output {}
 
-/// The weights of each group's output channels as `[block][tap][channel][block.channels()]`,
+/// The weights of each group's output channels as `[block][channel][tap][block.channels()]`,
 /// zero past the group's last channel.
 fn pack_weights(weight: &[f32], g: &ConvGeometry, block: Block) -> Vec<f32> {
     let cg_in = g.input[1] / g.group;
@@ -226,8 +226,7 @@ fn pack_weights(weight: &[f32], g: &ConvGeometry, block: Block) -> Vec<f32> {
         let (b, lane) = (local / oc, local % oc);
         let base = (group * blocks + b) * cg_in * taps * oc;
         for (i, &value) in filters.iter().enumerate() {
-            let (c, t) = (i / taps, i % taps);
-            packed[base + (t * cg_in + c) * oc + lane] = value;
+            packed[base + i * oc + lane] = value;
         }
     }
     packed
@@ -514,7 +513,6 @@ impl Task<'_> {
             taps,
             window,
         } = self.input;
-        let tap_stride = self.channels * OC;
         let std::ops::Range { start, end } = self.grid;
         let reach = taps.iter().max().copied().unwrap_or(0) + V * LANES;
         let blocks = self.bias.len().div_ceil(OC);
@@ -561,10 +559,10 @@ impl Task<'_> {
                     (scratch.as_ptr(), reach)
                 };
                 for b in 0..blocks {
-                    let weights = &self.weights[b * self.block_weights + c0 * OC..];
+                    let weights = &self.weights[b * self.block_weights + c0 * taps.len() * OC..];
                     // SAFETY: every unmasked read is inside the input (checked, copied or
-                    // masked above), and `weights` holds `taps · channels · OC` from here,
-                    // `tap_stride` apart (asserted).
+                    // masked above), `weights` holds `channels · taps · OC` from here
+                    // (asserted) and `masks` a mask per tap and vector.
                     let mut acc = unsafe {
                         if window.is_some() {
                             accumulate::<OC, V, true>(
@@ -573,7 +571,6 @@ impl Task<'_> {
                                 channels,
                                 taps,
                                 weights.as_ptr(),
-                                tap_stride,
                                 &masks,
                             )
                         } else {
@@ -583,7 +580,6 @@ impl Task<'_> {
                                 channels,
                                 taps,
                                 weights.as_ptr(),
-                                tap_stride,
                                 &[],
                             )
                         }
@@ -696,15 +692,15 @@ fn silu(x: __m512) -> __m512 {
 }
 
 /// The micro-kernel: `OC` output channels × `V` vectors of grid positions from `input`
-/// (channel 0, the first position), summed over the taps and `channels` input channels;
+/// (channel 0, the first position), summed over `channels` input channels and their taps;
 /// with `MASKED`, tap `t`'s vector `v` reads only the lanes of `masks[t · V + v]`.
 /// A function of its own so that the accumulators stay in registers: the caller's indexed
 /// stores would otherwise keep them in memory, stored on every step.
 ///
 /// # Safety
 /// AVX-512F must be available; every `input + c · channel_stride + tap + 16·v + lane` read
-/// (all lanes, or the masked-in ones) must be in bounds, and `weights + t · tap_stride`
-/// must hold `channels · OC` values for every tap `t`.
+/// (all lanes, or the masked-in ones) must be in bounds, `weights` must hold
+/// `channels · taps.len() · OC` values and `masks` (with `MASKED`) `taps.len() · V`.
 #[target_feature(enable = "avx512f")]
 #[inline(never)]
 unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
@@ -713,24 +709,20 @@ unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
     channels: usize,
     taps: &[usize],
     weights: *const f32,
-    tap_stride: usize,
     masks: &[u16],
 ) -> [[__m512; V]; OC] {
     let mut acc = [[_mm512_setzero_ps(); V]; OC];
-    for (t, &tap) in taps.iter().enumerate() {
-        let mut lanes = [u16::MAX; V];
-        if MASKED {
-            lanes.copy_from_slice(&masks[t * V..][..V]);
-        }
-        let mut at = input.wrapping_add(tap);
-        let mut weights = unsafe { weights.add(t * tap_stride) };
-        for _ in 0..channels {
+    let mut weights = weights;
+    for c in 0..channels {
+        let base = input.wrapping_add(c * channel_stride);
+        for (t, &tap) in taps.iter().enumerate() {
+            let at = base.wrapping_add(tap);
             let mut xs = [_mm512_setzero_ps(); V];
-            for ((x, &mask), v) in xs.iter_mut().zip(&lanes).zip(0..) {
+            for (v, x) in xs.iter_mut().enumerate() {
                 let from = at.wrapping_add(v * LANES);
                 *x = unsafe {
                     if MASKED {
-                        _mm512_maskz_loadu_ps(mask, from)
+                        _mm512_maskz_loadu_ps(masks[t * V + v], from)
                     } else {
                         _mm512_loadu_ps(from)
                     }
@@ -742,7 +734,6 @@ unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
                     *a = _mm512_fmadd_ps(w, x, *a);
                 }
             }
-            at = at.wrapping_add(channel_stride);
             weights = unsafe { weights.add(OC) };
         }
     }
