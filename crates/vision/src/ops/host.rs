@@ -110,13 +110,15 @@ pub fn conv2d(
     activation: Activation,
     prepared: Option<&super::Prepared>,
 ) -> Vec<f32> {
-    let path = ConvPath::best(geometry);
-    #[cfg(target_arch = "x86_64")]
-    if path == ConvPath::Direct {
-        return direct::conv2d(x, weight, bias, geometry, activation, prepared);
-    }
-    let _ = prepared;
-    conv2d_by(path, x, weight, bias, geometry, activation)
+    conv2d_on(
+        ConvPath::best(geometry),
+        x,
+        weight,
+        bias,
+        geometry,
+        activation,
+        prepared,
+    )
 }
 
 /// How `conv2d` computes a convolution.
@@ -175,9 +177,25 @@ pub fn conv2d_by(
     geometry: &ConvGeometry,
     activation: Activation,
 ) -> Vec<f32> {
+    conv2d_on(path, x, weight, bias, geometry, activation, None)
+}
+
+/// [`conv2d_by`], with the node's slot for repacked weights (used by the direct path).
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn conv2d_on(
+    path: ConvPath,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    geometry: &ConvGeometry,
+    activation: Activation,
+    prepared: Option<&super::Prepared>,
+) -> Vec<f32> {
     match path {
         #[cfg(target_arch = "x86_64")]
-        ConvPath::Direct => return direct::conv2d(x, weight, bias, geometry, activation, None),
+        ConvPath::Direct => {
+            return direct::conv2d(x, weight, bias, geometry, activation, prepared);
+        }
         ConvPath::Shifted => return conv2d_shifted(x, weight, bias, geometry, activation),
         ConvPath::Im2col => {}
     }

@@ -285,8 +285,8 @@ impl Window {
             .collect()
     }
 
-    /// The lanes of each tap's `V` vectors at grid positions `j..j + 16·V` that read
-    /// inside the input, as `masks[tap · V + v]`.
+    /// Appends the lanes of each tap's `V` vectors at grid positions `j..j + 16·V` that
+    /// read inside the input, as `masks[tap · V + v]` from the previous end.
     fn masks<const V: usize>(&self, j: usize, masks: &mut Vec<u16>) {
         let [h, w] = self.size;
         let [kh, kw] = self.kernel;
@@ -308,18 +308,11 @@ impl Window {
                 (x, y) = (0, y + 1);
             }
         }
-        masks.clear();
         for t in 0..kh * kw {
             let bits = rows[t / kw] & columns[t % kw];
             masks.extend((0..V).map(|v| (bits >> (v * LANES)) as u16));
         }
     }
-}
-
-/// Whether `g` reads its input as it is (1×1, stride 1, no padding): then the grid is the
-/// input plane itself and nothing is copied.
-fn reads_input_as_is(g: &ConvGeometry) -> bool {
-    g.kernel == [1, 1] && g.strides == [1, 1] && g.pads == [0; 4]
 }
 
 /// `Conv` with AVX-512; as [`super::conv2d`]. `prepared` keeps the repacked weights of a
@@ -354,7 +347,8 @@ pub fn conv2d(
     };
     assert_eq!(packed.len(), g.group * blocks * block_weights_of(g, block));
     let block_weights = block_weights_of(g, block);
-    let as_is = reads_input_as_is(g);
+    // A pointwise layer reads its input as it is: the grid is the input plane itself.
+    let as_is = g.is_pointwise();
     // In place up to 16×16 kernels (the masks' row and column sets), with enough input
     // channels per group to share each call's masks (depthwise: 1; there the masks cost
     // more than the copy); else padded planes.
@@ -525,7 +519,15 @@ impl Task<'_> {
         } else {
             Vec::new()
         };
-        let (mut scratch, mut masks) = (Vec::new(), Vec::new());
+        // The masks of every call, computed once for all passes over the input channels.
+        let call_masks = taps.len() * V;
+        let mut masks = Vec::new();
+        if let Some(window) = window {
+            for j in (start..end).step_by(V * LANES) {
+                window.masks::<V>(j, &mut masks);
+            }
+        }
+        let mut scratch = Vec::new();
         for c0 in (0..self.channels).step_by(self.chunk) {
             let channels = self.chunk.min(self.channels - c0);
             let (first, last) = (c0 == 0, c0 + channels == self.channels);
@@ -537,7 +539,6 @@ impl Task<'_> {
                 // in a copy of its own.
                 let from = c0 * channel_stride + j;
                 let (source, stride) = if let Some(window) = window {
-                    window.masks::<V>(j, &mut masks);
                     let [top, left] = window.origin;
                     // Shifted by the padding: only masked-in lanes are read, and those are
                     // inside the input (`Window::masks`).
@@ -571,7 +572,7 @@ impl Task<'_> {
                                 channels,
                                 taps,
                                 weights.as_ptr(),
-                                &masks,
+                                &masks[(j - start) / (V * LANES) * call_masks..][..call_masks],
                             )
                         } else {
                             accumulate::<OC, V, false>(
