@@ -68,8 +68,16 @@ fn conv(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(std::time::Duration::from_millis(300));
     group.measurement_time(std::time::Duration::from_secs(1));
+    // `cargo bench --bench conv -- model.1`: only the layers whose name contains it.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
     let (mut gemm_total, mut best_total) = (0.0, 0.0);
     for (name, c_in, c_out, k, s, side, groups) in LAYERS {
+        if !name.contains(&filter) {
+            continue;
+        }
         let g = geometry(c_in, c_out, k, s, side, groups);
         let x = values(c_in * side * side);
         let weight = values(c_out * c_in / groups * k * k);

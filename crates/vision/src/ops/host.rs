@@ -940,6 +940,28 @@ mod tests {
                 dilations: [1, 1],
                 group: 16,
             },
+            // Read in place with rows as wide as the output's that are not a multiple of a
+            // vector (stores follow on into the next row), several tasks.
+            ConvGeometry {
+                input: [1, 16, 30, 40],
+                c_out: 16,
+                kernel: [3, 3],
+                strides: [1, 1],
+                pads: [1, 1, 1, 1],
+                dilations: [1, 1],
+                group: 1,
+            },
+            // Read in place with output rows narrower than the grid's (no padding): the
+            // grid columns past each row's end are dropped.
+            ConvGeometry {
+                input: [1, 8, 19, 21],
+                c_out: 8,
+                kernel: [3, 3],
+                strides: [1, 1],
+                pads: [0; 4],
+                dilations: [1, 1],
+                group: 1,
+            },
             // Many columns: several tiles per plane.
             ConvGeometry {
                 input: [1, 4, 64, 80],

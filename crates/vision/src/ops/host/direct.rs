@@ -263,12 +263,15 @@ struct Window {
 }
 
 impl Window {
-    /// For `g` when it can be read in place: stride 1, and output rows no wider than the
-    /// input's (the grid's width).
+    /// For `g` when it can be read in place: stride 1, output rows no wider than the
+    /// input's (the grid's width), and rows, columns and kernel reach small enough for the
+    /// masks' 32-bit lanes.
     fn of(g: &ConvGeometry) -> Option<Self> {
         let [_, _, h, w] = g.input;
         let [_, ow] = g.output_size();
-        (g.strides == [1, 1] && ow <= w).then_some(Self {
+        let reach = g.kernel[0] * g.dilations[0] + g.kernel[1] * g.dilations[1];
+        let fits = h * w + reach + g.pads[0] + g.pads[1] < 1 << 30;
+        (g.strides == [1, 1] && ow <= w && fits).then_some(Self {
             size: [h, w],
             kernel: g.kernel,
             dilations: g.dilations,
@@ -286,31 +289,46 @@ impl Window {
     }
 
     /// Appends the lanes of each tap's `V` vectors at grid positions `j..j + 16·V` that
-    /// read inside the input, as `masks[tap · V + v]` from the previous end.
-    fn masks<const V: usize>(&self, j: usize, masks: &mut Vec<u16>) {
+    /// read inside the input, as `masks[tap · V + v]` from the previous end: per vector,
+    /// the lanes' rows and columns, then one unsigned compare per kernel row and column.
+    ///
+    /// # Safety
+    /// AVX-512F must be available.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn masks<const V: usize>(&self, j: usize, masks: &mut Vec<u16>) {
         let [h, w] = self.size;
         let [kh, kw] = self.kernel;
         let [dh, dw] = self.dilations;
         let [top, left] = self.origin;
-        let (mut rows, mut columns) = ([0u64; 16], [0u64; 16]);
-        let (mut y, mut x) = (j / w, j % w);
-        for lane in 0..V * LANES {
-            for (ky, bits) in rows.iter_mut().enumerate().take(kh) {
-                let r = y + ky * dh;
-                *bits |= u64::from(r >= top && r - top < h) << lane;
+        // Every value below fits in i32 (checked by `Window::of`).
+        let lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        let width = _mm512_set1_epi32(w as i32);
+        let (mut rows, mut columns) = ([[0u16; V]; 16], [[0u16; V]; 16]);
+        for v in 0..V {
+            let at = j + v * LANES;
+            let mut x = _mm512_add_epi32(_mm512_set1_epi32((at % w) as i32), lanes);
+            let mut y = _mm512_set1_epi32((at / w) as i32);
+            // Lanes past a row's end: on to the next row (more than once when w < 16).
+            loop {
+                let wrapped = _mm512_cmpge_epi32_mask(x, width);
+                if wrapped == 0 {
+                    break;
+                }
+                x = _mm512_mask_sub_epi32(x, wrapped, x, width);
+                y = _mm512_mask_add_epi32(y, wrapped, y, _mm512_set1_epi32(1));
             }
-            for (kx, bits) in columns.iter_mut().enumerate().take(kw) {
-                let c = x + kx * dw;
-                *bits |= u64::from(c >= left && c - left < w) << lane;
+            // Inside when `r - top` (`c - left`) is in `0..h` (`0..w`), as unsigned.
+            for (ky, row) in rows.iter_mut().enumerate().take(kh) {
+                let r = _mm512_add_epi32(y, _mm512_set1_epi32((ky * dh) as i32 - top as i32));
+                row[v] = _mm512_cmplt_epu32_mask(r, _mm512_set1_epi32(h as i32));
             }
-            x += 1;
-            if x == w {
-                (x, y) = (0, y + 1);
+            for (kx, column) in columns.iter_mut().enumerate().take(kw) {
+                let c = _mm512_add_epi32(x, _mm512_set1_epi32((kx * dw) as i32 - left as i32));
+                column[v] = _mm512_cmplt_epu32_mask(c, width);
             }
         }
         for t in 0..kh * kw {
-            let bits = rows[t / kw] & columns[t % kw];
-            masks.extend((0..V).map(|v| (bits >> (v * LANES)) as u16));
+            masks.extend((0..V).map(|v| rows[t / kw][v] & columns[t % kw][v]));
         }
     }
 }
@@ -524,7 +542,8 @@ impl Task<'_> {
         let mut masks = Vec::new();
         if let Some(window) = window {
             for j in (start..end).step_by(V * LANES) {
-                window.masks::<V>(j, &mut masks);
+                // SAFETY: AVX-512F is available (this function's contract).
+                unsafe { window.masks::<V>(j, &mut masks) };
             }
         }
         let mut scratch = Vec::new();
@@ -637,29 +656,35 @@ impl Task<'_> {
     ) {
         let wq = self.input.width;
         let biases = &self.bias[channel.min(self.bias.len())..];
-        for (o, (row, &bias)) in acc.iter().zip(biases).enumerate() {
-            let plane = unsafe {
-                out.0
-                    .add((self.first_channel + channel + o) * self.out_plane)
-            };
-            let bias = _mm512_set1_ps(bias);
-            for (v, &vector) in row.iter().enumerate() {
-                let at = j + v * LANES;
-                if at >= end {
-                    break;
-                }
-                let vector = _mm512_add_ps(vector, bias);
+        let (mut y, mut x) = (j / wq, j % wq);
+        for v in 0..V {
+            let at = j + v * LANES;
+            if at >= end {
+                break;
+            }
+            // Output position `y·width + x` holds the vector's 16 lanes when they stay in
+            // its row, or, with grid rows as wide as output rows, follow on in the next.
+            let whole = at + LANES <= end && (x + LANES <= self.out_width || wq == self.out_width);
+            for (o, (row, &bias)) in acc.iter().zip(biases).enumerate() {
+                let plane = unsafe {
+                    out.0
+                        .add((self.first_channel + channel + o) * self.out_plane)
+                };
+                let vector = _mm512_add_ps(row[v], _mm512_set1_ps(bias));
                 let vector = match self.activation {
                     Activation::None => vector,
                     Activation::Silu => silu(vector),
                 };
-                let (y, x) = (at / wq, at % wq);
-                if x + LANES <= self.out_width {
+                if whole {
                     unsafe { _mm512_storeu_ps(plane.add(y * self.out_width + x), vector) };
                 } else {
-                    // Straddles the end of an output row (or of the task's run).
-                    unsafe { store_scattered(vector, plane, at, end, wq, self.out_width) };
+                    // Straddles grid columns past an output row's end, or the run's end.
+                    unsafe { store_rows(vector, plane, [y, x], end - at, wq, self.out_width) };
                 }
+            }
+            x += LANES;
+            while x >= wq {
+                (x, y) = (x - wq, y + 1);
             }
         }
     }
@@ -741,30 +766,34 @@ unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
     acc
 }
 
-/// Stores the lanes of `vector` (grid positions `at..at + 16`) that are output positions
-/// before grid position `end`.
+/// Stores the lanes of `vector` (grid positions from row `y`, column `x` on) that are
+/// output positions among the first `lanes` (grid rows `wq` wide, output rows `width`): one
+/// masked store per grid row it touches.
 ///
 /// # Safety
-/// AVX-512F must be available and `plane` must hold every output row before `end`.
+/// AVX-512F must be available and `plane` must hold every output row it touches.
 #[target_feature(enable = "avx512f")]
-unsafe fn store_scattered(
+unsafe fn store_rows(
     vector: __m512,
     plane: *mut f32,
-    at: usize,
-    end: usize,
+    [mut y, mut x]: [usize; 2],
+    lanes: usize,
     wq: usize,
     width: usize,
 ) {
-    let mut lanes = [0.0f32; LANES];
-    unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), vector) };
-    for (l, &value) in lanes.iter().enumerate() {
-        let position = at + l;
-        if position >= end {
-            break;
+    let lanes = lanes.min(LANES);
+    let mut lane = 0;
+    while lane < lanes {
+        // Lanes `lane..` are grid columns `x..` of row `y`; those before `width` are output.
+        let take = width.saturating_sub(x).min(lanes - lane);
+        if take > 0 {
+            let mask = (((1u32 << take) - 1) << lane) as u16;
+            // Lane `l` goes to `y·width + x + l - lane`; only the masked-in lanes are
+            // written, and those are inside the row.
+            let row = plane.wrapping_add(y * width + x).wrapping_sub(lane);
+            unsafe { _mm512_mask_storeu_ps(row, mask, vector) };
         }
-        let (y, x) = (position / wq, position % wq);
-        if x < width {
-            unsafe { *plane.add(y * width + x) = value };
-        }
+        lane += wq - x;
+        (y, x) = (y + 1, 0);
     }
 }
