@@ -129,7 +129,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             read_outputs(&outputs)?;
             runs.push(timings);
         }
-        print!("{}", profile_report(&runs, 200));
+        print!("{}", profile_report(&runs, 15));
     }
 
     if let (Some(dir), false) = (&args.input, images.is_empty()) {
