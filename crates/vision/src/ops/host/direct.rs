@@ -70,90 +70,116 @@ impl Block {
     }
 }
 
-/// One image's input, zero-padded and split by stride phase, as the module docs describe.
-/// Every channel is `rows` rows of `width` values: the `sh · sw` phase planes of `hq` rows
-/// each, then rows of zeros that the last grid positions' taps may reach into.
+/// The layout of a strided layer's input, zero-padded and split by stride phase, as the
+/// module docs describe: per channel, the `sh · sw` phase planes one after another, each
+/// `width` wide. Each task lays out only the rows its grid positions read ([`Planes::rows`]),
+/// into a buffer of its own that stays in L2 while the kernel reads it: written once to
+/// memory and read back from there, the whole layout cost a fifth of a layer's time.
 struct Planes {
-    values: Vec<f32>,
-    /// Values from one input channel to the next (`rows · width`).
-    channel_stride: usize,
     /// Grid width: the width of a phase plane.
     width: usize,
     /// Rows of one phase plane.
     hq: usize,
-    /// Offset of each kernel tap from grid position 0 within a channel, row-major taps.
+    /// Per kernel tap (row-major): its stride phase, and its row and column offsets in
+    /// that phase's plane.
+    taps: Vec<[usize; 3]>,
+}
+
+/// Rows of the phase planes, laid out for one task's grid positions.
+struct PlaneRows {
+    values: Vec<f32>,
+    /// Values from one input channel to the next.
+    channel_stride: usize,
+    /// Each tap's offset from a grid position, within a channel.
     taps: Vec<usize>,
+    /// The grid position whose tap offset 0 is `values[0]`: the start of the first row.
+    origin: usize,
 }
 
 impl Planes {
-    /// The layout for geometry `g`, with enough rows after each channel that a micro-kernel
-    /// reading `positions` grid positions past the last output row stays inside. Nothing is
-    /// allocated before [`Planes::fill`].
-    fn new(g: &ConvGeometry, positions: usize) -> Self {
+    fn new(g: &ConvGeometry) -> Self {
         let [_, _, h, w] = g.input;
-        let [oh, _] = g.output_size();
         let [top, left, bottom, right] = g.pads;
         let [sh, sw] = g.strides;
         let [dh, dw] = g.dilations;
         let [kh, kw] = g.kernel;
-        let (hq, wq) = (
-            (h + top + bottom).div_ceil(sh),
-            (w + left + right).div_ceil(sw),
-        );
-        let plane = hq * wq;
-        let taps: Vec<usize> = (0..kh * kw)
+        let taps = (0..kh * kw)
             .map(|t| {
                 let (ry, rx) = (t / kw * dh, t % kw * dw);
-                ((ry % sh) * sw + rx % sw) * plane + (ry / sh) * wq + rx / sw
+                [(ry % sh) * sw + rx % sw, ry / sh, rx / sw]
             })
             .collect();
-        let grid = (oh * wq).div_ceil(positions) * positions;
-        let reach = taps.iter().max().copied().unwrap_or(0) + grid;
-        let rows = reach.max(sh * sw * plane).div_ceil(wq);
         Self {
-            values: Vec::new(),
-            channel_stride: rows * wq,
-            width: wq,
-            hq,
+            width: (w + left + right).div_ceil(sw),
+            hq: (h + top + bottom).div_ceil(sh),
             taps,
         }
     }
 
-    /// Lays out one image (`[channels, h, w]`), writing every value once (input or zero),
-    /// a row per task.
-    fn fill(&mut self, image: &[f32], g: &ConvGeometry) {
-        let [_, channels, h, w] = g.input;
+    /// Lays out the rows of every phase plane that calls of `positions` grid positions
+    /// each, starting at `grid.start` and covering `grid`, read, for the `channels`
+    /// channels of `image` (`[channels, h, w]`): every value written once, input or zero
+    /// (rows past a phase plane's end are zeros).
+    #[target_feature(enable = "avx512f")]
+    fn rows(
+        &self,
+        image: &[f32],
+        channels: usize,
+        g: &ConvGeometry,
+        grid: std::ops::Range<usize>,
+        positions: usize,
+    ) -> PlaneRows {
+        let [_, _, h, w] = g.input;
         let [top, left, _, _] = g.pads;
         let [sh, sw] = g.strides;
         let (wq, hq) = (self.width, self.hq);
-        let rows_per_channel = self.channel_stride / wq;
-        let mut values: Vec<f32> = Vec::with_capacity(channels * self.channel_stride);
-        values.spare_capacity_mut()[..channels * self.channel_stride]
-            .par_chunks_mut(wq)
-            .with_min_len(16)
+        let last = grid.start + (grid.end - grid.start).div_ceil(positions) * positions - 1;
+        let max_row = self.taps.iter().map(|t| t[1]).max().unwrap_or(0);
+        let max_column = self.taps.iter().map(|t| t[2]).max().unwrap_or(0);
+        let first_row = grid.start / wq;
+        let rows = (last + max_column) / wq + max_row + 1 - first_row;
+        let phases = sh * sw;
+        let plane = rows * wq;
+        let channel_stride = phases * plane;
+        let mut values: Vec<f32> = Vec::with_capacity(channels * channel_stride);
+        for (index, row) in values.spare_capacity_mut()[..channels * channel_stride]
+            .chunks_exact_mut(wq)
             .enumerate()
-            .for_each(|(index, row)| {
-                let (channel, local) = (index / rows_per_channel, index % rows_per_channel);
-                let (phase, r) = (local / hq, local % hq);
-                let (phase_row, phase_col) = (phase / sw, phase % sw);
-                // Padded row `r·sh + phase_row`; past the phase planes, the zero rows.
-                let y = (r * sh + phase_row).checked_sub(top).filter(|&y| y < h);
-                match y {
-                    Some(y) if phase < sh * sw => {
-                        let line = &image[(channel * h + y) * w..][..w];
-                        phase_row_from(row, line, phase_col, sw, left);
-                    }
-                    _ => row.fill(MaybeUninit::new(0.0)),
+        {
+            let (channel, phase, r) = (
+                index / (phases * rows),
+                index / rows % phases,
+                first_row + index % rows,
+            );
+            let (phase_row, phase_col) = (phase / sw, phase % sw);
+            // Padded row `r·sh + phase_row`.
+            let y = (r * sh + phase_row).checked_sub(top).filter(|&y| y < h);
+            match y {
+                Some(y) if r < hq => {
+                    let line = &image[(channel * h + y) * w..][..w];
+                    phase_row_from(row, line, phase_col, sw, left);
                 }
-            });
+                _ => row.fill(MaybeUninit::new(0.0)),
+            }
+        }
         // SAFETY: the loop above wrote every one of these values.
-        unsafe { values.set_len(channels * self.channel_stride) };
-        self.values = values;
+        unsafe { values.set_len(channels * channel_stride) };
+        PlaneRows {
+            values,
+            channel_stride,
+            taps: self
+                .taps
+                .iter()
+                .map(|&[phase, row, column]| phase * plane + row * wq + column)
+                .collect(),
+            origin: first_row * wq,
+        }
     }
 }
 
 /// Writes phase `phase` of padded row `line` (`left` zeros before it, zeros after) into
 /// `row`: `row[c] = padded[c·stride + phase]`.
+#[target_feature(enable = "avx512f")]
 fn phase_row_from(
     row: &mut [MaybeUninit<f32>],
     line: &[f32],
@@ -182,23 +208,48 @@ fn phase_row_from(
                 *slot = MaybeUninit::new(v);
             }
         }
-        // Every other value: whole pairs (which vectorises), then the odd last one.
-        2 => {
-            let mut pairs = source.chunks_exact(2);
-            let mut slots = inside.iter_mut();
-            // Pairs first: `zip` takes from its first iterator first, so a slot is never
-            // used up by the pair that is not there.
-            for (pair, slot) in pairs.by_ref().zip(slots.by_ref()) {
-                *slot = MaybeUninit::new(pair[0]);
-            }
-            if let (Some(slot), [v]) = (slots.next(), pairs.remainder()) {
-                *slot = MaybeUninit::new(*v);
-            }
-        }
+        2 => every_other(inside, source),
         _ => {
             for (slot, &v) in inside.iter_mut().zip(source.iter().step_by(stride)) {
                 *slot = MaybeUninit::new(v);
             }
+        }
+    }
+}
+
+/// `slots[i] = source[2i]` for every slot (`source` holds `2·slots.len() - 1` values or
+/// more): 16 at a time from two loads and one permutation (the compiler's own loop moved
+/// four at a time and took a quarter of a stride-2 layer).
+#[target_feature(enable = "avx512f")]
+fn every_other(slots: &mut [MaybeUninit<f32>], source: &[f32]) {
+    assert!(2 * slots.len() <= source.len() + 1);
+    let evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    let whole = (slots.len() / 16).min(source.len() / 32);
+    for i in 0..whole {
+        // SAFETY: values `32i..32i + 32` are inside `source` and slots `16i..16i + 16`
+        // inside `slots` (`i < whole`).
+        unsafe {
+            let low = _mm512_loadu_ps(source.as_ptr().add(32 * i));
+            let high = _mm512_loadu_ps(source.as_ptr().add(32 * i + 16));
+            let even = _mm512_permutex2var_ps(low, evens, high);
+            _mm512_storeu_ps(slots.as_mut_ptr().add(16 * i).cast::<f32>(), even);
+        }
+    }
+    // The rest (fewer than 16 slots): the same with masked loads and store.
+    let rest = slots.len() - 16 * whole;
+    if rest > 0 {
+        let available = source.len() - 32 * whole;
+        let low = (1u32 << available.min(16)) - 1;
+        let high = (1u32 << available.saturating_sub(16).min(16)) - 1;
+        // SAFETY: the masks take values `32·whole..` only up to `source`'s end and slots
+        // `16·whole..` only up to `slots`' end.
+        unsafe {
+            let from = source.as_ptr().add(32 * whole);
+            let low = _mm512_maskz_loadu_ps(low as u16, from);
+            let high = _mm512_maskz_loadu_ps(high as u16, from.wrapping_add(16));
+            let even = _mm512_permutex2var_ps(low, evens, high);
+            let to = slots.as_mut_ptr().add(16 * whole).cast::<f32>();
+            _mm512_mask_storeu_ps(to, ((1u32 << rest) - 1) as u16, even);
         }
     }
 }
@@ -247,6 +298,9 @@ struct Input<'a> {
     taps: &'a [usize],
     /// Set when an unpadded input is read in place.
     window: Option<Window>,
+    /// The grid position that reads `values[0]` at tap offset 0 (a task's own rows of the
+    /// phase planes start at their first row; 0 otherwise).
+    origin: usize,
 }
 
 /// A stride-1 convolution reading its NCHW input in place: the grid is the input plane
@@ -373,7 +427,7 @@ pub fn conv2d(
     let window =
         Window::of(g).filter(|_| !as_is && cg_in >= 8 && g.kernel[0] <= 16 && g.kernel[1] <= 16);
     let window_taps = window.map(|window| window.taps()).unwrap_or_default();
-    let mut planes = Planes::new(g, block.positions());
+    let planes = (!as_is && window.is_none()).then(|| Planes::new(g));
     // Every output value is written by exactly one task (the runs cover the grid, each
     // micro-kernel call every grid position of its run), so nothing is zeroed first.
     let len = batch * g.c_out * oh * ow;
@@ -382,90 +436,95 @@ pub fn conv2d(
     // channels, so that a call's input, read from L1, serves every block. Runs: enough
     // tasks for every core, each run's input rows about half of L2. Runs need not follow
     // output rows (bias and activation are applied in registers), so only the grid's very
-    // last call computes positions past its end.
+    // last call computes positions past its end. A task that lays out its phase-plane rows
+    // does so once for all blocks of its group.
     let blocks_per_task = 4.min(blocks);
     let task_blocks = blocks.div_ceil(blocks_per_task);
     let positions = block.positions();
-    let grid_width = if as_is || window.is_some() {
-        w
-    } else {
-        planes.width
-    };
+    let grid_width = planes.as_ref().map_or(w, |planes| planes.width);
     let calls = (oh * grid_width).div_ceil(positions);
     let per_row = cg_in * g.strides[0] * grid_width * g.strides[1] * 4;
     let by_cache = (512 * 1024 / per_row.max(1)).max(1) * grid_width / positions;
     let tasks_wanted = 8 * rayon::current_num_threads().max(1);
-    let by_tasks = calls.div_ceil(tasks_wanted.div_ceil(g.group * task_blocks));
+    // Block groups split among this many tasks of a run: all, but with phase-plane rows to
+    // lay out only as many as it takes for enough tasks on a small grid.
+    let parallel_blocks = if planes.is_some() {
+        task_blocks.min(tasks_wanted.div_ceil(calls))
+    } else {
+        task_blocks
+    };
+    let groups_per_task = task_blocks.div_ceil(parallel_blocks);
+    let by_tasks = calls.div_ceil(tasks_wanted.div_ceil(g.group * parallel_blocks));
     let run_calls = by_cache.min(by_tasks).clamp(1, calls);
     let runs = calls.div_ceil(run_calls);
     let zero_bias = vec![0.0f32; g.c_out];
     let bias = bias.unwrap_or(&zero_bias);
     for (index, image) in x.chunks_exact(c_in * h * w).enumerate() {
-        let input = if as_is {
-            Input {
-                values: image,
-                channel_stride: h * w,
-                width: w,
-                taps: &[0],
-                window: None,
-            }
-        } else if let Some(window) = window {
-            Input {
-                values: image,
-                channel_stride: h * w,
-                width: w,
-                taps: &window_taps,
-                window: Some(window),
-            }
-        } else {
-            planes.fill(image, g);
-            Input {
-                values: &planes.values,
-                channel_stride: planes.channel_stride,
-                width: planes.width,
-                taps: &planes.taps,
-                window: None,
-            }
-        };
-        let chunk = input.channels_per_chunk(block.positions()).min(cg_in);
         // SAFETY: within the capacity: image `index` of `batch`.
         let target = Output(unsafe { out.as_mut_ptr().add(index * g.c_out * oh * ow) });
         // Run-major, so the tasks running side by side share their input rows.
-        (0..runs * g.group * task_blocks)
+        (0..runs * g.group * parallel_blocks)
             .into_par_iter()
             .for_each(|task| {
-                let run = task / (g.group * task_blocks);
-                let group = task % (g.group * task_blocks) / task_blocks;
-                let first_block = task % task_blocks * blocks_per_task;
-                let task_blocks = blocks_per_task.min(blocks - first_block);
-                let first_channel = group * cg_out + first_block * block.channels();
-                let channels =
-                    (task_blocks * block.channels()).min(cg_out - first_block * block.channels());
-                let weights = (group * blocks + first_block) * block_weights;
-                let task = Task {
-                    input: Input {
-                        values: &input.values[group * cg_in * input.channel_stride..],
-                        ..input
+                let run = task / (g.group * parallel_blocks);
+                let group = task % (g.group * parallel_blocks) / parallel_blocks;
+                let grid = run * run_calls * positions
+                    ..((run + 1) * run_calls * positions).min(oh * grid_width);
+                let image = &image[group * cg_in * h * w..][..cg_in * h * w];
+                // SAFETY: AVX-512 is `available` (checked above).
+                let rows = planes
+                    .as_ref()
+                    .map(|planes| unsafe { planes.rows(image, cg_in, g, grid.clone(), positions) });
+                let input = match &rows {
+                    Some(rows) => Input {
+                        values: &rows.values,
+                        channel_stride: rows.channel_stride,
+                        width: grid_width,
+                        taps: &rows.taps,
+                        window: None,
+                        origin: rows.origin,
                     },
-                    channels: cg_in,
-                    chunk,
-                    weights: &packed[weights..][..task_blocks * block_weights],
-                    block_weights,
-                    bias: &bias[first_channel..first_channel + channels],
-                    activation,
-                    grid: run * run_calls * positions
-                        ..((run + 1) * run_calls * positions).min(oh * grid_width),
-                    out_width: ow,
-                    out_plane: oh * ow,
-                    first_channel,
+                    None => Input {
+                        values: image,
+                        channel_stride: h * w,
+                        width: w,
+                        taps: if as_is { &[0] } else { &window_taps },
+                        window,
+                        origin: 0,
+                    },
                 };
-                // SAFETY: AVX-512 is `available` (checked above); the task writes only its grid
-                // positions of channels `first_channel..+channels`, which no other task writes,
-                // and `out` has room for the whole image.
-                unsafe {
-                    match block {
-                        Block::Wide => task.run::<8, 3>(target),
-                        Block::Single => task.run::<1, 4>(target),
+                let chunk = input.channels_per_chunk(positions).min(cg_in);
+                let part = task % parallel_blocks;
+                let block_groups =
+                    part * groups_per_task..((part + 1) * groups_per_task).min(task_blocks);
+                for block_group in block_groups {
+                    let first_block = block_group * blocks_per_task;
+                    let task_blocks = blocks_per_task.min(blocks - first_block);
+                    let first_channel = group * cg_out + first_block * block.channels();
+                    let channels = (task_blocks * block.channels())
+                        .min(cg_out - first_block * block.channels());
+                    let weights = (group * blocks + first_block) * block_weights;
+                    let task = Task {
+                        input,
+                        channels: cg_in,
+                        chunk,
+                        weights: &packed[weights..][..task_blocks * block_weights],
+                        block_weights,
+                        bias: &bias[first_channel..first_channel + channels],
+                        activation,
+                        grid: grid.clone(),
+                        out_width: ow,
+                        out_plane: oh * ow,
+                        first_channel,
+                    };
+                    // SAFETY: AVX-512 is `available` (checked above); the task writes only
+                    // its grid positions of channels `first_channel..+channels`, which no
+                    // other task writes, and `out` has room for the whole image.
+                    unsafe {
+                        match block {
+                            Block::Wide => task.run::<8, 3>(target),
+                            Block::Single => task.run::<1, 4>(target),
+                        }
                     }
                 }
             });
@@ -524,6 +583,7 @@ impl Task<'_> {
             width: _,
             taps,
             window,
+            origin,
         } = self.input;
         let std::ops::Range { start, end } = self.grid;
         let reach = taps.iter().max().copied().unwrap_or(0) + V * LANES;
@@ -556,7 +616,7 @@ impl Task<'_> {
                 // the padding masked off; or laid out already and read as it is, but at the
                 // end of an input read as it is, the rest of each channel padded with zeros
                 // in a copy of its own.
-                let from = c0 * channel_stride + j;
+                let from = c0 * channel_stride + j - origin;
                 let (source, stride) = if let Some(window) = window {
                     let [top, left] = window.origin;
                     // Shifted by the padding: only masked-in lanes are read, and those are
