@@ -123,7 +123,7 @@ pub fn conv(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
             dilations: p.dilations,
             group: p.group,
         };
-        let input = super::host_values(x.padded)?;
+        let input = super::HostView::of(&x.padded)?;
         let weight = host_floats(&ctx, 1)?;
         let bias = match ctx.optional(2) {
             Some(_) => Some(host_floats(&ctx, 2)?),
@@ -140,7 +140,7 @@ pub fn conv(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
         // Constant weights (a model's own) are repacked once and kept with the node.
         let prepared = matches!(weight, Cow::Borrowed(_)).then_some(ctx.prepared);
         let out = host::conv2d(
-            &input,
+            input.values(),
             &weight,
             bias.as_deref(),
             &geometry,

@@ -666,6 +666,37 @@ pub fn upsample_nearest(
     out
 }
 
+/// `Concat` of `parts` along an axis with `outer` chunks before it: each part is `outer`
+/// chunks of its own length, and the output takes chunk `o` of every part in turn. One copy
+/// of every value, in pieces of 64 KiB spread over the cores (burn flex copies them on one
+/// thread).
+pub fn concat(parts: &[&[f32]], outer: usize) -> Vec<f32> {
+    const PIECE: usize = 16 * 1024;
+    let len: usize = parts.iter().map(|part| part.len()).sum();
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let mut rest = &mut out.spare_capacity_mut()[..len];
+    let mut pieces = Vec::new();
+    for o in 0..outer {
+        for part in parts {
+            let chunk = part.len() / outer;
+            for source in part[o * chunk..][..chunk].chunks(PIECE) {
+                let (target, tail) = std::mem::take(&mut rest).split_at_mut(source.len());
+                rest = tail;
+                pieces.push((target, source));
+            }
+        }
+    }
+    pieces.into_par_iter().for_each(|(target, source)| {
+        target.write_copy_of_slice(source);
+    });
+    // SAFETY: the pieces cover the first `len` values (every part's chunks, in order).
+    #[allow(unsafe_code)]
+    unsafe {
+        out.set_len(len);
+    }
+    out
+}
+
 /// Softmax in place over the middle axis of `values` viewed as `[outer, len, inner]`
 /// (the max is subtracted first, as every framework does, so no `exp` overflows).
 pub fn softmax_in_place(values: &mut [f32], len: usize, inner: usize) {

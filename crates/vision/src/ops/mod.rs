@@ -291,6 +291,37 @@ pub(crate) fn host_values(tensor: burn::tensor::Tensor<MAX_RANK>) -> Result<Vec<
         .map_err(|err| VisionError::Backend(format!("cannot read a CPU tensor: {err:?}")))
 }
 
+/// A CPU tensor's values, read where they are: flex's own memory when it holds them
+/// contiguously (a `Split` part, or a tensor other nodes read too, which `into_data` would
+/// copy), otherwise a copy.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) enum HostView {
+    #[cfg(feature = "flex")]
+    Flex(burn_flex::FlexTensor),
+    Owned(Vec<f32>),
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl HostView {
+    pub fn of(tensor: &burn::tensor::Tensor<MAX_RANK>) -> Result<Self> {
+        #[cfg(feature = "flex")]
+        if let Ok(flex) = tensor.clone().try_into_primitive::<burn_flex::Flex>()
+            && flex.as_slice::<f32>().is_some()
+        {
+            return Ok(Self::Flex(flex));
+        }
+        host_values(tensor.clone()).map(Self::Owned)
+    }
+
+    pub fn values(&self) -> &[f32] {
+        match self {
+            #[cfg(feature = "flex")]
+            Self::Flex(tensor) => tensor.as_slice::<f32>().unwrap_or_default(),
+            Self::Owned(values) => values,
+        }
+    }
+}
+
 /// Numpy broadcasting of two logical shapes; `None` when incompatible.
 pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());

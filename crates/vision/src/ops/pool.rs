@@ -61,7 +61,7 @@ pub fn max_pool(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
             dilations: [dilations[0], dilations[1]],
         };
         let [oh, ow] = geometry.output_size();
-        let out = super::host::max_pool2d(&super::host_values(x.padded)?, &geometry);
+        let out = super::host::max_pool2d(super::HostView::of(&x.padded)?.values(), &geometry);
         return Ok(vec![Value::Device(DeviceTensor::upload(
             out,
             &[x.shape[0], x.shape[1], oh, ow],

@@ -75,7 +75,7 @@ pub fn resize(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
             #[cfg(not(target_arch = "wasm32"))]
             if ctx.host_kernels {
                 let out = super::host::upsample_nearest(
-                    &super::host_values(x.padded)?,
+                    super::HostView::of(&x.padded)?.values(),
                     [n, c, h, w],
                     [fh, fw],
                 );

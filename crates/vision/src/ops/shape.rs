@@ -51,6 +51,19 @@ pub fn concat(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
             tensors.push(tensor.padded);
         }
     }
+    // On the CPU: one parallel copy from the inputs' own memory.
+    #[cfg(not(target_arch = "wasm32"))]
+    if ctx.host_kernels {
+        let views = tensors
+            .iter()
+            .map(super::HostView::of)
+            .collect::<Result<Vec<_>>>()?;
+        let parts: Vec<&[f32]> = views.iter().map(super::HostView::values).collect();
+        let out = super::host::concat(&parts, shape[..axis].iter().product());
+        return Ok(vec![Value::Device(DeviceTensor::upload(
+            out, &shape, ctx.device,
+        ))]);
+    }
     let padded = Tensor::cat(tensors, MAX_RANK - rank + axis);
     Ok(vec![Value::Device(DeviceTensor::from_padded(
         padded, shape,
