@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sightline_vision::kernels::{Activation, ConvGeometry, ConvPath, conv2d_by};
+use sightline_vision::kernels::{Activation, ConvGeometry, ConvPath, Prepared, conv2d_by};
 
 /// `(name, c_in, c_out, kernel, stride, input side, group)`.
 const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 20] = [
@@ -82,6 +82,8 @@ fn conv(c: &mut Criterion) {
         let x = values(c_in * side * side);
         let weight = values(c_out * c_in / groups * k * k);
         let bias = values(c_out);
+        // The weights repacked once, as a model's node keeps them.
+        let prepared = Prepared::new();
         let run = |path: ConvPath| {
             std::hint::black_box(conv2d_by(
                 path,
@@ -90,6 +92,7 @@ fn conv(c: &mut Criterion) {
                 Some(&bias),
                 &g,
                 Activation::Silu,
+                Some(&prepared),
             ))
         };
         let (gemm, best) = (ConvPath::gemm(&g), ConvPath::best(&g));

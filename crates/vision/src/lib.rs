@@ -35,6 +35,6 @@ pub use runtime::{ModelOutput, NodeTiming, OnnxModel, Precision};
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod kernels {
-    pub use crate::ops::Activation;
     pub use crate::ops::host::{ConvGeometry, ConvPath, conv2d_by};
+    pub use crate::ops::{Activation, Prepared};
 }

@@ -110,7 +110,7 @@ pub fn conv2d(
     activation: Activation,
     prepared: Option<&super::Prepared>,
 ) -> Vec<f32> {
-    conv2d_on(
+    conv2d_by(
         ConvPath::best(geometry),
         x,
         weight,
@@ -134,16 +134,13 @@ pub enum ConvPath {
 }
 
 impl ConvPath {
-    /// The fastest path for `geometry` on this CPU. The direct kernel takes every
-    /// convolution but the pointwise ones with 128+ input channels per group, which are a
-    /// plain GEMM over the input as it is: there faer's packed GEMM was 1.1–1.4× faster
-    /// (`benches/conv.rs` on 2 cores: 256–512 channels on 20×20 and 40×40), where the direct
-    /// kernel was 0.65–0.75× the GEMM's time at 48–64 channels.
+    /// The fastest path for `geometry` on this CPU: the direct kernel wherever AVX-512 is
+    /// there (`benches/conv.rs` on 2 cores, weights packed once as a model keeps them:
+    /// 0.45–0.9× the GEMM paths' time on yolov8n / yolo11n layers, 0.65–0.97× on the
+    /// pointwise ones with 48–512 channels), else the best GEMM path.
     pub fn best(geometry: &ConvGeometry) -> Self {
         #[cfg(target_arch = "x86_64")]
-        if direct::available()
-            && !(geometry.is_pointwise() && geometry.input[1] / geometry.group >= 128)
-        {
+        if direct::available() {
             return ConvPath::Direct;
         }
         Self::gemm(geometry)
@@ -168,21 +165,10 @@ pub fn fast_depthwise() -> bool {
     false
 }
 
-/// [`conv2d`] by the given path (which must be available on this CPU).
-pub fn conv2d_by(
-    path: ConvPath,
-    x: &[f32],
-    weight: &[f32],
-    bias: Option<&[f32]>,
-    geometry: &ConvGeometry,
-    activation: Activation,
-) -> Vec<f32> {
-    conv2d_on(path, x, weight, bias, geometry, activation, None)
-}
-
-/// [`conv2d_by`], with the node's slot for repacked weights (used by the direct path).
+/// [`conv2d`] by the given path (which must be available on this CPU), with the node's slot
+/// for repacked weights (used by the direct path; `None` repacks them on every call).
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-fn conv2d_on(
+pub fn conv2d_by(
     path: ConvPath,
     x: &[f32],
     weight: &[f32],
@@ -1015,7 +1001,7 @@ mod tests {
             // tap or channel is off by a whole term (~0.3 here).
             let tolerance = |i: usize| 1e-6 * magnitudes[i].max(1.0);
             for path in paths(g) {
-                let got = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::None);
+                let got = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::None, None);
                 assert_eq!(got.len(), want.len(), "case {index} {path:?}");
                 for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                     assert!(
@@ -1023,7 +1009,7 @@ mod tests {
                         "case {index} {path:?} at {i}: {a} vs {b}"
                     );
                 }
-                let fused = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::Silu);
+                let fused = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::Silu, None);
                 for (i, (a, b)) in fused.iter().zip(&want).enumerate() {
                     let silu = f64::from(*b) / (1.0 + (-f64::from(*b)).exp());
                     assert!(

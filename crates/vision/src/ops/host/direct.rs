@@ -606,6 +606,16 @@ impl Task<'_> {
                 unsafe { window.masks::<V>(j, &mut masks) };
             }
         }
+        // One tap of each input row the taps read, for the prefetches.
+        let mut rows: Vec<usize> = Vec::new();
+        for &tap in taps {
+            if rows
+                .iter()
+                .all(|&row| row / self.input.width != tap / self.input.width)
+            {
+                rows.push(tap);
+            }
+        }
         let mut scratch = Vec::new();
         for c0 in (0..self.channels).step_by(self.chunk) {
             let channels = self.chunk.min(self.channels - c0);
@@ -652,6 +662,7 @@ impl Task<'_> {
                                 taps,
                                 weights.as_ptr(),
                                 &masks[(j - start) / (V * LANES) * call_masks..][..call_masks],
+                                (b == 0).then_some(&rows[..]),
                             )
                         } else {
                             accumulate::<OC, V, false>(
@@ -661,6 +672,7 @@ impl Task<'_> {
                                 taps,
                                 weights.as_ptr(),
                                 &[],
+                                (b == 0).then_some(&rows[..]),
                             )
                         }
                     };
@@ -796,11 +808,22 @@ unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
     taps: &[usize],
     weights: *const f32,
     masks: &[u16],
+    ahead: Option<&[usize]>,
 ) -> [[__m512; V]; OC] {
     let mut acc = [[_mm512_setzero_ps(); V]; OC];
     let mut weights = weights;
     for c in 0..channels {
         let base = input.wrapping_add(c * channel_stride);
+        // The next call's input rows, into L1 while this one computes (a prefetch never
+        // faults, wherever it points).
+        if let Some(rows) = ahead {
+            for &row in rows {
+                for v in 0..V {
+                    let at = base.wrapping_add(row + (V + v) * LANES);
+                    _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>());
+                }
+            }
+        }
         for (t, &tap) in taps.iter().enumerate() {
             let at = base.wrapping_add(tap);
             let mut xs = [_mm512_setzero_ps(); V];
