@@ -968,6 +968,16 @@ mod tests {
                 dilations: [1, 1],
                 group: 1,
             },
+            // Planes a multiple of 4 KiB: stride 1 from each task's padded rows, not in place.
+            ConvGeometry {
+                input: [1, 8, 32, 32],
+                c_out: 8,
+                kernel: [3, 3],
+                strides: [1, 1],
+                pads: [1, 1, 1, 1],
+                dilations: [1, 1],
+                group: 1,
+            },
             // Read in place with output rows narrower than the grid's (no padding): the
             // grid columns past each row's end are dropped.
             ConvGeometry {
