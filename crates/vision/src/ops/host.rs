@@ -683,6 +683,22 @@ pub fn concat(parts: &[&[f32]], outer: usize) -> Vec<f32> {
     out
 }
 
+/// `values` folded by `op` into 16 lanes (lane `l` takes values `l`, `l + 16`, …), which
+/// the compiler vectorises where a fold into one value stays scalar.
+fn lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> [f32; 16] {
+    let mut lanes = [init; 16];
+    let mut chunks = values.chunks_exact(16);
+    for chunk in chunks.by_ref() {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = op(*lane, v);
+        }
+    }
+    for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+        *lane = op(*lane, v);
+    }
+    lanes
+}
+
 /// Softmax in place over the middle axis of `values` viewed as `[outer, len, inner]`
 /// (the max is subtracted first, as every framework does, so no `exp` overflows).
 pub fn softmax_in_place(values: &mut [f32], len: usize, inner: usize) {
@@ -690,13 +706,21 @@ pub fn softmax_in_place(values: &mut [f32], len: usize, inner: usize) {
         .par_chunks_mut(len * inner)
         .for_each_init(Vec::new, |scratch: &mut Vec<f32>, block| {
             if inner == 1 {
-                let max = block.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0.0;
-                for v in block.iter_mut() {
-                    *v = exp(*v - max);
-                    sum += *v;
-                }
-                block.iter_mut().for_each(|v| *v /= sum);
+                // Contiguous rows (attention scores): max and sum over 16 lanes each, so
+                // that the reductions vectorise too.
+                let max = lanes(block, f32::NEG_INFINITY, f32::max)
+                    .into_iter()
+                    .fold(f32::NEG_INFINITY, f32::max);
+                pulp::Arch::new().dispatch(
+                    #[inline(always)]
+                    || {
+                        for v in block.iter_mut() {
+                            *v = exp(*v - max);
+                        }
+                    },
+                );
+                let reciprocal = 1.0 / lanes(block, 0.0, |a, b| a + b).iter().sum::<f32>();
+                block.iter_mut().for_each(|v| *v *= reciprocal);
                 return;
             }
             // Rows of `inner` contiguous values: the running max and sum are rows too, so
@@ -1138,8 +1162,9 @@ mod tests {
 
     #[test]
     fn softmax_matches_its_definition_on_any_axis() {
-        // [outer, len, inner] as the DFL head (len 16 along channels) and a last axis.
-        for (outer, len, inner) in [(2, 16, 37), (5, 7, 1), (1, 3, 1000)] {
+        // [outer, len, inner] as the DFL head (len 16 along channels), last axes short and
+        // as long as attention rows (whole chunks of 16 lanes and a remainder).
+        for (outer, len, inner) in [(2, 16, 37), (5, 7, 1), (3, 403, 1), (1, 3, 1000)] {
             let mut got: Vec<f32> = values(outer * len * inner, len as u32)
                 .into_iter()
                 .map(|v| v * 30.0)
