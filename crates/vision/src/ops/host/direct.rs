@@ -610,6 +610,25 @@ impl Task<'_> {
                 unsafe { window.masks::<V>(j, &mut masks) };
             }
         }
+        // Calls of a 3×3 kernel whose rows all lie inside the input: their masks are the
+        // left and right columns' (the middle one reads no padding), kept in registers.
+        let columns: Vec<Option<[[u16; V]; 2]>> = match window {
+            Some(window) if window.kernel == [3, 3] && window.dilations == [1, 1] => masks
+                .chunks_exact(call_masks)
+                .map(|call| {
+                    let column =
+                        |kx: usize| -> [u16; V] { std::array::from_fn(|v| call[(3 + kx) * V + v]) };
+                    let (left, middle, right) = (column(0), column(1), column(2));
+                    let inside = middle.iter().all(|&m| m == u16::MAX)
+                        && (0..9).all(|t| {
+                            let want = [left, middle, right][t % 3];
+                            (0..V).all(|v| call[t * V + v] == want[v])
+                        });
+                    inside.then_some([left, right])
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         // One tap of each input row the taps read, for the prefetches.
         let mut rows: Vec<usize> = Vec::new();
         for &tap in taps {
@@ -657,15 +676,26 @@ impl Task<'_> {
                     // SAFETY: every unmasked read is inside the input (checked, copied or
                     // masked above), `weights` holds `channels · taps · OC` from here
                     // (asserted) and `masks` a mask per tap and vector.
+                    let call = (j - start) / (V * LANES);
                     let mut acc = unsafe {
-                        if window.is_some() {
+                        if let Some([left, right]) = columns.get(call).copied().flatten() {
+                            accumulate_3x3::<OC, V>(
+                                source,
+                                stride,
+                                channels,
+                                taps,
+                                weights.as_ptr(),
+                                [left, right],
+                                (b == 0).then_some(&rows[..]),
+                            )
+                        } else if window.is_some() {
                             accumulate::<OC, V, true>(
                                 source,
                                 stride,
                                 channels,
                                 taps,
                                 weights.as_ptr(),
-                                &masks[(j - start) / (V * LANES) * call_masks..][..call_masks],
+                                &masks[call * call_masks..][..call_masks],
                                 (b == 0).then_some(&rows[..]),
                             )
                         } else {
@@ -838,6 +868,61 @@ unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
                         _mm512_maskz_loadu_ps(masks[t * V + v], from)
                     } else {
                         _mm512_loadu_ps(from)
+                    }
+                };
+            }
+            for (o, row) in acc.iter_mut().enumerate() {
+                let w = _mm512_set1_ps(unsafe { *weights.add(o) });
+                for (a, &x) in row.iter_mut().zip(&xs) {
+                    *a = _mm512_fmadd_ps(w, x, *a);
+                }
+            }
+            weights = unsafe { weights.add(OC) };
+        }
+    }
+    acc
+}
+
+/// [`accumulate`] for a 3×3 kernel read in place where every tap row lies inside the input:
+/// the left column's taps read the lanes of `left`, the right column's those of `right`
+/// (the same masks for all three rows, held in mask registers), the middle column's all.
+///
+/// # Safety
+/// As [`accumulate`] with `taps.len() == 9` (row-major) and those masks.
+#[target_feature(enable = "avx512f")]
+#[inline(never)]
+unsafe fn accumulate_3x3<const OC: usize, const V: usize>(
+    input: *const f32,
+    channel_stride: usize,
+    channels: usize,
+    taps: &[usize],
+    weights: *const f32,
+    [left, right]: [[u16; V]; 2],
+    ahead: Option<&[usize]>,
+) -> [[__m512; V]; OC] {
+    let taps: [usize; 9] = taps.try_into().expect("a 3×3 kernel has 9 taps");
+    let mut acc = [[_mm512_setzero_ps(); V]; OC];
+    let mut weights = weights;
+    for c in 0..channels {
+        let base = input.wrapping_add(c * channel_stride);
+        if let Some(rows) = ahead {
+            for &row in rows {
+                for v in 0..V {
+                    let at = base.wrapping_add(row + (V + v) * LANES);
+                    _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>());
+                }
+            }
+        }
+        for (t, &tap) in taps.iter().enumerate() {
+            let at = base.wrapping_add(tap);
+            let mut xs = [_mm512_setzero_ps(); V];
+            for (v, x) in xs.iter_mut().enumerate() {
+                let from = at.wrapping_add(v * LANES);
+                *x = unsafe {
+                    match t % 3 {
+                        0 => _mm512_maskz_loadu_ps(left[v], from),
+                        2 => _mm512_maskz_loadu_ps(right[v], from),
+                        _ => _mm512_loadu_ps(from),
                     }
                 };
             }
