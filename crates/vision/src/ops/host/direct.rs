@@ -142,24 +142,21 @@ impl Planes {
         let plane = rows * wq;
         let channel_stride = phases * plane;
         let mut values: Vec<f32> = Vec::with_capacity(channels * channel_stride);
-        for (index, row) in values.spare_capacity_mut()[..channels * channel_stride]
-            .chunks_exact_mut(wq)
-            .enumerate()
-        {
-            let (channel, phase, r) = (
-                index / (phases * rows),
-                index / rows % phases,
-                first_row + index % rows,
-            );
-            let (phase_row, phase_col) = (phase / sw, phase % sw);
-            // Padded row `r·sh + phase_row`.
-            let y = (r * sh + phase_row).checked_sub(top).filter(|&y| y < h);
-            match y {
-                Some(y) if r < hq => {
-                    let line = &image[(channel * h + y) * w..][..w];
-                    phase_row_from(row, line, phase_col, sw, left);
+        let mut slots =
+            values.spare_capacity_mut()[..channels * channel_stride].chunks_exact_mut(wq);
+        for channel in image.chunks_exact(h * w).take(channels) {
+            for phase in 0..phases {
+                let (phase_row, phase_col) = (phase / sw, phase % sw);
+                for (r, row) in (first_row..first_row + rows).zip(slots.by_ref()) {
+                    // Padded row `r·sh + phase_row`.
+                    let y = (r * sh + phase_row).checked_sub(top).filter(|&y| y < h);
+                    match y {
+                        Some(y) if r < hq => {
+                            phase_row_from(row, &channel[y * w..][..w], phase_col, sw, left);
+                        }
+                        _ => row.fill(MaybeUninit::new(0.0)),
+                    }
                 }
-                _ => row.fill(MaybeUninit::new(0.0)),
             }
         }
         // SAFETY: the loop above wrote every one of these values.
