@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: our forward time against onnxruntime's on the same files, same
-//! machine, same run, printed as ratios; then whole-folder images/s of `sightline bench
-//! --input` against Ultralytics' predict pipeline on the same model and folder.
+//! machine, same run, printed as ratios (criterion between two onnxruntime runs, then pairs
+//! of the two taken in turns); then whole-folder images/s of `sightline bench --input`
+//! against Ultralytics' predict pipeline on the same model and folder.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,8 +72,97 @@ pub fn bench(env: &Env) -> Result<bool, String> {
         }
     }
     println!("(ratio = sightline / onnxruntime; target <= 1.0x)");
-    folder_throughput(env, &model_paths)?;
+    let cli = build_cli(env)?;
+    interleaved_forward(env, &python, &cli, &model_paths, threads)?;
+    folder_throughput(env, &cli, &model_paths)?;
     Ok(true)
+}
+
+/// Pairs of forward measurements taken in turns per model.
+const PAIRS: usize = 5;
+
+/// The forward ratio again, robust to the machine's drift: per model, [`PAIRS`] pairs of
+/// onnxruntime's median over 20 runs and `sightline bench`'s median over 20, one right after
+/// the other; the ratio is the median of the pairs' ratios, printed with their spread.
+fn interleaved_forward(
+    env: &Env,
+    python: &Path,
+    cli: &Path,
+    models: &[PathBuf],
+    threads: usize,
+) -> Result<(), String> {
+    println!(
+        "\n{:<16} {:>14} {:>16} {:>8}   (interleaved: {PAIRS} pairs of 20-run medians)",
+        "model", "sightline ms", "onnxruntime ms", "ratio"
+    );
+    for model in models {
+        let name = model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut pairs = Vec::with_capacity(PAIRS);
+        for _ in 0..PAIRS {
+            let theirs = json_number(
+                &ort_forward(env, python, std::slice::from_ref(model), threads)?,
+                &name,
+            );
+            let mut ours = Command::new(cli);
+            ours.arg("bench").arg("--model").arg(model).args([
+                "--device",
+                "cpu",
+                "--iterations",
+                "20",
+            ]);
+            let ours = ours
+                .output()
+                .map_err(|err| format!("{ours:?}: {err}"))
+                .map(|o| forward_median(&String::from_utf8_lossy(&o.stdout)))?;
+            if let (Some(ours), Some(theirs)) = (ours, theirs) {
+                pairs.push((ours, theirs));
+            }
+        }
+        if pairs.is_empty() {
+            println!("{name:<16} (no pair measured)");
+            continue;
+        }
+        let median = |mut values: Vec<f64>| {
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        };
+        let ratios: Vec<f64> = pairs.iter().map(|(ours, theirs)| ours / theirs).collect();
+        let (low, high) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+        println!(
+            "{name:<16} {:>14.1} {:>16.1} {:>7.2}x   (pairs {low:.2}-{high:.2}x)",
+            median(pairs.iter().map(|p| p.0).collect()),
+            median(pairs.iter().map(|p| p.1).collect()),
+            median(ratios),
+        );
+    }
+    println!("(ratio = median of sightline / onnxruntime over the pairs; target <= 1.0x)");
+    Ok(())
+}
+
+/// The release CLI, built for the interleaved and folder benchmarks.
+fn build_cli(env: &Env) -> Result<PathBuf, String> {
+    println!("xtask: building the CLI (release)");
+    run(
+        env,
+        "cargo",
+        &["build", "--release", "--quiet", "-p", "sightline-cli"],
+    )?;
+    Ok(env.target_dir.join("release/sightline"))
+}
+
+/// The forward median in ms from `sightline bench`'s report.
+fn forward_median(report: &str) -> Option<f64> {
+    let line = report.lines().find(|l| l.starts_with("forward"))?;
+    line.split_whitespace()
+        .skip_while(|word| *word != "median")
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// onnxruntime's forward ms per model, as the JSON text `ort_forward.py` prints.
@@ -102,16 +192,9 @@ fn ort_forward(
 /// Whole-folder images/s: `sightline bench --input` (decode, letterbox, forward, NMS; decode
 /// overlapped) against Ultralytics' predict pipeline, same model and folder, one after the
 /// other per model.
-fn folder_throughput(env: &Env, models: &[PathBuf]) -> Result<(), String> {
+fn folder_throughput(env: &Env, cli: &Path, models: &[PathBuf]) -> Result<(), String> {
     let folder = env.shared.join("fixtures/images");
     let python = ensure_ultralytics(env)?;
-    println!("xtask: building the CLI (release) for the folder benchmark");
-    run(
-        env,
-        "cargo",
-        &["build", "--release", "--quiet", "-p", "sightline-cli"],
-    )?;
-    let cli = env.target_dir.join("release/sightline");
     println!(
         "\n{:<16} {:>20} {:>22} {:>8}",
         "folder", "sightline images/s", "ultralytics images/s", "ratio"
@@ -121,7 +204,7 @@ fn folder_throughput(env: &Env, models: &[PathBuf]) -> Result<(), String> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut ours = Command::new(&cli);
+        let mut ours = Command::new(cli);
         ours.arg("bench")
             .arg("--model")
             .arg(model)
@@ -270,5 +353,13 @@ mod tests {
                       another, 6.30 images/s with decoding overlapped, batch 1 (0.85×)\n";
         assert_eq!(super::folder_rate(report), Some(7.37));
         assert_eq!(super::folder_rate("no folder line"), None);
+    }
+
+    #[test]
+    fn reads_the_forward_median_of_sightline_bench() {
+        let report = "device     cpu (burn flex)\nforward    median 63.0 ms   mean 62.6 ms   \
+                      p95 68.2 ms   (10 runs)\n";
+        assert_eq!(super::forward_median(report), Some(63.0));
+        assert_eq!(super::forward_median("no forward line"), None);
     }
 }
