@@ -1,13 +1,13 @@
 //! Kernels for the CPU backend that work on the tensors' own memory: convolution straight
 //! into NCHW with bias and SiLU applied as the output is written, max pooling, nearest
-//! upsampling, softmax and a vectorised sigmoid.
+//! upsampling, softmax, a vectorised sigmoid, and `Concat` as one parallel copy.
 //!
 //! Why not burn's CPU convolution: profiling `sightline bench --profile` on yolov8n (2 cores)
 //! showed burn flex spending 224 ms in the 64 `Conv` nodes and 88 ms in the 58 `Sigmoid`s (a
 //! scalar `exp` per element, one thread), where these graphs need ~9 GFLOP of multiply-adds and
 //! a few passes over the activations. Convolutions take one of three paths ([`ConvPath`]):
 //! with AVX-512, the direct kernel of [`direct`] (no im2col, no GEMM call: what MLAS under
-//! onnxruntime does); elsewhere, and for wide pointwise layers, faer's GEMM, either one per
+//! onnxruntime does); without AVX-512, faer's GEMM, either one per
 //! tile of im2col columns sized to stay in L2, or one per kernel tap over shifted views of
 //! zero-padded planes. rayon spreads the tiles over the cores; nothing is converted to
 //! channels-last. The GPU backends keep burn's kernels: these are used for the CPU device

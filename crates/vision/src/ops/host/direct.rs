@@ -6,10 +6,14 @@
 //! offset + j]`, so for every tap a run of consecutive grid positions reads consecutive
 //! memory. Three inputs give such a grid:
 //! - a stride-1 layer reads its NCHW input in place ([`Window`]): the grid is the input
-//!   plane, and the lanes whose read falls in the padding are masked off;
+//!   plane, and the lanes whose read falls in the padding are masked off (masks computed
+//!   by vector compares once per call; a 3×3 call whose rows are all inside keeps its two
+//!   column masks in mask registers, [`accumulate_3x3`]);
 //! - a 1×1 layer without padding reads its input as it is;
-//! - any other (strided) layer reads zero-padded planes split by stride phase
-//!   (`P[py][px][r][c] = padded[r·sh + py][c·sw + px]`, [`Planes`]), written once.
+//! - any other layer (strided, or stride 1 on planes a multiple of 4 KiB, whose channels
+//!   would meet in the same L1 sets) reads zero-padded planes split by stride phase
+//!   (`P[py][px][r][c] = padded[r·sh + py][c·sw + px]`, [`Planes`]): each task lays out
+//!   the rows it reads into a buffer of its own, which stays in L2.
 //!
 //! Grid columns past an output row's end are computed and dropped.
 //!
@@ -18,13 +22,16 @@
 //! over the taps and input channels: per step `V` loads of input, `OC` weight broadcasts and
 //! `OC·V` fused multiply-adds, so it is bound by arithmetic rather than memory. Input
 //! channels go in passes sized so a call's input stays in L1 while up to 4 blocks of output
-//! channels use it (the sums of earlier passes wait in a buffer). The weights are repacked
-//! per block as `[channel][tap][OC]`, once per node ([`crate::ops::Prepared`]). Bias and SiLU
-//! are applied in registers before the one store of each output value.
+//! channels use it (the sums of earlier passes wait in a buffer); the first block's pass
+//! prefetches the next call's input rows. The weights are repacked per block as
+//! `[channel][tap][OC]`, once per node ([`crate::ops::Prepared`]). Bias and SiLU are applied
+//! in registers before the one store of each output value (one masked store per output row
+//! a vector touches).
 //!
-//! The crate's one module with `unsafe`: the intrinsics that load and store through raw
-//! pointers, and tasks writing disjoint parts of one output buffer. Every block says why
-//! it holds; the tests check each path against the definition.
+//! The crate's main module with `unsafe` (the other is one `set_len` in
+//! [`super::concat`]): the intrinsics that load and store through raw pointers, and tasks
+//! writing disjoint parts of one output buffer. Every block says why it holds; the tests
+//! check each path against the definition.
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
