@@ -890,6 +890,9 @@ unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
 /// [`accumulate`] for a 3×3 kernel read in place where every tap row lies inside the input:
 /// the left column's taps read the lanes of `left`, the right column's those of `right`
 /// (the same masks for all three rows, held in mask registers), the middle column's all.
+/// It repeats [`accumulate`]'s loop on purpose: merged into one function with a choice of
+/// reads, LLVM spilled the column masks and reloaded them from the stack on every tap (the
+/// hottest instruction of the layer).
 ///
 /// # Safety
 /// As [`accumulate`] with `taps.len() == 9` (row-major) and those masks.
