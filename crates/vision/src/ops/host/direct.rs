@@ -547,12 +547,21 @@ impl Input<'_> {
     /// (the rows its taps touch, `positions` values and the taps' horizontal reach each)
     /// about half of L1, so that every block of output channels reads it from there.
     fn channels_per_chunk(&self, positions: usize) -> usize {
-        let mut rows: Vec<usize> = self.taps.iter().map(|t| t / self.width).collect();
-        rows.sort_unstable();
-        rows.dedup();
+        let rows = self.row_taps().len();
         let reach = self.taps.iter().map(|t| t % self.width).max().unwrap_or(0);
-        let per_channel = rows.len() * (positions + reach) * 4;
+        let per_channel = rows * (positions + reach) * 4;
         (24 * 1024 / per_channel.max(1)).max(4)
+    }
+
+    /// One tap of each input row the taps read (the first of the row, in tap order).
+    fn row_taps(&self) -> Vec<usize> {
+        let mut rows: Vec<usize> = Vec::new();
+        for &tap in self.taps {
+            if rows.iter().all(|&row| row / self.width != tap / self.width) {
+                rows.push(tap);
+            }
+        }
+        rows
     }
 }
 
@@ -634,15 +643,7 @@ impl Task<'_> {
             _ => Vec::new(),
         };
         // One tap of each input row the taps read, for the prefetches.
-        let mut rows: Vec<usize> = Vec::new();
-        for &tap in taps {
-            if rows
-                .iter()
-                .all(|&row| row / self.input.width != tap / self.input.width)
-            {
-                rows.push(tap);
-            }
-        }
+        let rows = self.input.row_taps();
         let mut scratch = Vec::new();
         for c0 in (0..self.channels).step_by(self.chunk) {
             let channels = self.chunk.min(self.channels - c0);
@@ -827,6 +828,20 @@ fn silu(x: __m512) -> __m512 {
     _mm512_mul_ps(x, reciprocal)
 }
 
+/// Brings the next call's input into L1 while this one computes: the `V` vectors after this
+/// call's at each row tap of `rows`, from channel `base` (a prefetch never faults, wherever
+/// it points).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn prefetch_next<const V: usize>(base: *const f32, rows: &[usize]) {
+    for &row in rows {
+        for v in 0..V {
+            let at = base.wrapping_add(row + (V + v) * LANES);
+            _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>());
+        }
+    }
+}
+
 /// The micro-kernel: `OC` output channels × `V` vectors of grid positions from `input`
 /// (channel 0, the first position), summed over `channels` input channels and their taps;
 /// with `MASKED`, tap `t`'s vector `v` reads only the lanes of `masks[t · V + v]`.
@@ -852,15 +867,8 @@ unsafe fn accumulate<const OC: usize, const V: usize, const MASKED: bool>(
     let mut weights = weights;
     for c in 0..channels {
         let base = input.wrapping_add(c * channel_stride);
-        // The next call's input rows, into L1 while this one computes (a prefetch never
-        // faults, wherever it points).
         if let Some(rows) = ahead {
-            for &row in rows {
-                for v in 0..V {
-                    let at = base.wrapping_add(row + (V + v) * LANES);
-                    _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>());
-                }
-            }
+            prefetch_next::<V>(base, rows);
         }
         for (t, &tap) in taps.iter().enumerate() {
             let at = base.wrapping_add(tap);
@@ -913,12 +921,7 @@ unsafe fn accumulate_3x3<const OC: usize, const V: usize>(
     for c in 0..channels {
         let base = input.wrapping_add(c * channel_stride);
         if let Some(rows) = ahead {
-            for &row in rows {
-                for v in 0..V {
-                    let at = base.wrapping_add(row + (V + v) * LANES);
-                    _mm_prefetch::<_MM_HINT_T0>(at.cast::<i8>());
-                }
-            }
+            prefetch_next::<V>(base, rows);
         }
         for (t, &tap) in taps.iter().enumerate() {
             let at = base.wrapping_add(tap);
