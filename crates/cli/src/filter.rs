@@ -1,8 +1,9 @@
 //! `sightline filter`: the images of a folder in which a model finds chosen classes with a
 //! confidence in a range — listed (one relative path per line, to stdout or a file) and
-//! optionally copied, keeping their folders. The same rule as the browser's image filter:
-//! an image matches when at least one detection of a chosen class (any class when none is
-//! chosen) has a confidence in `[min_conf, max_conf]`.
+//! optionally copied, keeping their folders. The same rule as the browser's image filter
+//! (`sightline_core::detection::any_matches`): an image matches when at least one detection
+//! of a chosen class (any class when none is chosen) has a confidence in
+//! `[min_conf, max_conf]`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
-use sightline_vision::Detection;
+use sightline_core::detection::any_matches;
 
 use crate::pipeline::{
     Detected, ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images,
@@ -43,13 +44,6 @@ pub struct Args {
     /// Images per forward pass (decoding runs ahead on the other cores).
     #[arg(long, default_value_t = 1)]
     batch: usize,
-}
-
-/// Whether `detections` satisfy the filter.
-pub fn matches(detections: &[Detection], classes: &[String], min: f32, max: f32) -> bool {
-    detections.iter().any(|d| {
-        (classes.is_empty() || classes.contains(&d.class_name)) && d.score >= min && d.score <= max
-    })
 }
 
 /// Runs the command.
@@ -99,7 +93,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         for Detected { rel, result } in group {
             match result {
                 Ok((_, detections)) => {
-                    if matches(&detections, &args.classes, args.min_conf, args.max_conf) {
+                    if any_matches(&detections, &args.classes, args.min_conf, args.max_conf) {
                         matching.push(rel);
                     }
                 }
@@ -152,31 +146,4 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn detection(class: &str, score: f32) -> Detection {
-        Detection {
-            class_id: 0,
-            class_name: class.to_owned(),
-            score,
-            bbox_in_image: [0.0, 0.0, 1.0, 1.0],
-            polygon_in_image: None,
-        }
-    }
-
-    #[test]
-    fn matching_rule() {
-        let found = [detection("Normal", 0.6), detection("Fall", 0.3)];
-        let normal = ["Normal".to_owned()];
-        assert!(matches(&found, &normal, 0.5, 1.0));
-        assert!(!matches(&found, &normal, 0.7, 1.0));
-        assert!(!matches(&found, &["Fall".to_owned()], 0.5, 1.0));
-        assert!(matches(&found, &[], 0.25, 0.35), "any class");
-        assert!(matches(&found, &normal, 0.6, 0.6), "inclusive bounds");
-        assert!(!matches(&[], &[], 0.0, 1.0));
-    }
 }

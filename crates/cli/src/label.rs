@@ -13,10 +13,9 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use sightline_core::annotation::{Dataset, ImageAnnotations, ImageSize, Shape};
+use sightline_core::annotation::{Dataset, ImageAnnotations, ImageSize};
+use sightline_core::detection::Detection;
 use sightline_core::formats::{self, ExportOptions, Format};
-use sightline_core::view::Point;
-use sightline_vision::Detection;
 
 use crate::pipeline::{
     Detected, ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images,
@@ -140,7 +139,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             rel.clone(),
             Some(ImageSize::new(result.width, result.height)),
         );
-        annotations.shapes = result.detections.iter().map(shape_of).collect();
+        annotations.shapes = result.detections.iter().map(Detection::to_shape).collect();
         dataset.images.push(annotations);
     }
     let options = ExportOptions {
@@ -191,29 +190,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn shape_of(detection: &Detection) -> Shape {
-    let mut shape = match &detection.polygon_in_image {
-        Some(polygon) => Shape::polygon(
-            detection.class_name.clone(),
-            polygon
-                .iter()
-                .map(|p| Point::new(f64::from(p[0]), f64::from(p[1])))
-                .collect(),
-        ),
-        None => {
-            let [x1, y1, x2, y2] = detection.bbox_in_image.map(f64::from);
-            Shape::rectangle(
-                detection.class_name.clone(),
-                Point::new(x1, y1),
-                Point::new(x2, y2),
-            )
-        }
-    };
-    shape.score = Some(f64::from(detection.score));
-    shape.predicted = true;
-    shape
 }
 
 fn cache_path(cache: &Path, rel: &str) -> PathBuf {

@@ -1,15 +1,19 @@
 //! Pure logic of Sightline, shared by the browser app, the worker and the CLI.
 //!
-//! Owns the annotation model ([`annotation`]), the dataset formats ([`formats`]), geometry
-//! ([`geometry`]) and the coordinate spaces of the canvas ([`view`]), the undo/redo history
-//! of edits ([`history`]), and the image list of a project ([`project`]). It knows no
-//! tensors, no browser and no terminal, so everything here is tested with plain `cargo test`
-//! and compiles for `wasm32-unknown-unknown` as well.
+//! Owns the annotation model ([`annotation`]), a model's detections and the rules that
+//! turn them into shapes and filter images by them ([`detection`]), the dataset formats
+//! ([`formats`]), geometry ([`geometry`]) and the coordinate spaces of the canvas
+//! ([`view`]), the undo/redo history of edits ([`history`]), the canvas editor's pointer
+//! and key state machine ([`interaction`]), and the image list of a project ([`project`]).
+//! It knows no tensors, no browser and no terminal, so everything here is tested with plain
+//! `cargo test` and compiles for `wasm32-unknown-unknown` as well.
 
 pub mod annotation;
+pub mod detection;
 pub mod editing;
 pub mod formats;
 pub mod geometry;
 pub mod history;
+pub mod interaction;
 pub mod project;
 pub mod view;

@@ -8,6 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// One object a model found, in original-image pixels: the type the vision decoder returns,
+/// carried as it is (the serde field names are this protocol's).
+pub use sightline_core::detection::Detection;
+
 /// Version of this protocol; the page refuses a worker that speaks another.
 pub const PROTOCOL_VERSION: u32 = 3;
 
@@ -19,19 +23,7 @@ pub type RequestId = u64;
 /// same bytes the same way and a model loaded twice is loaded once.
 pub type ContentKey = String;
 
-/// What the page and the worker both know of the IndexedDB database: its name and the
-/// stores the worker reads. The page owns the schema (creates and migrates it); the worker
-/// only reads these two stores, by [`ContentKey`].
-pub mod store {
-    /// The database name.
-    pub const DATABASE_NAME: &str = "sightline";
-    /// Original bytes of images, keyed by content key: records `{key, bytes: Uint8Array,
-    /// type: "image/jpeg"...}`.
-    pub const BLOBS: &str = "blobs";
-    /// Model files, keyed by content key of the ONNX bytes: records `{key, name, onnx:
-    /// Uint8Array, config: string | undefined (AnyLabeling YAML), added_ms}`.
-    pub const MODELS: &str = "models";
-}
+pub mod store;
 
 /// What the page asks of the worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -182,53 +174,15 @@ pub struct FilterParams {
 }
 
 impl FilterParams {
-    /// Whether `detections` satisfy the filter.
+    /// Whether `detections` satisfy the filter ([`sightline_core::detection::any_matches`],
+    /// the rule `sightline filter` applies too).
     pub fn matches(&self, detections: &[Detection]) -> bool {
-        detections.iter().any(|d| {
-            (self.classes.is_empty() || self.classes.contains(&d.label))
-                && d.score >= self.min_confidence
-                && d.score <= self.max_confidence
-        })
-    }
-}
-
-/// One object a model found, in original-image pixels.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Detection {
-    pub class_id: u32,
-    /// The class name (the model's, or `class<N>`).
-    pub label: String,
-    pub score: f32,
-    /// `[x1, y1, x2, y2]`.
-    pub bbox: [f32; 4],
-    /// Instance outline of segmentation models.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub polygon: Option<Vec<[f32; 2]>>,
-}
-
-impl Detection {
-    /// The shape a prediction becomes in the studio: a rectangle (or the instance polygon of
-    /// a segmentation model), marked as predicted with its score.
-    pub fn to_shape(&self) -> sightline_core::annotation::Shape {
-        use sightline_core::annotation::Shape;
-        use sightline_core::view::Point;
-        let mut shape = match &self.polygon {
-            Some(points) if points.len() >= 3 => Shape::polygon(
-                self.label.clone(),
-                points
-                    .iter()
-                    .map(|p| Point::new(f64::from(p[0]), f64::from(p[1])))
-                    .collect(),
-            ),
-            _ => Shape::rectangle(
-                self.label.clone(),
-                Point::new(f64::from(self.bbox[0]), f64::from(self.bbox[1])),
-                Point::new(f64::from(self.bbox[2]), f64::from(self.bbox[3])),
-            ),
-        };
-        shape.predicted = true;
-        shape.score = Some(f64::from(self.score));
-        shape
+        sightline_core::detection::any_matches(
+            detections,
+            &self.classes,
+            self.min_confidence,
+            self.max_confidence,
+        )
     }
 }
 
@@ -728,25 +682,6 @@ mod tests {
             ..filter
         };
         assert!(any_class.matches(&[dog]));
-    }
-
-    #[test]
-    fn detections_become_predicted_shapes() {
-        use sightline_core::annotation::ShapeKind;
-        let rect = person(0.75).to_shape();
-        assert_eq!(rect.kind, ShapeKind::Rectangle);
-        assert!(rect.predicted);
-        assert_eq!(rect.score, Some(0.75));
-        assert_eq!(rect.label, "person");
-        let xy: Vec<(f64, f64)> = rect.points_in_image.iter().map(|p| (p.x, p.y)).collect();
-        assert_eq!(xy, [(1.0, 2.0), (30.5, 40.25)]);
-        let outline = Detection {
-            polygon: Some(vec![[0.0, 0.0], [4.0, 0.0], [4.0, 3.0]]),
-            ..person(0.5)
-        }
-        .to_shape();
-        assert_eq!(outline.kind, ShapeKind::Polygon);
-        assert_eq!(outline.points_in_image.len(), 3);
     }
 
     #[test]

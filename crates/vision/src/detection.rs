@@ -1,23 +1,10 @@
-//! The result type of a detector: one object found in an image, in original-image pixels.
+//! Comparing detections: whether two runs (f32 and f16, or sightline and a reference) found
+//! the same objects. The type itself, [`Detection`], is `sightline_core::detection`'s, shared
+//! with the worker protocol, the page and the CLI.
 
-use serde::{Deserialize, Serialize};
+pub use sightline_core::detection::Detection;
 
 use crate::yolo::nms::iou;
-
-/// One detected object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Detection {
-    /// Index into the model's class list.
-    pub class_id: usize,
-    /// The class's name (from the model config or the ONNX metadata).
-    pub class_name: String,
-    /// Confidence in `[0, 1]`.
-    pub score: f32,
-    /// `[x1, y1, x2, y2]` in original-image pixels, clipped to the image.
-    pub bbox_in_image: [f32; 4],
-    /// Outline of the instance mask in original-image pixels (segmentation models only).
-    pub polygon_in_image: Option<Vec<[f32; 2]>>,
-}
 
 /// Whether two detectors found the same objects in one image: the same number, and each of
 /// `found` paired with a distinct `reference` detection of the same class whose box overlaps
@@ -42,7 +29,7 @@ pub fn same_detections(
             .iter()
             .enumerate()
             .filter(|(i, r)| !used[*i] && r.class_id == detection.class_id)
-            .map(|(i, r)| (i, iou(&r.bbox_in_image, &detection.bbox_in_image), r))
+            .map(|(i, r)| (i, iou(&r.bbox, &detection.bbox), r))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         match best {
             Some((i, iou, r))
@@ -53,17 +40,13 @@ pub fn same_detections(
             Some((_, iou, r)) => {
                 return Err(format!(
                     "{} {:.3} at {:?} is closest to {:.3} at {:?} (IoU {iou:.3})",
-                    detection.class_name,
-                    detection.score,
-                    detection.bbox_in_image,
-                    r.score,
-                    r.bbox_in_image
+                    detection.label, detection.score, detection.bbox, r.score, r.bbox
                 ));
             }
             None => {
                 return Err(format!(
                     "{} {:.3} at {:?} has no counterpart",
-                    detection.class_name, detection.score, detection.bbox_in_image
+                    detection.label, detection.score, detection.bbox
                 ));
             }
         }
@@ -75,13 +58,13 @@ pub fn same_detections(
 mod tests {
     use super::*;
 
-    fn detection(class_id: usize, score: f32, bbox: [f32; 4]) -> Detection {
+    fn detection(class_id: u32, score: f32, bbox: [f32; 4]) -> Detection {
         Detection {
             class_id,
-            class_name: format!("c{class_id}"),
+            label: format!("c{class_id}"),
             score,
-            bbox_in_image: bbox,
-            polygon_in_image: None,
+            bbox,
+            polygon: None,
         }
     }
 

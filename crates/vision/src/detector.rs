@@ -416,7 +416,7 @@ impl Detector {
         let detections = kept
             .into_iter()
             .map(|candidate| {
-                let polygon_in_image = protos.and_then(|protos| {
+                let polygon = protos.and_then(|protos| {
                     let mask = mask_for_box(
                         &candidate.mask_coefficients,
                         protos,
@@ -435,15 +435,15 @@ impl Detector {
                     (polygon.len() >= 3 && polygon_area(&polygon) >= 1.0).then_some(polygon)
                 });
                 Detection {
-                    class_id: candidate.class_id,
-                    class_name: self
+                    class_id: u32::try_from(candidate.class_id).unwrap_or(u32::MAX),
+                    label: self
                         .class_names
                         .get(candidate.class_id)
                         .cloned()
                         .unwrap_or_else(|| format!("class{}", candidate.class_id)),
                     score: candidate.score,
-                    bbox_in_image: placement.bbox_in_image(candidate.bbox_in_input),
-                    polygon_in_image,
+                    bbox: placement.bbox_in_image(candidate.bbox_in_input),
+                    polygon,
                 }
             })
             .collect();

@@ -7,7 +7,12 @@
 //!
 //! burn 0.22 dispatches backends at run time through [`burn::tensor::Device`] (its tensors
 //! carry no backend type parameter), so the engine is written once against `Tensor<D>` and
-//! runs on whichever device the caller picks.
+//! runs on whichever device the caller picks. On the native CPU backend, in f32, the
+//! operators run hand-written kernels on the tensors' own memory where they have one; the one
+//! place that chooses is the private module `ops::kernels`.
+//!
+//! Detections ([`Detection`]) are `sightline_core::detection::Detection`, the type the worker
+//! protocol, the page and the CLI share.
 
 pub mod detection;
 pub mod detector;
@@ -35,6 +40,7 @@ pub use runtime::{ModelOutput, NodeTiming, OnnxModel, Precision};
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod kernels {
+    pub use crate::ops::Activation;
     pub use crate::ops::host::{ConvGeometry, ConvPath, conv2d_by};
-    pub use crate::ops::{Activation, Prepared};
+    pub use crate::ops::kernels::Prepared;
 }

@@ -164,8 +164,9 @@ mod tests {
         let array = read_npy(&bytes).unwrap();
         assert_eq!(array.shape, vec![2, 3]);
         assert_eq!(array.values, vec![1.0, 2.0, 3.0, 4.0, 5.0, -6.5]);
-        let scalar = read_npy(&write_npy(&[4], &[0.0; 4])).unwrap();
-        assert_eq!(scalar.shape, vec![4]);
+        let zeros = read_npy(&write_npy(&[4], &[0.0; 4])).unwrap();
+        assert_eq!(zeros.shape, vec![4]);
+        assert_eq!(zeros.values, vec![0.0; 4]);
     }
 
     #[test]

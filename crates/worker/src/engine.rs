@@ -360,13 +360,9 @@ impl Engine {
                 let found = found.next().ok_or_else(|| ImageError::Inference {
                     detail: "the batch gave no result for this image".into(),
                 })?;
-                let detections: Vec<Detection> = found
-                    .map_err(|e| ImageError::Inference {
-                        detail: e.to_string(),
-                    })?
-                    .into_iter()
-                    .map(to_protocol)
-                    .collect();
+                let detections: Vec<Detection> = found.map_err(|e| ImageError::Inference {
+                    detail: e.to_string(),
+                })?;
                 let matches = filter.map(|f| f.matches(&detections));
                 Ok(ImageDetections {
                     width,
@@ -431,15 +427,4 @@ async fn read_and_decode(host: &impl Host, image: &ImageRef) -> Result<RgbImage,
     sightline_vision::image_io::decode_image(&bytes).map_err(|e| ImageError::Decode {
         detail: e.to_string(),
     })
-}
-
-/// A vision detection as the protocol carries it.
-pub fn to_protocol(detection: sightline_vision::Detection) -> Detection {
-    Detection {
-        class_id: u32::try_from(detection.class_id).unwrap_or(u32::MAX),
-        label: detection.class_name,
-        score: detection.score,
-        bbox: detection.bbox_in_image,
-        polygon: detection.polygon_in_image,
-    }
 }

@@ -14,7 +14,7 @@ use sightline_protocol::{
     ModelInfo, ModelTask, Precision, PrecisionChoice, Progress, Reply, ReplyBody, Request,
     RequestBody, WorkerError,
 };
-use sightline_worker::engine::{Engine, Host, StoredModel, to_protocol};
+use sightline_worker::engine::{Engine, Host, StoredModel};
 use sightline_worker::handle_request;
 
 /// This package's folder, read when the test runs (a binary built by another clone of the
@@ -190,7 +190,14 @@ fn models_load_once_and_describe_themselves() {
     assert_eq!(engine.loaded(), 1);
     let seg = load(&engine, &host, "yolov8t-seg.onnx").expect("loads");
     assert_eq!(seg.task, ModelTask::Segment);
+    assert_eq!(engine.loaded(), 2);
     engine.unload("yolov8t.onnx");
+    assert_eq!(engine.loaded(), 1);
+    assert_eq!(
+        load(&engine, &host, "yolov8t-seg.onnx").expect("still loaded"),
+        seg,
+        "the other model stays"
+    );
     assert_eq!(engine.loaded(), 1);
 }
 
@@ -222,12 +229,7 @@ fn detections_equal_the_vision_pipeline_and_bad_images_stop_nothing() {
         let name = &images[index].name;
         let decoded =
             sightline_vision::image_io::decode_image(&read(&demo(name))).expect("decodes");
-        let expected: Vec<_> = reference
-            .detect(&decoded)
-            .expect("runs")
-            .into_iter()
-            .map(to_protocol)
-            .collect();
+        let expected = reference.detect(&decoded).expect("runs");
         let got = results[index].outcome.as_ref().expect("detected");
         assert_eq!((got.width, got.height), decoded.dimensions());
         assert!(
@@ -262,6 +264,7 @@ fn filter_says_which_images_match() {
         block_on(engine.detect(&host, 2, "yolov8t.onnx", &images, &LOW, Some(&filter)))
             .expect("runs"),
     );
+    assert_eq!((all.len(), filtered.len()), (images.len(), images.len()));
     for (plain, with_filter) in all.iter().zip(&filtered) {
         let plain = plain.outcome.as_ref().expect("ok");
         let with_filter = with_filter.outcome.as_ref().expect("ok");
@@ -344,7 +347,7 @@ fn a_cancel_keeps_the_images_finished_before_it() {
         block_on(engine.detect(&*host, 12, "yolov8t.onnx", &images[..1], &LOW, None))
             .expect("runs"),
     );
-    assert_eq!(results.len(), 1);
+    assert_eq!(results, finished[..1], "the same result as the one kept");
 }
 
 /// Batches of three through one forward each: every image gets the result it gets alone
@@ -366,6 +369,7 @@ fn batches_give_each_image_its_own_result() {
     let alone = detections(
         block_on(engine.detect(&*host, 20, "yolov8t.onnx", &images, &LOW, None)).expect("runs"),
     );
+    assert_eq!(alone.len(), images.len());
     host.progress.borrow_mut().clear();
     let batched_params = DetectParams { batch: 3, ..LOW };
     let batched = detections(
@@ -458,12 +462,7 @@ fn f16_is_used_only_when_it_finds_what_f32_finds() {
         ))
         .expect("runs"),
     );
-    let expected: Vec<_> = chosen
-        .detect(&decoded[0])
-        .expect("runs")
-        .into_iter()
-        .map(to_protocol)
-        .collect();
+    let expected = chosen.detect(&decoded[0]).expect("runs");
     assert_eq!(
         results[0].outcome.as_ref().expect("ok").detections,
         expected
@@ -597,12 +596,7 @@ fn requests_are_answered_with_typed_replies() {
 /// the worker gives Ultralytics' "Normal" box.
 #[test]
 fn the_trained_model_finds_the_person_ultralytics_finds() {
-    let Ok(path) = std::env::var("SIGHTLINE_FALL_MODEL") else {
-        assert!(
-            std::env::var("SIGHTLINE_REQUIRE_DATA").is_err(),
-            "SIGHTLINE_FALL_MODEL is required"
-        );
-        eprintln!("skipped: SIGHTLINE_FALL_MODEL is not set");
+    let Some(path) = sightline_test_support::fall_model() else {
         return;
     };
     let mut host = host();
@@ -610,7 +604,7 @@ fn the_trained_model_finds_the_person_ultralytics_finds() {
         "fall".into(),
         StoredModel {
             name: "fall.onnx".into(),
-            onnx: read(&path),
+            onnx: std::fs::read(&path).expect("the trained model"),
             config: None,
         },
     );

@@ -1,15 +1,11 @@
 //! `Conv` and `ConvTranspose` (2-D, grouped, dilated, asymmetric padding for `Conv`).
 
-#[cfg(not(target_arch = "wasm32"))]
-use std::borrow::Cow;
-
 use burn::tensor::Tensor;
 use burn::tensor::activation;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
-#[cfg(not(target_arch = "wasm32"))]
-use super::host;
+use super::kernels::{self, Window};
 use super::{Activation, NodeContext};
 use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, Value};
@@ -110,77 +106,31 @@ pub fn conv(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
             return Err(ctx.error(format!("input {:?} is smaller than the kernel", x.shape)));
         }
     }
-    // On the CPU: host kernels on the tensors' memory (see `host`), except for depthwise
-    // convolutions without the direct kernel, where burn's beats a GEMM per channel.
-    #[cfg(not(target_arch = "wasm32"))]
-    if ctx.host_kernels && (c_per_group > 1 || host::fast_depthwise()) {
-        let geometry = host::ConvGeometry {
-            input: [x.shape[0], c_in, h, wd],
-            c_out,
-            kernel: [kh, kw],
-            strides: p.strides,
-            pads: [pads[0], pads[1], pads[2], pads[3]],
-            dilations: p.dilations,
-            group: p.group,
-        };
-        let input = super::HostView::of(&x.padded)?;
-        let weight = host_floats(&ctx, 1)?;
-        let bias = match ctx.optional(2) {
-            Some(_) => Some(host_floats(&ctx, 2)?),
-            None => None,
-        };
-        if let Some(bias) = &bias
-            && bias.len() != c_out
-        {
-            return Err(ctx.error(format!(
-                "bias has {} values for {c_out} output channels",
-                bias.len()
-            )));
-        }
-        // Constant weights (a model's own) are repacked once and kept with the node.
-        let prepared = matches!(weight, Cow::Borrowed(_)).then_some(ctx.prepared);
-        let out = host::conv2d(
-            input.values(),
-            &weight,
-            bias.as_deref(),
-            &geometry,
-            ctx.activation,
-            prepared,
-        );
-        return Ok(vec![Value::Device(DeviceTensor::upload(
-            out,
-            &geometry.output_shape(),
-            ctx.device,
-        ))]);
-    }
-    let w = ctx.tensor(1)?;
-    let bias = bias(&ctx, c_out)?;
-    let options = ConvOptions::new_with_padding(
-        p.strides,
-        [(pads[0], pads[2]), (pads[1], pads[3])],
-        p.dilations,
-        p.group,
-    );
-    let y = conv2d(x.as_4d(), w.as_4d(), bias, options);
-    let y = match ctx.activation {
-        Activation::None => y,
-        Activation::Silu => activation::silu(y),
+    let window = Window {
+        kernel: [kh, kw],
+        strides: p.strides,
+        pads: [pads[0], pads[1], pads[2], pads[3]],
+        dilations: p.dilations,
     };
-    Ok(vec![Value::Device(DeviceTensor::from_4d(y))])
-}
-
-/// A constant input as host floats, borrowed when it is kept on the host (weights of a CPU
-/// model), read back otherwise.
-#[cfg(not(target_arch = "wasm32"))]
-fn host_floats<'v>(ctx: &'v NodeContext<'_>, index: usize) -> Result<Cow<'v, [f32]>> {
-    match ctx.input(index)? {
-        Value::Host(crate::onnx::HostTensor {
-            data: crate::onnx::HostData::F32(values),
-            ..
-        }) => Ok(Cow::Borrowed(values)),
-        Value::Host(_) => Err(ctx.error(format!("input #{index} must hold floats"))),
-        Value::Device(tensor) => Ok(Cow::Owned(super::host_values(tensor.padded.clone())?)),
-    }
+    // The host kernel where the model runs them, else burn's.
+    let y = kernels::conv2d(&ctx, x, window, c_out, p.group, |x| {
+        let w = ctx.tensor(1)?;
+        let bias = bias(&ctx, c_out)?;
+        let [top, left, bottom, right] = window.pads;
+        let options = ConvOptions::new_with_padding(
+            window.strides,
+            [(top, bottom), (left, right)],
+            window.dilations,
+            p.group,
+        );
+        let y = conv2d(x.as_4d(), w.as_4d(), bias, options);
+        let y = match ctx.activation {
+            Activation::None => y,
+            Activation::Silu => activation::silu(y),
+        };
+        Ok(DeviceTensor::from_4d(y))
+    })?;
+    Ok(vec![Value::Device(y)])
 }
 
 /// `ConvTranspose` (symmetric padding, no `output_shape`).

@@ -3,25 +3,17 @@
 
 use burn::tensor::activation;
 
-use super::{NodeContext, broadcast_shapes};
+use super::{NodeContext, broadcast_shapes, kernels};
 use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, Value};
 
 /// `Sigmoid`.
 pub fn sigmoid(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
     let x = ctx.take_tensor(0)?;
-    #[cfg(not(target_arch = "wasm32"))]
-    if ctx.host_kernels {
-        let mut values = super::host_values(x.padded)?;
-        super::host::sigmoid_in_place(&mut values);
-        return Ok(vec![Value::Device(DeviceTensor::upload(
-            values, &x.shape, ctx.device,
-        ))]);
-    }
-    Ok(vec![Value::Device(DeviceTensor::from_padded(
-        activation::sigmoid(x.padded),
-        x.shape,
-    ))])
+    let y = kernels::sigmoid(&ctx, x, |x| {
+        DeviceTensor::from_padded(activation::sigmoid(x.padded), x.shape)
+    })?;
+    Ok(vec![Value::Device(y)])
 }
 
 /// `Add`, `Sub`, `Mul`, `Div` and `Pow` with numpy broadcasting.

@@ -12,7 +12,8 @@
 //! zero-padded planes. rayon spreads the tiles over the cores; nothing is converted to
 //! channels-last. The GPU backends keep burn's kernels: these are used for the CPU device
 //! only, each path is checked against the definition here, and the tiny models' tests check
-//! the graphs against onnxruntime.
+//! the graphs against onnxruntime. Operators reach these kernels only through
+//! [`super::kernels`], which chooses them once per model.
 
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
@@ -108,7 +109,7 @@ pub fn conv2d(
     bias: Option<&[f32]>,
     geometry: &ConvGeometry,
     activation: Activation,
-    prepared: Option<&super::Prepared>,
+    prepared: Option<&super::kernels::Prepared>,
 ) -> Vec<f32> {
     conv2d_by(
         ConvPath::best(geometry),
@@ -175,7 +176,7 @@ pub fn conv2d_by(
     bias: Option<&[f32]>,
     geometry: &ConvGeometry,
     activation: Activation,
-    prepared: Option<&super::Prepared>,
+    prepared: Option<&super::kernels::Prepared>,
 ) -> Vec<f32> {
     match path {
         #[cfg(target_arch = "x86_64")]
@@ -823,22 +824,14 @@ mod tests {
             .collect()
     }
 
-    /// Every path that can compute `g` on this CPU.
-    fn paths(g: &ConvGeometry) -> Vec<ConvPath> {
-        let mut paths = vec![ConvPath::Im2col];
-        if g.suits_shifted_gemm() {
-            paths.push(ConvPath::Shifted);
-        }
-        #[cfg(target_arch = "x86_64")]
-        if direct::available() {
-            paths.push(ConvPath::Direct);
-        }
-        paths
+    /// Whether `path` computes `g` (the direct path: wherever the CPU has AVX-512).
+    fn suits(path: ConvPath, g: &ConvGeometry) -> bool {
+        path != ConvPath::Shifted || g.suits_shifted_gemm()
     }
 
-    #[test]
-    fn convolutions_match_their_definition() {
-        let cases = [
+    /// Convolutions as YOLO's layers have them, and their edge cases.
+    fn conv_cases() -> Vec<ConvGeometry> {
+        vec![
             // YOLO's stem: 3 channels, 3×3 stride 2, pad 1.
             ConvGeometry {
                 input: [1, 3, 17, 23],
@@ -1023,8 +1016,17 @@ mod tests {
                 dilations: [1, 1],
                 group: 1,
             },
-        ];
-        for (index, g) in cases.iter().enumerate() {
+        ]
+    }
+
+    /// `path` against the definition on every case it computes, plain and with SiLU fused.
+    fn check_path(path: ConvPath) {
+        let mut checked = 0;
+        for (index, g) in conv_cases().iter().enumerate() {
+            if !suits(path, g) {
+                continue;
+            }
+            checked += 1;
             let [_, c_in, _, _] = g.input;
             let [kh, kw] = g.kernel;
             let x = values(g.input.iter().product(), 1 + index as u32);
@@ -1034,25 +1036,48 @@ mod tests {
             // An f32 sum in any order is off by a few ulps of its terms' magnitude; a wrong
             // tap or channel is off by a whole term (~0.3 here).
             let tolerance = |i: usize| 1e-6 * magnitudes[i].max(1.0);
-            for path in paths(g) {
-                let got = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::None, None);
-                assert_eq!(got.len(), want.len(), "case {index} {path:?}");
-                for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-                    assert!(
-                        f64::from(a - b).abs() <= tolerance(i),
-                        "case {index} {path:?} at {i}: {a} vs {b}"
-                    );
-                }
-                let fused = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::Silu, None);
-                for (i, (a, b)) in fused.iter().zip(&want).enumerate() {
-                    let silu = f64::from(*b) / (1.0 + (-f64::from(*b)).exp());
-                    assert!(
-                        (f64::from(*a) - silu).abs() <= tolerance(i),
-                        "case {index} {path:?} SiLU at {i}: {a} vs {silu}"
-                    );
-                }
+            let got = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::None, None);
+            assert_eq!(got.len(), want.len(), "case {index} {path:?}");
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    f64::from(a - b).abs() <= tolerance(i),
+                    "case {index} {path:?} at {i}: {a} vs {b}"
+                );
+            }
+            let fused = conv2d_by(path, &x, &weight, Some(&bias), g, Activation::Silu, None);
+            assert_eq!(fused.len(), want.len(), "case {index} {path:?} SiLU");
+            for (i, (a, b)) in fused.iter().zip(&want).enumerate() {
+                let silu = f64::from(*b) / (1.0 + (-f64::from(*b)).exp());
+                assert!(
+                    (f64::from(*a) - silu).abs() <= tolerance(i),
+                    "case {index} {path:?} SiLU at {i}: {a} vs {silu}"
+                );
             }
         }
+        assert!(checked >= 2, "{path:?} checked on {checked} case(s) only");
+    }
+
+    #[test]
+    fn im2col_convolutions_match_their_definition() {
+        check_path(ConvPath::Im2col);
+    }
+
+    #[test]
+    fn shifted_view_convolutions_match_their_definition() {
+        check_path(ConvPath::Shifted);
+    }
+
+    /// The AVX-512 kernel where the CPU has it; elsewhere the test says it was skipped.
+    #[test]
+    fn direct_convolutions_match_their_definition() {
+        #[cfg(target_arch = "x86_64")]
+        if direct::available() {
+            check_path(ConvPath::Direct);
+            return;
+        }
+        sightline_test_support::skip(
+            "an x86-64 CPU with AVX-512 (avx512f) for the direct convolution (ops/host/direct.rs)",
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use burn::tensor::activation;
 
-use super::{NodeContext, broadcast_shapes};
+use super::{NodeContext, broadcast_shapes, kernels};
 use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, MAX_RANK, Value, pad_shape};
 
@@ -61,33 +61,23 @@ pub fn softmax(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
     let rank = x.rank();
     let default_axis = if ctx.opset >= 13 { -1 } else { 1 };
     let axis = ctx.axis(ctx.attr_int("axis", default_axis), rank)?;
-    #[cfg(not(target_arch = "wasm32"))]
-    if ctx.host_kernels {
-        // `[outer, len, inner]`: the softmax axis alone, or (legacy) all axes from it on.
-        let (len, inner) = if ctx.opset >= 13 {
-            (x.shape[axis], x.shape[axis + 1..].iter().product())
-        } else {
-            (x.shape[axis..].iter().product(), 1)
-        };
-        let mut values = super::host_values(x.padded)?;
-        super::host::softmax_in_place(&mut values, len, inner);
-        return Ok(vec![Value::Device(DeviceTensor::upload(
-            values, &x.shape, ctx.device,
-        ))]);
-    }
-    if ctx.opset >= 13 || axis + 1 == rank {
-        let dim = x.physical_axis(axis);
-        let padded = activation::softmax(x.padded, dim);
-        return Ok(vec![Value::Device(DeviceTensor::from_padded(
-            padded, x.shape,
-        ))]);
-    }
-    // Legacy semantics: softmax over everything from `axis` on.
-    let outer: usize = x.shape[..axis].iter().product();
-    let inner: usize = x.shape[axis..].iter().product();
-    let flat = x.padded.reshape([outer, inner]);
-    let padded = activation::softmax(flat, 1).reshape(pad_shape(&x.shape));
-    Ok(vec![Value::Device(DeviceTensor::from_padded(
-        padded, x.shape,
-    ))])
+    // `[outer, len, inner]`: the softmax axis alone, or (legacy) all axes from it on.
+    let (len, inner) = if ctx.opset >= 13 {
+        (x.shape[axis], x.shape[axis + 1..].iter().product())
+    } else {
+        (x.shape[axis..].iter().product(), 1)
+    };
+    let y = kernels::softmax(&ctx, x, len, inner, |x| {
+        if ctx.opset >= 13 || axis + 1 == rank {
+            let dim = x.physical_axis(axis);
+            let padded = activation::softmax(x.padded, dim);
+            return DeviceTensor::from_padded(padded, x.shape);
+        }
+        // Legacy semantics: softmax over everything from `axis` on.
+        let outer: usize = x.shape[..axis].iter().product();
+        let flat = x.padded.reshape([outer, len]);
+        let padded = activation::softmax(flat, 1).reshape(pad_shape(&x.shape));
+        DeviceTensor::from_padded(padded, x.shape)
+    })?;
+    Ok(vec![Value::Device(y)])
 }

@@ -2,16 +2,22 @@
 //! helpers that read attributes and inputs and turn every misuse into a [`VisionError`]
 //! naming the node. Shapes are checked here before burn sees them, because burn treats a
 //! shape mismatch as a programming error and panics.
+//!
+//! Where the native CPU backend runs its own kernels ([`host`]), an operator calls the
+//! function of [`kernels`] for it, passing its burn code as the fallback: that module alone
+//! decides which runs, owns what the host kernels keep per node, and holds their `cfg`s.
 
 mod conv;
 mod elementwise;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod host;
+pub mod kernels;
 mod linalg;
 mod pool;
 mod resize;
 mod shape;
 
+pub(crate) use kernels::{Kernels, NodeKernels};
 pub(crate) use shape::constant_value;
 
 use burn::tensor::{Device, FloatDType};
@@ -68,18 +74,11 @@ pub struct Execution<'a> {
     pub opset: i64,
     /// The activation fused into this node.
     pub activation: Activation,
-    /// True on the CPU backend natively: convolutions and sigmoids run on the tensors' host
-    /// memory with the kernels of [`host`].
-    pub host_kernels: bool,
     /// The element type of the model's float tensors (f32, or f16 where enabled).
     pub float: FloatDType,
-    /// This node's slot for what its kernel derives from constant inputs.
-    pub prepared: &'a Prepared,
+    /// The kernels this node runs with (see [`kernels`]).
+    pub kernels: NodeKernels<'a>,
 }
-
-/// What a node's kernel derives once from its constant inputs and keeps with the model:
-/// for a CPU convolution, its weights repacked for the direct kernel.
-pub type Prepared = std::sync::OnceLock<Vec<f32>>;
 
 /// Runs one node on its (already resolved) inputs; `None` marks an omitted optional input.
 pub fn run_node(
@@ -93,9 +92,8 @@ pub fn run_node(
         device: execution.device,
         opset: execution.opset,
         activation: execution.activation,
-        host_kernels: execution.host_kernels,
         float: execution.float,
-        prepared: execution.prepared,
+        kernels: execution.kernels,
     };
     // Empty tensors only occur in broken graphs; refusing them keeps size arithmetic sound.
     let empty = ctx
@@ -136,12 +134,8 @@ pub(crate) struct NodeContext<'a> {
     pub device: &'a Device,
     pub opset: i64,
     pub activation: Activation,
-    /// Read by the host kernels, which a wasm build has none of.
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub host_kernels: bool,
     pub float: FloatDType,
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub prepared: &'a Prepared,
+    pub kernels: NodeKernels<'a>,
 }
 
 impl NodeContext<'_> {
@@ -278,47 +272,6 @@ impl NodeContext<'_> {
             .map(|&v| usize::try_from(v).ok())
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| self.error(format!("{what} must not be negative, got {values:?}")))
-    }
-}
-
-/// A CPU tensor's values as a vector: the tensor's own memory when nothing else holds it
-/// (flex hands it over without a copy), otherwise a copy.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn host_values(tensor: burn::tensor::Tensor<MAX_RANK>) -> Result<Vec<f32>> {
-    tensor
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|err| VisionError::Backend(format!("cannot read a CPU tensor: {err:?}")))
-}
-
-/// A CPU tensor's values, read where they are: flex's own memory when it holds them
-/// contiguously (a `Split` part, or a tensor other nodes read too, which `into_data` would
-/// copy), otherwise a copy.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) enum HostView {
-    #[cfg(feature = "flex")]
-    Flex(burn_flex::FlexTensor),
-    Owned(Vec<f32>),
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-impl HostView {
-    pub fn of(tensor: &burn::tensor::Tensor<MAX_RANK>) -> Result<Self> {
-        #[cfg(feature = "flex")]
-        if let Ok(flex) = tensor.clone().try_into_primitive::<burn_flex::Flex>()
-            && flex.as_slice::<f32>().is_some()
-        {
-            return Ok(Self::Flex(flex));
-        }
-        host_values(tensor.clone()).map(Self::Owned)
-    }
-
-    pub fn values(&self) -> &[f32] {
-        match self {
-            #[cfg(feature = "flex")]
-            Self::Flex(tensor) => tensor.as_slice::<f32>().unwrap_or_default(),
-            Self::Owned(values) => values,
-        }
     }
 }
 

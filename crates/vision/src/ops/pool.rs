@@ -4,6 +4,7 @@ use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 
 use super::NodeContext;
+use super::kernels::{self, Window};
 use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, Value};
 
@@ -51,28 +52,19 @@ pub fn max_pool(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
         }
     }
     let ceil_mode = ctx.attr_int("ceil_mode", 0) != 0;
-    #[cfg(not(target_arch = "wasm32"))]
-    if ctx.host_kernels && !ceil_mode {
-        let geometry = super::host::PoolGeometry {
-            input: [x.shape[0], x.shape[1], x.shape[2], x.shape[3]],
-            kernel: [kernel[0], kernel[1]],
-            strides: [strides[0], strides[1]],
-            pads: [pads[0], pads[1], pads[2], pads[3]],
-            dilations: [dilations[0], dilations[1]],
-        };
-        let [oh, ow] = geometry.output_size();
-        let out = super::host::max_pool2d(super::HostView::of(&x.padded)?.values(), &geometry);
-        return Ok(vec![Value::Device(DeviceTensor::upload(
-            out,
-            &[x.shape[0], x.shape[1], oh, ow],
-            ctx.device,
-        ))]);
-    }
-    let mut options =
-        MaxPoolOptions::new([kernel[0], kernel[1]]).with_stride([strides[0], strides[1]]);
-    options.padding = [(pads[0], pads[2]), (pads[1], pads[3])];
-    options.dilation = [dilations[0], dilations[1]];
-    options.ceil_mode = ceil_mode;
-    let y = max_pool2d(x.as_4d(), options);
-    Ok(vec![Value::Device(DeviceTensor::from_4d(y))])
+    let window = Window {
+        kernel: [kernel[0], kernel[1]],
+        strides: [strides[0], strides[1]],
+        pads: [pads[0], pads[1], pads[2], pads[3]],
+        dilations: [dilations[0], dilations[1]],
+    };
+    let y = kernels::max_pool2d(&ctx, x, window, ceil_mode, |x| {
+        let [top, left, bottom, right] = window.pads;
+        let mut options = MaxPoolOptions::new(window.kernel).with_stride(window.strides);
+        options.padding = [(top, bottom), (left, right)];
+        options.dilation = window.dilations;
+        options.ceil_mode = ceil_mode;
+        DeviceTensor::from_4d(max_pool2d(x.as_4d(), options))
+    })?;
+    Ok(vec![Value::Device(y)])
 }

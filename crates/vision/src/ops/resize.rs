@@ -4,7 +4,7 @@
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
-use super::NodeContext;
+use super::{NodeContext, kernels};
 use crate::error::Result;
 use crate::runtime::value::{DeviceTensor, Value};
 
@@ -72,23 +72,15 @@ pub fn resize(mut ctx: NodeContext<'_>) -> Result<Vec<Value>> {
                     x.shape
                 )));
             }
-            #[cfg(not(target_arch = "wasm32"))]
-            if ctx.host_kernels {
-                let out = super::host::upsample_nearest(
-                    super::HostView::of(&x.padded)?.values(),
-                    [n, c, h, w],
-                    [fh, fw],
-                );
-                return Ok(vec![Value::Device(DeviceTensor::upload(
-                    out, &out_shape, ctx.device,
-                ))]);
-            }
-            let y = x
-                .padded
-                .reshape([n, c, h, 1, w, 1])
-                .expand([n, c, h, fh, w, fw])
-                .reshape([1, 1, n, c, out_h, out_w]);
-            Ok(vec![Value::Device(DeviceTensor::from_padded(y, out_shape))])
+            let y = kernels::upsample_nearest(&ctx, x, [fh, fw], |x| {
+                let y = x
+                    .padded
+                    .reshape([n, c, h, 1, w, 1])
+                    .expand([n, c, h, fh, w, fw])
+                    .reshape([1, 1, n, c, out_h, out_w]);
+                DeviceTensor::from_padded(y, out_shape)
+            })?;
+            Ok(vec![Value::Device(y)])
         }
         "linear" => {
             let align_corners = match coordinates.as_str() {

@@ -3,7 +3,7 @@
 
 use burn::tensor::{Slice, Tensor};
 
-use super::NodeContext;
+use super::{NodeContext, kernels};
 use crate::error::Result;
 use crate::onnx::{Attribute, HostData, HostTensor};
 use crate::runtime::value::{DeviceTensor, MAX_RANK, Value, pad_shape};
@@ -51,23 +51,10 @@ pub fn concat(ctx: &NodeContext<'_>) -> Result<Vec<Value>> {
             tensors.push(tensor.padded);
         }
     }
-    // On the CPU: one parallel copy from the inputs' own memory.
-    #[cfg(not(target_arch = "wasm32"))]
-    if ctx.host_kernels {
-        let views = tensors
-            .iter()
-            .map(super::HostView::of)
-            .collect::<Result<Vec<_>>>()?;
-        let parts: Vec<&[f32]> = views.iter().map(super::HostView::values).collect();
-        let out = super::host::concat(&parts, shape[..axis].iter().product());
-        return Ok(vec![Value::Device(DeviceTensor::upload(
-            out, &shape, ctx.device,
-        ))]);
-    }
-    let padded = Tensor::cat(tensors, MAX_RANK - rank + axis);
-    Ok(vec![Value::Device(DeviceTensor::from_padded(
-        padded, shape,
-    ))])
+    let y = kernels::concat(ctx, tensors, shape, axis, |tensors, shape| {
+        DeviceTensor::from_padded(Tensor::cat(tensors, MAX_RANK - rank + axis), shape)
+    })?;
+    Ok(vec![Value::Device(y)])
 }
 
 /// `Split` into the sizes given by the `split` input/attribute, or into equal parts.

@@ -1,5 +1,7 @@
 //! The graph executor: weights uploaded once, nodes run in order, intermediate values freed
-//! after their last use.
+//! after their last use. Which kernels the nodes run with (burn's, or the native CPU
+//! backend's own) is chosen once per model by `ops::kernels::Kernels`, which the executor
+//! only carries.
 
 mod batch;
 pub mod value;
@@ -10,7 +12,7 @@ use burn::tensor::{Device, FloatDType};
 
 use crate::error::{Result, VisionError};
 use crate::onnx::{Graph, HostData, HostTensor, Node, ValueDecl, parse_onnx};
-use crate::ops::{self, Activation, Execution, SUPPORTED_OPS};
+use crate::ops::{self, Activation, Execution, Kernels, SUPPORTED_OPS};
 use value::{DeviceTensor, MAX_RANK, Value};
 
 /// Float constants up to this many elements stay on the host (scalars, scales, shapes).
@@ -24,17 +26,14 @@ pub struct OnnxModel {
     activations: Vec<Activation>,
     /// Per node: values whose last reader is that node (freed right after it).
     frees_after: Vec<Vec<String>>,
-    /// Per node: what its kernel derives once from constant inputs (the CPU convolutions'
-    /// repacked weights), filled on first use.
-    prepared: Vec<ops::Prepared>,
+    /// The kernels the nodes run with, and what they keep per node.
+    kernels: Kernels,
     constants: HashMap<String, Value>,
     inputs: Vec<ValueDecl>,
     outputs: Vec<ValueDecl>,
     metadata: Vec<(String, String)>,
     opset: i64,
     device: Device,
-    /// The CPU backend natively: convolutions and sigmoids use the host kernels.
-    host_kernels: bool,
     /// `Ok` when the graph computes each image of a batch on its own (see [`batch`]), else
     /// what prevents it.
     batching: std::result::Result<(), String>,
@@ -191,21 +190,12 @@ impl OnnxModel {
             initializers,
             metadata,
         } = graph;
-        // The host kernels are f32 kernels.
-        let host_kernels = uses_host_kernels(device) && precision == Precision::F32;
-        // On the CPU the convolution kernels read weights and biases straight from the host.
-        let host_weights: std::collections::HashSet<&str> = if host_kernels {
-            nodes
-                .iter()
-                .filter(|node| node.op_type == "Conv")
-                .flat_map(|node| node.inputs.iter().skip(1).map(String::as_str))
-                .collect()
-        } else {
-            Default::default()
-        };
+        let kernels = Kernels::choose(device, precision);
+        // Constants the kernels read from host memory stay there.
+        let host_constants = kernels.host_constants(&nodes);
         let mut constants = HashMap::with_capacity(initializers.len());
         for (name, tensor) in initializers {
-            let value = if host_weights.contains(name.as_str()) {
+            let value = if host_constants.contains(name.as_str()) {
                 Value::Host(tensor)
             } else {
                 constant_value(tensor, device, float)?
@@ -237,19 +227,18 @@ impl OnnxModel {
             kept.iter()
                 .all(|n| SUPPORTED_OPS.contains(&n.op_type.as_str()))
         );
-        let prepared = kept.iter().map(|_| ops::Prepared::default()).collect();
+        let kernels = kernels.with_nodes(kept.len());
         Ok(Self {
             nodes: kept,
             activations,
             frees_after,
-            prepared,
+            kernels,
             constants,
             inputs,
             outputs,
             metadata,
             opset,
             device: device.clone(),
-            host_kernels,
             batching,
             precision,
         })
@@ -395,12 +384,12 @@ impl OnnxModel {
             }
             env.insert(decl.name.as_str(), Value::Device(tensor));
         }
-        for (((node, frees), &activation), prepared) in self
+        for (index, ((node, frees), &activation)) in self
             .nodes
             .iter()
             .zip(&self.frees_after)
             .zip(&self.activations)
-            .zip(&self.prepared)
+            .enumerate()
         {
             let mut args = Vec::with_capacity(node.inputs.len());
             for name in &node.inputs {
@@ -431,9 +420,8 @@ impl OnnxModel {
                 device: &self.device,
                 opset: self.opset,
                 activation,
-                host_kernels: self.host_kernels,
                 float: self.precision.float_dtype(),
-                prepared,
+                kernels: self.kernels.node(index),
             };
             let results = around(node, activation, &mut || {
                 let args = args.take().unwrap_or_default();
@@ -511,19 +499,6 @@ fn constant_value(tensor: HostTensor, device: &Device, float: FloatDType) -> Res
             )))
         }
         _ => Ok(Value::Host(tensor)),
-    }
-}
-
-/// True for the CPU backend on a native build: the host kernels of `ops::host` apply.
-fn uses_host_kernels(device: &Device) -> bool {
-    #[cfg(all(feature = "flex", not(target_arch = "wasm32")))]
-    {
-        *device == Device::flex()
-    }
-    #[cfg(not(all(feature = "flex", not(target_arch = "wasm32"))))]
-    {
-        let _ = device;
-        false
     }
 }
 

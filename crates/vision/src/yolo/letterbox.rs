@@ -219,6 +219,7 @@ mod tests {
     fn constant_images_stay_constant_through_resize() {
         let image = RgbImage::from_pixel(37, 23, image::Rgb([200, 3, 77]));
         let resized = resize_linear(&image, 101, 9);
+        assert_eq!(resized.dimensions(), (101, 9));
         assert!(resized.pixels().all(|p| p.0 == [200, 3, 77]));
     }
 }

@@ -24,9 +24,9 @@
 //! channels go in passes sized so a call's input stays in L1 while up to 4 blocks of output
 //! channels use it (the sums of earlier passes wait in a buffer); the first block's pass
 //! prefetches the next call's input rows. The weights are repacked per block as
-//! `[channel][tap][OC]`, once per node ([`crate::ops::Prepared`]). Bias and SiLU are applied
-//! in registers before the one store of each output value (one masked store per output row
-//! a vector touches).
+//! `[channel][tap][OC]`, once per node ([`crate::ops::kernels::Prepared`]). Bias and SiLU
+//! are applied in registers before the one store of each output value (one masked store per
+//! output row a vector touches).
 //!
 //! The crate's main module with `unsafe` (the other is one `set_len` in
 //! [`super::concat`]): the intrinsics that load and store through raw pointers, and tasks
@@ -399,7 +399,7 @@ pub fn conv2d(
     bias: Option<&[f32]>,
     g: &ConvGeometry,
     activation: Activation,
-    prepared: Option<&crate::ops::Prepared>,
+    prepared: Option<&crate::ops::kernels::Prepared>,
 ) -> Vec<f32> {
     assert!(available(), "the direct convolution needs AVX-512");
     let [batch, c_in, h, w] = g.input;
