@@ -19,7 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::autosave::Storage;
 use crate::image_loader::js_error_text;
-use crate::storage::{AnnotationRecord, BlobRecord, ImageRecord, ProjectRecord};
+use crate::storage::{AnnotationRecord, BlobRecord, ImageRecord, ProjectRecord, StorageError};
 
 /// Images stored per IndexedDB transaction: big enough to amortise a transaction, small
 /// enough that progress moves and a cancel is quick.
@@ -33,39 +33,44 @@ pub struct Imported {
 }
 
 /// Why nothing was imported.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum ImportFailure {
+    #[error("Import cancelled; nothing was added.")]
     Cancelled,
+    #[error("No images found (JPEG, PNG, BMP, GIF, WebP, TIFF); nothing was added.")]
     NoImages,
-    Failed(String),
+    #[error("Import failed: {0}")]
+    Storage(#[from] StorageError),
+    #[error("Import failed: hashing {path}: {error}")]
+    Hashing { path: String, error: FileError },
 }
 
-impl std::fmt::Display for ImportFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ImportFailure::Cancelled => write!(f, "Import cancelled; nothing was added."),
-            ImportFailure::NoImages => write!(
-                f,
-                "No images found (JPEG, PNG, BMP, GIF, WebP, TIFF); nothing was added."
-            ),
-            ImportFailure::Failed(detail) => write!(f, "Import failed: {detail}"),
-        }
+/// Why a picked file could not be read or hashed, in the browser's words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("this browser has no crypto API")]
+    NoCrypto,
+    #[error("{0}")]
+    Browser(String),
+}
+
+impl FileError {
+    fn browser(err: wasm_bindgen::JsValue) -> Self {
+        Self::Browser(js_error_text(&err))
     }
 }
 
 /// The lowercase hex SHA-256 of `bytes` — the content key shared with the worker.
-pub async fn content_key(bytes: &[u8]) -> Result<String, String> {
+pub async fn content_key(bytes: &[u8]) -> Result<String, FileError> {
     let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())
-        .map_err(|e| js_error_text(&e))?
+        .map_err(FileError::browser)?
         .dyn_into::<web_sys::Crypto>()
-        .map_err(|_| "this browser has no crypto API".to_owned())?;
+        .map_err(|_| FileError::NoCrypto)?;
     let promise = crypto
         .subtle()
         .digest_with_str_and_u8_array("SHA-256", bytes)
-        .map_err(|e| js_error_text(&e))?;
-    let digest = JsFuture::from(promise)
-        .await
-        .map_err(|e| js_error_text(&e))?;
+        .map_err(FileError::browser)?;
+    let digest = JsFuture::from(promise).await.map_err(FileError::browser)?;
     let digest = js_sys::Uint8Array::new(&digest).to_vec();
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -83,10 +88,11 @@ pub fn listed_path(file: &web_sys::File) -> String {
     }
 }
 
-pub async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+/// The whole content of a picked file.
+pub async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, FileError> {
     let buffer = JsFuture::from(file.array_buffer())
         .await
-        .map_err(|e| js_error_text(&e))?;
+        .map_err(FileError::browser)?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
@@ -112,13 +118,12 @@ pub async fn import_files(
     cancel: Rc<Cell<bool>>,
     progress: impl Fn(usize, usize),
 ) -> Result<Imported, ImportFailure> {
-    let failed = |e: crate::storage::StorageError| ImportFailure::Failed(e.to_string());
     let listing: Vec<String> = files.iter().map(listed_path).collect();
     let plan = plan_folder(&listing);
     if plan.images.is_empty() {
         return Err(ImportFailure::NoImages);
     }
-    let store = storage.store().await.map_err(failed)?;
+    let store = storage.store().await?;
     let mut problems: Vec<String> = Vec::new();
     let mut sizes: HashMap<String, Option<ImageSize>> = HashMap::new();
     let mut image_records: Vec<ImageRecord> = Vec::new();
@@ -149,7 +154,10 @@ pub async fn import_files(
             };
             let key = content_key(&bytes)
                 .await
-                .map_err(|detail| ImportFailure::Failed(format!("hashing {path}: {detail}")))?;
+                .map_err(|error| ImportFailure::Hashing {
+                    path: path.clone(),
+                    error,
+                })?;
             let size = image_size_from_header(&bytes);
             if size.is_none() {
                 problems.push(format!(
@@ -173,7 +181,7 @@ pub async fn import_files(
             .collect();
         if let Err(error) = store.put_blobs(&blobs).await {
             let _ = store.forget_blobs(&stored_keys).await;
-            return Err(failed(error));
+            return Err(error.into());
         }
         stored_keys.extend(read.into_iter().map(|(key, _, _)| key));
         progress(((chunk_index + 1) * CHUNK).min(total), total);
@@ -220,7 +228,7 @@ pub async fn import_files(
     if let Err(error) = written {
         let _ = store.delete_project(&project_id).await;
         let _ = store.forget_blobs(&stored_keys).await;
-        return Err(failed(error));
+        return Err(error.into());
     }
 
     let mut lines = vec![format!(

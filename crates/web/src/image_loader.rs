@@ -8,22 +8,32 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, Response};
 
 /// Why an image could not be shown, in words for the status bar.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
+    #[error("could not fetch {url}: {detail}")]
     Network { url: String, detail: String },
+    #[error("could not fetch {url}: HTTP {status}")]
     Http { url: String, status: u16 },
-    Decode { url: String, detail: String },
+    #[error("{url} is not an image the browser can decode: {detail}")]
+    Decode { url: String, detail: BitmapError },
 }
 
-impl std::fmt::Display for LoadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LoadError::Network { url, detail } => write!(f, "could not fetch {url}: {detail}"),
-            LoadError::Http { url, status } => write!(f, "could not fetch {url}: HTTP {status}"),
-            LoadError::Decode { url, detail } => {
-                write!(f, "{url} is not an image the browser can decode: {detail}")
-            }
-        }
+/// Why the browser could not decode or draw an image, in its own words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BitmapError {
+    /// Not running in a window (a worker, a test harness).
+    #[error("no window")]
+    NoWindow,
+    #[error("the canvas has no 2d context")]
+    NoContext,
+    /// What the browser said (the message of the exception it threw).
+    #[error("{0}")]
+    Browser(String),
+}
+
+impl BitmapError {
+    fn browser(err: JsValue) -> Self {
+        Self::Browser(js_error_text(&err))
     }
 }
 
@@ -36,8 +46,8 @@ pub(crate) fn js_error_text(err: &JsValue) -> String {
         .unwrap_or_else(|| format!("{err:?}"))
 }
 
-fn window() -> Result<web_sys::Window, String> {
-    web_sys::window().ok_or_else(|| "no window".to_owned())
+fn window() -> Result<web_sys::Window, BitmapError> {
+    web_sys::window().ok_or(BitmapError::NoWindow)
 }
 
 /// GETs `url` and returns the response, failing on network errors and non-2xx statuses.
@@ -46,7 +56,7 @@ pub async fn fetch(url: &str) -> Result<Response, LoadError> {
         url: url.to_owned(),
         detail,
     };
-    let window = window().map_err(network)?;
+    let window = window().map_err(|e| network(e.to_string()))?;
     let response = JsFuture::from(window.fetch_with_str(url))
         .await
         .map_err(|err| network(js_error_text(&err)))?;
@@ -85,14 +95,14 @@ pub async fn load_bitmap(url: &str) -> Result<ImageBitmap, LoadError> {
 }
 
 /// Decodes image bytes held in a blob.
-pub async fn decode_blob(blob: &Blob) -> Result<ImageBitmap, String> {
+pub async fn decode_blob(blob: &Blob) -> Result<ImageBitmap, BitmapError> {
     let window = window()?;
     let promise: Promise = window
         .create_image_bitmap_with_blob(blob)
-        .map_err(|err| js_error_text(&err))?;
+        .map_err(BitmapError::browser)?;
     let bitmap = JsFuture::from(promise)
         .await
-        .map_err(|err| js_error_text(&err))?;
+        .map_err(BitmapError::browser)?;
     Ok(bitmap.unchecked_into())
 }
 
@@ -102,7 +112,7 @@ pub async fn decode_blob(blob: &Blob) -> Result<ImageBitmap, String> {
 pub fn draw_fitted(
     canvas: &HtmlCanvasElement,
     bitmap: Option<&ImageBitmap>,
-) -> Result<Option<ViewTransform>, String> {
+) -> Result<Option<ViewTransform>, BitmapError> {
     let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
     let view_size = Size::new(
         f64::from(canvas.client_width()),
@@ -115,12 +125,12 @@ pub fn draw_fitted(
     canvas.set_height((view_size.height * ratio).round() as u32);
     let context: CanvasRenderingContext2d = canvas
         .get_context("2d")
-        .map_err(|err| js_error_text(&err))?
-        .ok_or("the canvas has no 2d context")?
+        .map_err(BitmapError::browser)?
+        .ok_or(BitmapError::NoContext)?
         .unchecked_into();
     context
         .set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0)
-        .map_err(|err| js_error_text(&err))?;
+        .map_err(BitmapError::browser)?;
     context.clear_rect(0.0, 0.0, view_size.width, view_size.height);
     let Some(bitmap) = bitmap else {
         return Ok(None);
@@ -137,7 +147,7 @@ pub(crate) fn draw_bitmap(
     context: &CanvasRenderingContext2d,
     bitmap: &ImageBitmap,
     view_from_image: &ViewTransform,
-) -> Result<(), String> {
+) -> Result<(), BitmapError> {
     let image_size = Size::new(f64::from(bitmap.width()), f64::from(bitmap.height()));
     let size_in_view = view_from_image.view_size_of(image_size);
     context.set_image_smoothing_enabled(view_from_image.scale < 1.0);
@@ -149,5 +159,5 @@ pub(crate) fn draw_bitmap(
             size_in_view.width,
             size_in_view.height,
         )
-        .map_err(|err| js_error_text(&err))
+        .map_err(BitmapError::browser)
 }

@@ -1,26 +1,50 @@
 //! Opening a project: a manifest fetched from beside the app (the demo in `demo/`), or a
 //! project whose images are stored in IndexedDB (opened from the user's files).
 
-use sightline_core::project::{ImageEntry, Manifest};
+use sightline_core::project::{ImageEntry, Manifest, ManifestError};
 use web_sys::ImageBitmap;
 
 use crate::autosave::Storage;
-use crate::image_loader::{LoadError, decode_blob, fetch, js_error_text, load_bitmap};
-use crate::storage::ProjectRecord;
+use crate::image_loader::{BitmapError, LoadError, decode_blob, fetch, js_error_text, load_bitmap};
+use crate::storage::{ProjectRecord, StorageError};
 
 /// Where the demo project's manifest is served, relative to the page.
 pub const DEMO_MANIFEST_URL: &str = "demo/manifest.json";
 
+/// Why a project or one of its images could not be opened, in words for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectLoadError {
+    /// The manifest or the image could not be fetched or decoded.
+    #[error(transparent)]
+    Fetch(#[from] LoadError),
+    /// The manifest's text could not be read from the response (the browser's words).
+    #[error("{0}")]
+    Body(String),
+    /// The manifest is not one.
+    #[error("{url}: {error}")]
+    Manifest { url: String, error: ManifestError },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("the stored copy of {path} is missing; open its folder again")]
+    MissingBlob { path: String },
+    #[error("{path} is not an image the browser can decode: {detail}")]
+    Decode { path: String, detail: BitmapError },
+}
+
 /// Fetches and parses a project manifest.
-pub async fn load_manifest(url: &str) -> Result<Manifest, String> {
-    let response = fetch(url).await.map_err(|err: LoadError| err.to_string())?;
-    let text_promise = response.text().map_err(|err| js_error_text(&err))?;
+pub async fn load_manifest(url: &str) -> Result<Manifest, ProjectLoadError> {
+    let response = fetch(url).await?;
+    let body = |err| ProjectLoadError::Body(js_error_text(&err));
+    let text_promise = response.text().map_err(body)?;
     let text = wasm_bindgen_futures::JsFuture::from(text_promise)
         .await
-        .map_err(|err| js_error_text(&err))?
+        .map_err(body)?
         .as_string()
         .unwrap_or_default();
-    Manifest::from_json(&text).map_err(|err| format!("{url}: {err}"))
+    Manifest::from_json(&text).map_err(|error| ProjectLoadError::Manifest {
+        url: url.to_owned(),
+        error,
+    })
 }
 
 /// The URL of an image of a manifest loaded from `manifest_url`.
@@ -35,9 +59,9 @@ pub fn image_url(manifest_url: &str, image_path: &str) -> String {
 pub async fn load_stored_manifest(
     storage: Storage,
     project: &ProjectRecord,
-) -> Result<Manifest, String> {
-    let store = storage.store().await.map_err(|e| e.to_string())?;
-    let (mut images, problems) = store.images(&project.id).await.map_err(|e| e.to_string())?;
+) -> Result<Manifest, ProjectLoadError> {
+    let store = storage.store().await?;
+    let (mut images, problems) = store.images(&project.id).await?;
     if let Some(problem) = problems.first() {
         web_sys::console::warn_1(&problem.to_string().into());
     }
@@ -61,29 +85,23 @@ pub async fn load_image(
     storage: Storage,
     manifest_url: &str,
     entry: &ImageEntry,
-) -> Result<ImageBitmap, String> {
+) -> Result<ImageBitmap, ProjectLoadError> {
     match &entry.blob_key {
         Some(key) => {
-            let store = storage.store().await.map_err(|e| e.to_string())?;
+            let store = storage.store().await?;
             let blob = store
                 .blob(key)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| {
-                    format!(
-                        "the stored copy of {} is missing; open its folder again",
-                        entry.path
-                    )
+                .await?
+                .ok_or_else(|| ProjectLoadError::MissingBlob {
+                    path: entry.path.clone(),
                 })?;
-            decode_blob(&blob).await.map_err(|detail| {
-                format!(
-                    "{} is not an image the browser can decode: {detail}",
-                    entry.path
-                )
-            })
+            decode_blob(&blob)
+                .await
+                .map_err(|detail| ProjectLoadError::Decode {
+                    path: entry.path.clone(),
+                    detail,
+                })
         }
-        None => load_bitmap(&image_url(manifest_url, &entry.path))
-            .await
-            .map_err(|e: LoadError| e.to_string()),
+        None => Ok(load_bitmap(&image_url(manifest_url, &entry.path)).await?),
     }
 }

@@ -30,6 +30,16 @@ pub enum WorkerState {
     Failed(String),
 }
 
+/// Why the worker could not be started or written to, in words for the status bar.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BridgeError {
+    #[error("could not start the worker: {0}")]
+    Start(String),
+    /// `postMessage` failed (the browser's words).
+    #[error("{0}")]
+    Post(String),
+}
+
 type OnProgress = Box<dyn Fn(Progress)>;
 
 /// The reply to a request, when it comes.
@@ -51,14 +61,14 @@ struct Inner {
 }
 
 impl Inner {
-    fn post(&self, text: String) -> Result<(), String> {
+    fn post(&self, text: String) -> Result<(), BridgeError> {
         if !self.ready.get() {
             self.queued.borrow_mut().push(text);
             return Ok(());
         }
         self.worker
             .post_message(&JsValue::from_str(&text))
-            .map_err(|err| crate::image_loader::js_error_text(&err))
+            .map_err(|err| BridgeError::Post(crate::image_loader::js_error_text(&err)))
     }
 
     /// Ends every pending request with `error` (the worker died).
@@ -96,18 +106,15 @@ impl AiWorker {
     }
 
     /// Starts the worker if it is not running; `state` follows its answers.
-    pub fn start(&self) -> Result<(), String> {
+    pub fn start(&self) -> Result<(), BridgeError> {
         if self.inner.with_value(Option::is_some) {
             return Ok(());
         }
         self.state.set(WorkerState::Starting);
         let worker = Worker::new(WORKER_URL).map_err(|err| {
-            let message = format!(
-                "could not start the worker: {}",
-                crate::image_loader::js_error_text(&err)
-            );
-            self.state.set(WorkerState::Failed(message.clone()));
-            message
+            let error = BridgeError::Start(crate::image_loader::js_error_text(&err));
+            self.state.set(WorkerState::Failed(error.to_string()));
+            error
         })?;
         let inner = Rc::new(Inner {
             worker: worker.clone(),
@@ -134,7 +141,7 @@ impl AiWorker {
                     let queued: Vec<String> = handler.queued.borrow_mut().drain(..).collect();
                     for text in queued {
                         if let Err(error) = handler.post(text) {
-                            state.set(WorkerState::Failed(error));
+                            state.set(WorkerState::Failed(error.to_string()));
                         }
                     }
                 }
@@ -214,14 +221,18 @@ impl AiWorker {
                     },
                 );
                 let text = sightline_protocol::encode(&Request { id, body });
-                if let Err(detail) = inner.post(text)
+                if let Err(error) = inner.post(text)
                     && let Some(pending) = inner.pending.borrow_mut().remove(&id)
                 {
-                    let _ = pending.reply.send(Err(WorkerError::Internal { detail }));
+                    let _ = pending.reply.send(Err(WorkerError::Internal {
+                        detail: error.to_string(),
+                    }));
                 }
             }
-            (Err(detail), _) => {
-                let _ = sender.send(Err(WorkerError::Internal { detail }));
+            (Err(error), _) => {
+                let _ = sender.send(Err(WorkerError::Internal {
+                    detail: error.to_string(),
+                }));
             }
             (Ok(()), None) => {
                 let _ = sender.send(Err(WorkerError::Internal {

@@ -62,7 +62,7 @@ async fn garbage_bytes_are_a_decode_error() {
     let err = decode_blob(&blob_of(b"definitely not an image"))
         .await
         .expect_err("must fail");
-    assert!(!err.is_empty());
+    assert!(!err.to_string().is_empty());
 }
 
 #[wasm_bindgen_test]

@@ -4,9 +4,12 @@
 
 use sightline_core::annotation::{ImageAnnotations, ImageSize, Shape, ShapeKind};
 use sightline_core::view::Point;
+use sightline_idb_store::{JsBytes, TransactionMode, from_js, in_transaction};
+use sightline_protocol::store::{BLOBS, BlobRow, MODELS, ModelRow, StoreSpec};
 use sightline_web::storage::{
     AnnotationRecord, BlobRecord, ImageRecord, ModelSummary, ProjectRecord, SCHEMA_VERSION, Store,
 };
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -292,6 +295,63 @@ async fn models_are_listed_without_bytes_and_removed() {
     let (models, _) = store.models().await.expect("listed");
     assert_eq!(models, vec![summary("m2", 20.0)]);
     store.close();
+}
+
+#[wasm_bindgen_test]
+async fn the_worker_reads_the_rows_the_page_writes() {
+    let name = "sightline-test-worker-rows";
+    Store::delete_database(name).await.expect("deleted");
+    let store = Store::open(name).await.expect("opened");
+    let summary = ModelSummary {
+        key: "m".to_owned(),
+        name: "model m".to_owned(),
+        file_name: "m.onnx".to_owned(),
+        size_bytes: 3,
+        added_ms: 5.0,
+    };
+    store
+        .put_model(&summary, &[7, 8, 9], Some("type: yolov8"))
+        .await
+        .expect("saved");
+    store
+        .put_blobs(&[BlobRecord {
+            key: "k",
+            bytes: &[1, 2, 255],
+            mime: "image/png",
+        }])
+        .await
+        .expect("stored");
+    store.close();
+
+    // As the worker reads them (`worker/src/web.rs`): the database opened at whatever
+    // version it has, one read-only get per row, the rows of `protocol::store`.
+    let database = idb::Factory::new()
+        .expect("IndexedDB")
+        .open(name, None)
+        .expect("open request")
+        .await
+        .expect("opened");
+    let get = async |store: StoreSpec, key: &str| {
+        in_transaction(&database, &[store], TransactionMode::ReadOnly, async |tx| {
+            Ok(tx
+                .object_store(store.name)?
+                .get(JsValue::from_str(key))?
+                .await?)
+        })
+        .await
+        .expect("read")
+        .expect("present")
+    };
+    let model: ModelRow<JsBytes> = from_js(get(MODELS, "m").await).expect("a model row");
+    assert_eq!(model.name, "model m");
+    assert_eq!(model.onnx.to_vec(), [7, 8, 9]);
+    assert_eq!(model.config.as_deref(), Some("type: yolov8"));
+    assert_eq!(model.summary().expect("its summary"), summary);
+    let blob: BlobRow<JsBytes> = from_js(get(BLOBS, "k").await).expect("a blob row");
+    assert_eq!(blob.bytes.to_vec(), [1, 2, 255]);
+    assert_eq!(blob.mime, "image/png");
+    database.close();
+    Store::delete_database(name).await.expect("deleted");
 }
 
 #[wasm_bindgen_test]

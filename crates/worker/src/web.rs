@@ -1,14 +1,16 @@
 //! Browser glue: the `onmessage` loop, the WebGPU probe and device set-up, and the
-//! [`Host`] that reads models and images from IndexedDB (the stores the page owns, named in
-//! `sightline_protocol::store`) or fetches them.
+//! [`Host`] that reads models and images from IndexedDB (the stores the page owns, described
+//! with their rows in `sightline_protocol::store`) or fetches them.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use burn::tensor::Device;
 use js_sys::{Promise, Reflect};
+use sightline_idb_store::{JsBytes, TransactionMode, from_js, in_transaction};
+use sightline_protocol::store::{self, BlobRow, ModelRow, StoreSpec};
 use sightline_protocol::{
-    Backend, BackendChoice, ImageError, ImageSource, Message, Progress, Reply, WorkerError, store,
+    Backend, BackendChoice, ImageError, ImageSource, Message, Progress, Reply, WorkerError,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -143,82 +145,86 @@ impl WebHost {
             .map_err(|e| storage(e.to_string()))
     }
 
-    /// The record under `key` in `store_name`, `None` if absent.
-    async fn record(&self, store_name: &str, key: &str) -> Result<Option<JsValue>, WorkerError> {
-        let storage = |detail: String| WorkerError::Storage { detail };
+    /// The row under `key` in `store`, `None` if absent.
+    async fn row(&self, store: StoreSpec, key: &str) -> Result<Option<JsValue>, WorkerError> {
         let database = self.database().await?;
-        let result = async {
-            let transaction = database
-                .transaction(&[store_name], idb::TransactionMode::ReadOnly)
-                .map_err(|e| storage(e.to_string()))?;
-            transaction
-                .object_store(store_name)
-                .map_err(|e| storage(e.to_string()))?
-                .get(JsValue::from_str(key))
-                .map_err(|e| storage(e.to_string()))?
-                .await
-                .map_err(|e| storage(e.to_string()))
-        }
-        .await;
+        let result = in_transaction(&database, &[store], TransactionMode::ReadOnly, async |tx| {
+            Ok(tx
+                .object_store(store.name)?
+                .get(JsValue::from_str(key))?
+                .await?)
+        })
+        .await
+        .map_err(|e| WorkerError::Storage {
+            detail: e.to_string(),
+        });
         database.close();
         result
     }
 
-    async fn fetch_bytes(&self, url: &str) -> Result<Vec<u8>, String> {
+    async fn fetch_bytes(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let js = |e: JsValue| FetchError::Browser(describe_js_error(&e));
         let response = JsFuture::from(self.scope.fetch_with_str(url))
             .await
-            .map_err(|e| describe_js_error(&e))?;
-        let response: web_sys::Response = response.dyn_into().map_err(|e| describe_js_error(&e))?;
+            .map_err(js)?;
+        let response: web_sys::Response = response.dyn_into().map_err(js)?;
         if !response.ok() {
-            return Err(format!("HTTP {}", response.status()));
+            return Err(FetchError::Http(response.status()));
         }
-        let buffer = JsFuture::from(response.array_buffer().map_err(|e| describe_js_error(&e))?)
+        let buffer = JsFuture::from(response.array_buffer().map_err(js)?)
             .await
-            .map_err(|e| describe_js_error(&e))?;
+            .map_err(js)?;
         Ok(js_sys::Uint8Array::new(&buffer).to_vec())
     }
 }
 
-fn bytes_field(record: &JsValue, field: &str) -> Option<Vec<u8>> {
-    let value = Reflect::get(record, &field.into()).ok()?;
-    value
-        .dyn_ref::<js_sys::Uint8Array>()
-        .map(js_sys::Uint8Array::to_vec)
-        .or_else(|| {
-            value
-                .dyn_ref::<js_sys::ArrayBuffer>()
-                .map(|b| js_sys::Uint8Array::new(b).to_vec())
-        })
+/// Why a fetch brought no bytes.
+#[derive(Debug)]
+enum FetchError {
+    /// The browser's own words (network error, blocked...).
+    Browser(String),
+    /// The server answered with this status.
+    Http(u16),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::Browser(detail) => f.write_str(detail),
+            FetchError::Http(status) => write!(f, "HTTP {status}"),
+        }
+    }
 }
 
 impl Host for WebHost {
     async fn read_model(&self, key: &str) -> Result<StoredModel, WorkerError> {
-        let record =
-            self.record(store::MODELS, key)
+        let value =
+            self.row(store::MODELS, key)
                 .await?
                 .ok_or_else(|| WorkerError::ModelNotFound {
                     model: key.to_owned(),
                 })?;
-        let onnx = bytes_field(&record, "onnx").ok_or_else(|| WorkerError::Storage {
+        // The key is the key path and every other field has a default: the bytes are what
+        // can be missing.
+        let row: ModelRow<JsBytes> = from_js(value).map_err(|_| WorkerError::Storage {
             detail: format!("the stored model {key} has no bytes"),
         })?;
-        let text = |field: &str| {
-            Reflect::get(&record, &field.into())
-                .ok()
-                .and_then(|v| v.as_string())
-        };
         Ok(StoredModel {
-            name: text("name").unwrap_or_else(|| key.to_owned()),
-            onnx,
-            config: text("config"),
+            name: if row.name.is_empty() {
+                key.to_owned()
+            } else {
+                row.name
+            },
+            onnx: row.onnx.to_vec(),
+            config: row.config,
         })
     }
 
     async fn read_image(&self, source: &ImageSource) -> Result<Vec<u8>, ImageError> {
         match source {
             ImageSource::Stored { key } => {
-                let record = self
-                    .record(store::BLOBS, key)
+                let value = self
+                    .row(store::BLOBS, key)
                     .await
                     .map_err(|e| ImageError::Read {
                         detail: e.to_string(),
@@ -226,9 +232,12 @@ impl Host for WebHost {
                     .ok_or_else(|| ImageError::Read {
                         detail: "its stored bytes are gone".into(),
                     })?;
-                bytes_field(&record, "bytes").ok_or_else(|| ImageError::Read {
+                // The key is the key path and the type has a default: the bytes are what
+                // can be missing.
+                let row: BlobRow<JsBytes> = from_js(value).map_err(|_| ImageError::Read {
                     detail: "the stored record has no bytes".into(),
-                })
+                })?;
+                Ok(row.bytes.to_vec())
             }
             ImageSource::Url { url } => {
                 self.fetch_bytes(url)
