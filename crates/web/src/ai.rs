@@ -11,20 +11,16 @@ use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use sightline_core::history::Command;
-use sightline_core::project::ImageEntry;
+use sightline_core::annotation::Shape;
 use sightline_protocol::{
-    BackendChoice, DetectParams, DetectionCache, FilterParams, ImageRef, ImageResult, ImageSource,
-    ModelInfo, PRECISION_PROBE_IMAGES, ReplyBody, RequestBody, RequestId, WorkerError,
+    BackendChoice, DetectParams, DetectionCache, FilterParams, ImageDetections, ImageRef,
+    ImageResult, ModelInfo, PRECISION_PROBE_IMAGES, ReplyBody, RequestBody, RequestId, WorkerError,
 };
 
-use crate::app::AppState;
 use crate::autosave::Storage;
 use crate::folder_import::content_key;
 use crate::image_loader::{fetch, js_error_text};
-use crate::project_loader::image_url;
 use crate::storage::ModelSummary;
-use crate::studio::Studio;
 use crate::worker_bridge::AiWorker;
 
 const ACTIVE_MODEL_KEY: &str = "sightline.active_model";
@@ -75,11 +71,28 @@ impl Job {
     }
 }
 
-/// The image filter in force: which images matched.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ActiveFilter {
-    pub params: FilterParams,
-    pub matching: BTreeSet<String>,
+/// Why an AI action did not do what was asked. `Display` is the message the user reads.
+#[derive(Debug, thiserror::Error)]
+pub enum AiError {
+    #[error("Add a model first (AI panel → Add model).")]
+    NoModel,
+    /// The user cancelled the job; what finished is kept.
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Worker(#[from] WorkerError),
+    #[error("{0}")]
+    Storage(String),
+    #[error("{0}")]
+    Fetch(String),
+    /// The picked files are not a usable model (no .onnx, a config naming none of them).
+    #[error("{0}")]
+    ModelFile(String),
+    #[error("{0}")]
+    Unexpected(String),
+    /// A job that stopped, with its summary so far.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// AI state shared through context. Cheap to copy.
@@ -92,7 +105,6 @@ pub struct Ai {
     pub active: RwSignal<Option<String>>,
     pub settings: RwSignal<AiSettings>,
     pub job: RwSignal<Option<Job>, LocalStorage>,
-    pub filter: RwSignal<Option<ActiveFilter>>,
     /// The last outcome worth telling (a model refused, a job's errors).
     pub message: RwSignal<Option<String>>,
     cache: StoredValue<DetectionCache>,
@@ -116,7 +128,6 @@ impl Ai {
             active: RwSignal::new(active),
             settings: RwSignal::new(settings),
             job: RwSignal::new_local(None),
-            filter: RwSignal::new(None),
             message: RwSignal::new(None),
             cache: StoredValue::new(DetectionCache::default()),
         }
@@ -195,8 +206,10 @@ impl Ai {
         onnx: Vec<u8>,
         config: Option<String>,
         probe: Vec<ImageRef>,
-    ) -> Result<ModelInfo, String> {
-        let key = content_key(&onnx).await?;
+    ) -> Result<ModelInfo, AiError> {
+        let key = content_key(&onnx)
+            .await
+            .map_err(|e| AiError::Storage(e.to_string()))?;
         let summary = ModelSummary {
             key: key.clone(),
             name: file_name.trim_end_matches(".onnx").to_owned(),
@@ -204,11 +217,14 @@ impl Ai {
             size_bytes: onnx.len() as u64,
             added_ms: js_sys::Date::now(),
         };
-        let store = storage.store().await.map_err(|e| e.to_string())?;
+        let store = storage
+            .store()
+            .await
+            .map_err(|e| AiError::Storage(e.to_string()))?;
         store
             .put_model(&summary, &onnx, config.as_deref())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| AiError::Storage(e.to_string()))?;
         drop(onnx);
         match self.load(&key, probe).await {
             Ok(info) => {
@@ -219,7 +235,7 @@ impl Ai {
             Err(error) => {
                 let _ = store.delete_model(&key).await;
                 self.refresh_models(storage).await;
-                Err(error.to_string())
+                Err(error.into())
             }
         }
     }
@@ -230,13 +246,16 @@ impl Ai {
         storage: Storage,
         url: String,
         probe: Vec<ImageRef>,
-    ) -> Result<ModelInfo, String> {
-        let response = fetch(&url).await.map_err(|e| e.to_string())?;
+    ) -> Result<ModelInfo, AiError> {
+        let fetch_error = |e: &wasm_bindgen::JsValue| AiError::Fetch(js_error_text(e));
+        let response = fetch(&url)
+            .await
+            .map_err(|e| AiError::Fetch(e.to_string()))?;
         let buffer = wasm_bindgen_futures::JsFuture::from(
-            response.array_buffer().map_err(|e| js_error_text(&e))?,
+            response.array_buffer().map_err(|e| fetch_error(&e))?,
         )
         .await
-        .map_err(|e| js_error_text(&e))?;
+        .map_err(|e| fetch_error(&e))?;
         let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
         let file_name = url
             .rsplit('/')
@@ -332,13 +351,13 @@ impl Ai {
         images: Vec<(String, ImageRef)>,
         params: DetectParams,
         mut each: impl FnMut(&str, &ImageResult),
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, AiError> {
         let batch = params.batch.max(1) as usize;
         let mut errors = Vec::new();
         let mut done = 0;
         for chunk in images.chunks(batch) {
             if job.cancelled.get() {
-                return Err("cancelled".to_owned());
+                return Err(AiError::Cancelled);
             }
             let refs: Vec<ImageRef> = chunk.iter().map(|(_, r)| r.clone()).collect();
             let job_signal = self.job;
@@ -360,11 +379,12 @@ impl Ai {
             job.request.set(Some(id));
             let (results, stopped) = match reply.await {
                 Ok(ReplyBody::Detections { results }) => (results, None),
-                Err(WorkerError::Cancelled { finished }) => {
-                    (finished, Some("cancelled".to_owned()))
-                }
-                Ok(other) => (Vec::new(), Some(format!("unexpected reply: {other:?}"))),
-                Err(error) => (Vec::new(), Some(error.to_string())),
+                Err(WorkerError::Cancelled { finished }) => (finished, Some(AiError::Cancelled)),
+                Ok(other) => (
+                    Vec::new(),
+                    Some(AiError::Unexpected(format!("unexpected reply: {other:?}"))),
+                ),
+                Err(error) => (Vec::new(), Some(AiError::Worker(error))),
             };
             job.request.set(None);
             for (result, (path, image)) in results.iter().zip(chunk) {
@@ -391,39 +411,41 @@ impl Ai {
         Ok(errors)
     }
 
-    /// The active model, loaded (f16 checked on the first of `images`, the job's); or a
-    /// message saying what is missing.
-    async fn ready_model(&self, images: &[(String, ImageRef)]) -> Result<String, String> {
+    /// The active model, loaded (f16 checked on the first of `images`, the job's).
+    async fn ready_model(&self, images: &[(String, ImageRef)]) -> Result<String, AiError> {
         let Some(model) = self.active.get_untracked() else {
-            return Err("Add a model first (AI panel → Add model).".to_owned());
+            return Err(AiError::NoModel);
         };
         let probe = images
             .iter()
             .take(PRECISION_PROBE_IMAGES)
             .map(|(_, image)| image.clone())
             .collect();
-        self.load(&model, probe).await.map_err(|e| e.to_string())?;
+        self.load(&model, probe).await?;
         Ok(model)
     }
 
-    /// Auto-labels `entries`: their predictions become shapes marked with their score, one
-    /// undo step per image (earlier unaccepted predictions of the image give way).
-    pub fn label(&self, state: AppState, studio: Studio, entries: Vec<ImageEntry>, title: String) {
-        if entries.is_empty() {
+    /// Auto-labels `images` (path, how the worker finds it): each image's predictions go
+    /// to `apply` as shapes marked with their score, as soon as the image is done; `apply`
+    /// says whether it took them. `finished` runs once the images are done (or the job was
+    /// cancelled or stopped by the worker).
+    pub fn label(
+        &self,
+        images: Vec<(String, ImageRef)>,
+        title: String,
+        mut apply: impl FnMut(&str, &ImageDetections, Vec<Shape>) -> bool + 'static,
+        finished: impl FnOnce() + 'static,
+    ) {
+        if images.is_empty() {
             self.message.set(Some("No images to label.".to_owned()));
             return;
         }
-        let Some(job) = self.start_job(title, entries.len()) else {
+        let Some(job) = self.start_job(title, images.len()) else {
             return;
         };
         let this = *self;
         leptos::task::spawn_local(async move {
             let outcome = async {
-                let manifest_url = state.manifest_url.get_untracked();
-                let images: Vec<(String, ImageRef)> = entries
-                    .iter()
-                    .map(|e| (e.path.clone(), image_ref(&manifest_url, e)))
-                    .collect();
                 let model = this.ready_model(&images).await?;
                 let mut labelled = 0_usize;
                 let mut shapes = 0_usize;
@@ -431,57 +453,39 @@ impl Ai {
                 let result = this
                     .run_batches(&job, &model, images, params, |path, result| {
                         if let Ok(found) = &result.outcome {
-                            studio.note_image_size(path, found.width, found.height);
-                            let predictions: Vec<_> =
+                            let predictions: Vec<Shape> =
                                 found.detections.iter().map(|d| d.to_shape()).collect();
-                            // The model's labels become classes of the project (colours,
-                            // shortcuts, exports), as a labeller would add them.
-                            for shape in &predictions {
-                                if !studio
-                                    .dataset
-                                    .with_untracked(|d| d.classes.contains(&shape.label))
-                                {
-                                    studio.add_class(&shape.label);
-                                }
-                            }
                             shapes += predictions.len();
-                            let current = studio.dataset.with_untracked(|d| {
-                                d.image(path).map(|i| i.shapes.clone()).unwrap_or_default()
-                            });
-                            if studio.apply_to(
-                                path,
-                                Command::replace_predictions(&current, predictions),
-                                None,
-                            ) {
+                            if apply(path, found, predictions) {
                                 labelled += 1;
                             }
                         }
                     })
                     .await;
-                studio.keep_valid_selection();
+                finished();
                 let summary = format!("Labelled {labelled} image(s): {shapes} prediction(s).");
                 match result {
                     Ok(errors) => Ok(with_failures(summary, &errors)),
-                    Err(reason) if reason == "cancelled" => {
+                    Err(AiError::Cancelled) => {
                         Ok(format!("Cancelled. {summary} Finished images are kept."))
                     }
-                    Err(reason) => Err(format!("{summary} Stopped: {reason}")),
+                    Err(reason) => Err(AiError::Stopped(format!("{summary} Stopped: {reason}"))),
                 }
             }
             .await;
-            this.job.set(None);
-            this.message.set(Some(match outcome {
-                Ok(text) | Err(text) => text,
-            }));
+            this.finish_job(outcome);
         });
     }
 
-    /// Filters the project's images by detections of the active model: runs the model
-    /// where no cached result answers, then keeps the images that match.
-    pub fn run_filter(&self, state: AppState, filter: FilterParams) {
-        let entries: Vec<ImageEntry> = state
-            .manifest
-            .with_untracked(|m| m.as_ref().map(|m| m.images.clone()).unwrap_or_default());
+    /// Filters `images` (path, how the worker finds it) by detections of the active model:
+    /// runs the model where no cached result answers, then hands the matching paths to
+    /// `done`.
+    pub fn run_filter(
+        &self,
+        images: Vec<(String, ImageRef)>,
+        filter: FilterParams,
+        done: impl FnOnce(BTreeSet<String>) + 'static,
+    ) {
         let params = DetectParams {
             confidence: filter
                 .min_confidence
@@ -489,35 +493,31 @@ impl Ai {
             ..self.settings.get_untracked().params
         };
         let this = *self;
-        let Some(job) = self.start_job("Filtering".to_owned(), entries.len()) else {
+        let Some(job) = self.start_job("Filtering".to_owned(), images.len()) else {
             return;
         };
         leptos::task::spawn_local(async move {
             let outcome = async {
-                let manifest_url = state.manifest_url.get_untracked();
-                let probe: Vec<(String, ImageRef)> = entries
-                    .iter()
-                    .take(PRECISION_PROBE_IMAGES)
-                    .map(|e| (e.path.clone(), image_ref(&manifest_url, e)))
-                    .collect();
-                let model = this.ready_model(&probe).await?;
+                let total = images.len();
+                let model = this
+                    .ready_model(&images[..total.min(PRECISION_PROBE_IMAGES)])
+                    .await?;
                 let mut matching = BTreeSet::new();
                 let mut to_run = Vec::new();
-                for entry in &entries {
-                    let image = image_ref(&manifest_url, entry);
+                for (path, image) in images {
                     let cached = this
                         .cache
                         .with_value(|cache| cache.get(&image.source, &model, &params));
                     match cached {
                         Some(detections) => {
                             if filter.matches(&detections) {
-                                matching.insert(entry.path.clone());
+                                matching.insert(path);
                             }
                         }
-                        None => to_run.push((entry.path.clone(), image)),
+                        None => to_run.push((path, image)),
                     }
                 }
-                let cached = entries.len() - to_run.len();
+                let cached = total - to_run.len();
                 this.job.update(|job| {
                     if let Some(job) = job {
                         job.total = to_run.len();
@@ -534,25 +534,28 @@ impl Ai {
                     })
                     .await;
                 let count = matching.len();
-                this.filter.set(Some(ActiveFilter {
-                    params: filter.clone(),
-                    matching,
-                }));
+                done(matching);
                 let summary = format!(
-                    "{count} of {} image(s) match ({cached} answered from the cache).",
-                    entries.len()
+                    "{count} of {total} image(s) match ({cached} answered from the cache)."
                 );
                 match result {
                     Ok(errors) => Ok(with_failures(summary, &errors)),
-                    Err(reason) => Err(format!("{summary} Stopped early ({reason}).")),
+                    Err(reason) => Err(AiError::Stopped(format!(
+                        "{summary} Stopped early ({reason})."
+                    ))),
                 }
             }
             .await;
-            this.job.set(None);
-            this.message.set(Some(match outcome {
-                Ok(text) | Err(text) => text,
-            }));
+            this.finish_job(outcome);
         });
+    }
+
+    fn finish_job(&self, outcome: Result<String, AiError>) {
+        self.job.set(None);
+        self.message.set(Some(match outcome {
+            Ok(text) => text,
+            Err(error) => error.to_string(),
+        }));
     }
 }
 
@@ -566,39 +569,5 @@ fn with_failures(summary: String, errors: &[String]) -> String {
             errors.len(),
             errors.join("; ")
         )
-    }
-}
-
-/// How the worker finds an image: its stored bytes, else its URL (absolute, since the
-/// worker resolves against its own script).
-/// The project's first images, for the f16 check of a model added now.
-pub fn probe_images(state: &AppState) -> Vec<ImageRef> {
-    let manifest_url = state.manifest_url.get_untracked();
-    state.manifest.with_untracked(|m| {
-        m.iter()
-            .flat_map(|m| m.images.iter())
-            .take(PRECISION_PROBE_IMAGES)
-            .map(|entry| image_ref(&manifest_url, entry))
-            .collect()
-    })
-}
-
-pub fn image_ref(manifest_url: &str, entry: &ImageEntry) -> ImageRef {
-    let source = match &entry.blob_key {
-        Some(key) => ImageSource::Stored { key: key.clone() },
-        None => {
-            let relative = image_url(manifest_url, &entry.path);
-            let absolute = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.base_uri().ok().flatten())
-                .and_then(|base| web_sys::Url::new_with_base(&relative, &base).ok())
-                .map(|url| url.href())
-                .unwrap_or(relative);
-            ImageSource::Url { url: absolute }
-        }
-    };
-    ImageRef {
-        name: entry.path.clone(),
-        source,
     }
 }

@@ -1,249 +1,73 @@
-//! The main window and the state it shares through context.
+//! The main window: it creates the state contexts, opens the start project, loads the open
+//! image, and routes the window's key presses.
 
 use leptos::prelude::*;
-use sightline_core::project::{ImageCursor, Manifest};
-use web_sys::ImageBitmap;
 
 use crate::ai::Ai;
 use crate::autosave::{self, Storage};
 use crate::components::{
     AiPanel, CanvasView, ExportPanel, HelpOverlay, ImageList, LabelsPanel, ProjectList, StatusBar,
+    label_images,
 };
 use crate::keyboard;
+use crate::navigation::{Navigation, OpenImage};
 use crate::project_loader::{self, DEMO_MANIFEST_URL};
-use crate::storage::ProjectRecord;
-use crate::studio::{DEMO_PROJECT_ID, Studio};
-
-/// The open image: what is drawn, or why nothing is.
-#[derive(Clone, Debug)]
-pub enum OpenImage {
-    None,
-    Loading,
-    Loaded(ImageBitmap),
-    Failed(String),
-}
-
-/// State shared by the panels, provided as context by [`App`].
-#[derive(Clone, Copy)]
-pub struct AppState {
-    pub manifest: RwSignal<Option<Manifest>>,
-    pub manifest_url: RwSignal<String>,
-    pub cursor: RwSignal<ImageCursor>,
-    pub open_image: RwSignal<OpenImage, LocalStorage>,
-    pub project_error: RwSignal<Option<String>>,
-}
-
-impl AppState {
-    /// Name of the open image, if any.
-    pub fn current_name(&self) -> Option<String> {
-        let index = self.cursor.get().index()?;
-        self.manifest.with(|m| {
-            m.as_ref()?
-                .images
-                .get(index)
-                .map(|image| image.name.clone())
-        })
-    }
-}
-
-impl AppState {
-    /// The open image's entry.
-    pub fn current_entry(&self) -> Option<sightline_core::project::ImageEntry> {
-        let index = self.cursor.get_untracked().index()?;
-        self.manifest
-            .with_untracked(|m| m.as_ref()?.images.get(index).cloned())
-    }
-
-    /// Moves `step` images (±1) among those listed: with an image filter in force, the
-    /// non-matching ones are skipped.
-    pub fn step(&self, ai: Ai, forward: bool) {
-        let filter = ai.filter.get_untracked();
-        let Some(filter) = filter else {
-            self.cursor
-                .update(|c| *c = if forward { c.next() } else { c.previous() });
-            return;
-        };
-        let Some(index) = self.cursor.get_untracked().index() else {
-            return;
-        };
-        let target = self.manifest.with_untracked(|m| {
-            let images = &m.as_ref()?.images;
-            let matches = |i: &usize| filter.matching.contains(&images[*i].path);
-            if forward {
-                (index + 1..images.len()).find(matches)
-            } else {
-                (0..index).rev().find(matches)
-            }
-        });
-        if let Some(target) = target {
-            self.cursor.update(|c| *c = c.go_to(target));
-        }
-    }
-
-    /// Path of the open image in the manifest (the key of its annotations).
-    pub fn current_path(&self) -> Option<String> {
-        let index = self.cursor.get().index()?;
-        self.manifest.with(|m| {
-            m.as_ref()?
-                .images
-                .get(index)
-                .map(|image| image.path.clone())
-        })
-    }
-}
-
-/// Where the id of the last opened project is remembered (`localStorage`), so a reload
-/// reopens it.
-const LAST_PROJECT_KEY: &str = "sightline.last_project";
-
-fn remember_project(id: &str) {
-    if let Some(local) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = local.set_item(LAST_PROJECT_KEY, id);
-    }
-}
-
-fn last_project() -> Option<String> {
-    web_sys::window()?
-        .local_storage()
-        .ok()??
-        .get_item(LAST_PROJECT_KEY)
-        .ok()?
-}
-
-/// Installs an opened project's image list and restored annotations.
-async fn install_project(
-    state: AppState,
-    studio: Studio,
-    storage: Storage,
-    project_id: String,
-    manifest_url: String,
-    manifest: Manifest,
-) {
-    state.manifest_url.set(manifest_url.clone());
-    autosave::restore_project(storage, studio, &project_id, &manifest_url, &manifest).await;
-    remember_project(&project_id);
-    state.project_error.set(None);
-    state.cursor.set(ImageCursor::new(manifest.images.len()));
-    state.manifest.set(Some(manifest));
-}
-
-/// Opens the project whose manifest is at `manifest_url` under `project_id`, restoring its
-/// saved annotations.
-pub fn open_project(
-    state: AppState,
-    studio: Studio,
-    storage: Storage,
-    project_id: String,
-    manifest_url: String,
-) {
-    leptos::task::spawn_local(async move {
-        match project_loader::load_manifest(&manifest_url).await {
-            Ok(manifest) => {
-                install_project(state, studio, storage, project_id, manifest_url, manifest).await
-            }
-            Err(err) => state.project_error.set(Some(err)),
-        }
-    });
-}
-
-/// Opens a saved project: from IndexedDB when its images are stored there, else from its
-/// manifest.
-pub fn open_saved_project(
-    state: AppState,
-    studio: Studio,
-    storage: Storage,
-    project: ProjectRecord,
-) {
-    if !project.stored_images {
-        open_project(state, studio, storage, project.id, project.manifest_url);
-        return;
-    }
-    leptos::task::spawn_local(async move {
-        match project_loader::load_stored_manifest(storage, &project).await {
-            Ok(manifest) => {
-                install_project(state, studio, storage, project.id, String::new(), manifest).await
-            }
-            Err(err) => state.project_error.set(Some(err)),
-        }
-    });
-}
-
-/// Reopens the project open before the reload, else the demo.
-fn open_start_project(state: AppState, studio: Studio, storage: Storage) {
-    leptos::task::spawn_local(async move {
-        let last = match last_project() {
-            Some(id) if id != DEMO_PROJECT_ID => match storage.store().await {
-                Ok(store) => store.project(&id).await.ok().flatten(),
-                Err(_) => None,
-            },
-            _ => None,
-        };
-        match last {
-            Some(project) => open_saved_project(state, studio, storage, project),
-            None => open_project(
-                state,
-                studio,
-                storage,
-                DEMO_PROJECT_ID.to_owned(),
-                DEMO_MANIFEST_URL.to_owned(),
-            ),
-        }
-    });
-}
+use crate::project_open::open_start_project;
+use crate::studio::{Studio, ViewState};
 
 #[component]
 pub fn App() -> impl IntoView {
-    let state = AppState {
-        manifest: RwSignal::new(None),
-        manifest_url: RwSignal::new(DEMO_MANIFEST_URL.to_owned()),
-        cursor: RwSignal::new(ImageCursor::new(0)),
-        open_image: RwSignal::new_local(OpenImage::None),
-        project_error: RwSignal::new(None),
-    };
-    provide_context(state);
-    let studio = Studio::new(Signal::derive(move || state.current_path()));
+    let nav = Navigation::new(DEMO_MANIFEST_URL);
+    provide_context(nav);
+    let studio = Studio::new(Signal::derive(move || nav.current_path()));
+    let doc = studio.doc;
+    let view = ViewState::new(Signal::derive(move || nav.open_image.with(OpenImage::size)));
+    provide_context(studio.save);
+    provide_context(studio.ui);
+    provide_context(doc);
     provide_context(studio);
+    provide_context(view);
     let storage = Storage::new();
     provide_context(storage);
-    autosave::start(storage, studio, state.manifest_url.into());
+    autosave::start(storage, studio, nav.manifest_url.into());
 
     // The worker starts when AI is first used (the AI panel), not with the page.
     let ai = Ai::new();
     provide_context(ai);
 
-    // The project open before a reload, else the demo (under its stable id, so its
-    // annotations survive reloads).
-    open_start_project(state, studio, storage);
+    open_start_project(nav, studio, storage);
 
     // Load the open image whenever the cursor or the project changes. A load that finishes
-    // after the user has moved on is dropped.
+    // after the user has moved on is dropped. A new image starts fitted, with nothing
+    // selected or being drawn.
     let generation = StoredValue::new(0_u64);
     Effect::new(move || {
-        let index = state.cursor.get().index();
-        let entry = state.manifest.with(|m| {
+        let index = nav.cursor.get().index();
+        let entry = nav.manifest.with(|m| {
             m.as_ref()
                 .and_then(|m| index.and_then(|i| m.images.get(i)).cloned())
         });
+        studio.image_changed(view);
         let Some(entry) = entry else {
-            state.open_image.set(OpenImage::None);
+            nav.open_image.set(OpenImage::None);
             return;
         };
-        let manifest_url = state.manifest_url.get_untracked();
+        let manifest_url = nav.manifest_url.get_untracked();
         let path = entry.path.clone();
         generation.update_value(|g| *g += 1);
         let this_load = generation.get_value();
-        state.open_image.set(OpenImage::Loading);
+        nav.open_image.set(OpenImage::Loading);
         leptos::task::spawn_local(async move {
             let loaded = project_loader::load_image(storage, &manifest_url, &entry).await;
             if generation.get_value() != this_load {
                 return;
             }
-            state.open_image.set(match loaded {
+            nav.open_image.set(match loaded {
                 Ok(bitmap) => {
-                    studio.note_image_size(&path, bitmap.width(), bitmap.height());
+                    doc.note_image_size(&path, bitmap.width(), bitmap.height());
                     OpenImage::Loaded(bitmap)
                 }
-                Err(err) => OpenImage::Failed(err),
+                Err(err) => OpenImage::Failed(err.to_string()),
             });
         });
     });
@@ -257,21 +81,21 @@ pub fn App() -> impl IntoView {
         let plain = !(event.ctrl_key() || event.meta_key() || event.alt_key());
         let handled = match event.key().as_str() {
             "d" | "D" | "ArrowRight" if plain => {
-                state.step(ai, true);
+                nav.step(true);
                 true
             }
             "a" | "A" | "ArrowLeft" if plain => {
-                state.step(ai, false);
+                nav.step(false);
                 true
             }
             "i" | "I" if plain => {
-                if let Some(entry) = state.current_entry() {
+                if let Some(entry) = nav.current_entry() {
                     let title = format!("Labelling {}", entry.name);
-                    ai.label(state, studio, vec![entry], title);
+                    label_images(ai, nav, studio, vec![entry], title);
                 }
                 true
             }
-            _ => keyboard::key_down(studio, &event),
+            _ => keyboard::key_down(studio, view, &event),
         };
         if handled {
             event.prevent_default();

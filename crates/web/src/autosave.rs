@@ -1,6 +1,6 @@
 //! Opening a project from storage and writing every edit back within a second.
 //!
-//! An effect watches [`Studio::edits`]; the first edit after a save arms a 300 ms timer (a
+//! An effect watches [`SaveStatus::edits`](crate::studio::SaveStatus); the first edit after a save arms a 300 ms timer (a
 //! throttle, not a debounce, so a long drag still saves every 300 ms). The flush writes the
 //! dirty images and the project record; a failure puts them back in the dirty set, shows the
 //! error in the status bar and retries after 2 s. Nothing is dropped.
@@ -78,11 +78,11 @@ pub async fn restore_project(
     manifest_url: &str,
     manifest: &Manifest,
 ) {
-    studio.save_state.set(SaveState::Restoring);
+    studio.save.state.set(SaveState::Restoring);
     studio.reset();
-    studio.project_id.set(id.to_owned());
-    studio.project_name.set(manifest.name.clone());
-    studio.blob_keys.set_value(
+    studio.doc.project_id.set(id.to_owned());
+    studio.doc.project_name.set(manifest.name.clone());
+    studio.doc.blob_keys.set_value(
         manifest
             .images
             .iter()
@@ -101,7 +101,7 @@ pub async fn restore_project(
             .as_ref()
             .map(|r| r.class_colours.clone())
             .unwrap_or_default();
-        studio.class_colours.set(colours);
+        studio.doc.class_colours.set(colours);
         studio.restore(
             classes,
             records
@@ -149,18 +149,18 @@ pub async fn restore_project(
     .await;
     match result {
         Ok(problems) => {
-            studio.save_state.set(SaveState::Saved);
+            studio.save.state.set(SaveState::Saved);
             if let Some(problem) = problems.first() {
-                studio.notice.set(Some(problem.to_string()));
+                studio.ui.notice.set(Some(problem.to_string()));
             }
         }
         Err(error) => {
             // Work can go on in this tab; saving keeps trying and says so.
-            studio.save_state.set(SaveState::Failed(error.to_string()));
+            studio.save.state.set(SaveState::Failed(error.to_string()));
         }
     }
     if let Err(error) = storage.refresh_projects().await {
-        studio.notice.set(Some(error.to_string()));
+        studio.ui.notice.set(Some(error.to_string()));
     }
 }
 
@@ -168,24 +168,20 @@ pub async fn restore_project(
 pub fn start(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
     // Leaving the page with edits not yet written asks first (the write takes < 1 s).
     let leave = window_event_listener_untyped("beforeunload", move |event| {
-        let unsaved = !studio.dirty_images.with_value(|dirty| dirty.is_empty())
-            || studio.dirty_project.get_value()
-            || matches!(
-                studio.save_state.get_untracked(),
-                SaveState::Saving | SaveState::Failed(_)
-            );
-        if unsaved {
+        if studio.save.has_unwritten() {
             event.prevent_default();
         }
     });
     on_cleanup(move || leave.remove());
     Effect::new(move |_| {
-        if studio.edits.get() == 0 {
+        if studio.save.edits.get() == 0 {
             return;
         }
-        if studio.save_state.get_untracked() != SaveState::Restoring {
-            if !matches!(studio.save_state.get_untracked(), SaveState::Failed(_)) {
-                studio.save_state.set(SaveState::Pending);
+        if studio.save.state.get_untracked() != SaveState::Restoring {
+            if studio.save.user_edit_waiting.get_value()
+                && !matches!(studio.save.state.get_untracked(), SaveState::Failed(_))
+            {
+                studio.save.state.set(SaveState::Pending);
             }
             arm(storage, studio, manifest_url, FLUSH_DELAY);
         }
@@ -212,25 +208,30 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
         arm(storage, studio, manifest_url, FLUSH_DELAY);
         return;
     }
-    let paths = studio.dirty_images.get_value();
-    let project_dirty = studio.dirty_project.get_value();
+    let paths = studio.save.dirty_images.get_value();
+    let project_dirty = studio.save.dirty_project.get_value();
     if paths.is_empty() && !project_dirty {
-        studio.save_state.set(SaveState::Saved);
+        studio.save.state.set(SaveState::Saved);
         return;
     }
     storage.flushing.set_value(true);
-    studio.dirty_images.set_value(Default::default());
-    studio.dirty_project.set_value(false);
-    studio.save_state.set(SaveState::Saving);
+    let user_edit = studio.save.user_edit_waiting.get_value();
+    studio.save.dirty_images.set_value(Default::default());
+    studio.save.dirty_project.set_value(false);
+    studio.save.user_edit_waiting.set_value(false);
+    if user_edit {
+        studio.save.state.set(SaveState::Saving);
+    }
 
-    let project_id = studio.project_id.get_untracked();
-    let records: Vec<AnnotationRecord> = studio.dataset.with_untracked(|dataset| {
+    let project_id = studio.doc.project_id.get_untracked();
+    let records: Vec<AnnotationRecord> = studio.doc.dataset.with_untracked(|dataset| {
         paths
             .iter()
             .filter_map(|path| dataset.image(path))
             .map(|image| AnnotationRecord {
                 project_id: project_id.clone(),
                 version: studio
+                    .save
                     .saved_versions
                     .with_value(|v| v.get(&image.image_path).copied())
                     .unwrap_or(0)
@@ -241,11 +242,11 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
     });
     let project = ProjectRecord {
         id: project_id.clone(),
-        name: studio.project_name.get_untracked(),
+        name: studio.doc.project_name.get_untracked(),
         manifest_url: manifest_url.get_untracked(),
-        stored_images: !studio.blob_keys.with_value(|keys| keys.is_empty()),
-        classes: studio.dataset.with_untracked(|d| d.classes.clone()),
-        class_colours: studio.class_colours.get_untracked(),
+        stored_images: !studio.doc.blob_keys.with_value(|keys| keys.is_empty()),
+        classes: studio.doc.dataset.with_untracked(|d| d.classes.clone()),
+        class_colours: studio.doc.class_colours.get_untracked(),
         updated_ms: now_ms(),
     };
     let result = async {
@@ -263,7 +264,10 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
                     name: path.rsplit('/').next().unwrap_or(path).to_owned(),
                     width: Some(size.width),
                     height: Some(size.height),
-                    blob_key: studio.blob_keys.with_value(|keys| keys.get(path).cloned()),
+                    blob_key: studio
+                        .doc
+                        .blob_keys
+                        .with_value(|keys| keys.get(path).cloned()),
                 })
             })
             .collect();
@@ -274,30 +278,36 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
     storage.flushing.set_value(false);
     match result {
         Ok(()) => {
-            studio.saved_versions.update_value(|versions| {
+            studio.save.saved_versions.update_value(|versions| {
                 for record in &records {
                     versions.insert(record.annotations.image_path.clone(), record.version);
                 }
             });
-            let more = !studio.dirty_images.with_value(|d| d.is_empty())
-                || studio.dirty_project.get_value();
+            let more = !studio.save.dirty_images.with_value(|d| d.is_empty())
+                || studio.save.dirty_project.get_value();
             if more {
-                studio.save_state.set(SaveState::Pending);
+                if studio.save.user_edit_waiting.get_value() {
+                    studio.save.state.set(SaveState::Pending);
+                }
                 arm(storage, studio, manifest_url, FLUSH_DELAY);
             } else {
-                studio.save_state.set(SaveState::Saved);
+                studio.save.state.set(SaveState::Saved);
             }
         }
         Err(error) => {
             storage.forget_store();
             // Put everything back: nothing the user drew is dropped.
             studio
+                .save
                 .dirty_images
                 .update_value(|dirty| dirty.extend(paths));
             if project_dirty {
-                studio.dirty_project.set_value(true);
+                studio.save.dirty_project.set_value(true);
             }
-            studio.save_state.set(SaveState::Failed(error.to_string()));
+            if user_edit {
+                studio.save.user_edit_waiting.set_value(true);
+            }
+            studio.save.state.set(SaveState::Failed(error.to_string()));
             arm(storage, studio, manifest_url, RETRY_DELAY);
         }
     }

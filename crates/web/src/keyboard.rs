@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use web_sys::KeyboardEvent;
 
-use crate::components::actual_size;
-use crate::studio::{Draft, Studio, TOOLS, Tool};
+use sightline_core::interaction::{Input, Key, TOOLS, Tool};
+
+use crate::studio::{Studio, ViewState};
 
 /// Every shortcut with what it does, for the help overlay (tools come from [`TOOLS`]).
 pub const SHORTCUTS: [(&str, &str); 20] = [
@@ -51,41 +52,24 @@ pub const SHORTCUTS: [(&str, &str); 20] = [
 
 /// Handles a key press; returns whether it was a shortcut (the caller then prevents the
 /// browser's default action).
-pub fn key_down(studio: Studio, event: &KeyboardEvent) -> bool {
+pub fn key_down(studio: Studio, view: ViewState, event: &KeyboardEvent) -> bool {
     let key = event.key();
-    let command = event.ctrl_key() || event.meta_key();
-    if command {
-        return match key.to_ascii_lowercase().as_str() {
-            "z" if event.shift_key() => {
-                studio.undo_or_redo(true);
-                true
-            }
-            "z" => {
-                studio.undo_or_redo(false);
-                true
-            }
-            "y" => {
-                studio.undo_or_redo(true);
-                true
-            }
-            "c" => {
-                studio.copy_selection();
-                true
-            }
-            "v" => {
-                studio.paste();
-                true
-            }
-            "a" => {
-                let count = studio.current_shapes().len();
-                studio.selection.set((0..count).collect());
-                true
-            }
-            _ => false,
-        };
+    if event.ctrl_key() || event.meta_key() {
+        return command_key_down(studio, view, &key.to_ascii_lowercase(), event.shift_key());
     }
     if event.alt_key() {
         return false;
+    }
+    let help_open = studio.ui.help_open;
+    if key == "Escape" && help_open.get_untracked() {
+        help_open.set(false);
+        return true;
+    }
+    if let Some(key) = Key::of_dom_key(&key) {
+        if !studio.interact(view, Input::Key(key)) && key == Key::Backspace {
+            studio.delete_selection();
+        }
+        return true;
     }
     match key.as_str() {
         " " => {
@@ -93,55 +77,11 @@ pub fn key_down(studio: Studio, event: &KeyboardEvent) -> bool {
             true
         }
         "?" => {
-            studio.help_open.update(|open| *open = !*open);
-            true
-        }
-        "Escape" => {
-            if studio.help_open.get_untracked() {
-                studio.help_open.set(false);
-            } else if studio.draft.get_untracked() != Draft::None {
-                studio.draft.set(Draft::None);
-            } else {
-                studio.selection.set(Vec::new());
-            }
-            true
-        }
-        "Enter" => {
-            studio.finish_vertices_draft();
-            true
-        }
-        "Backspace" => {
-            if let Draft::Vertices {
-                kind,
-                mut points_in_image,
-                pointer_in_image,
-            } = studio.draft.get_untracked()
-            {
-                points_in_image.pop();
-                studio.draft.set(if points_in_image.is_empty() {
-                    Draft::None
-                } else {
-                    Draft::Vertices {
-                        kind,
-                        points_in_image,
-                        pointer_in_image,
-                    }
-                });
-            } else {
-                studio.delete_selection();
-            }
+            help_open.update(|open| *open = !*open);
             true
         }
         "Delete" => {
             studio.delete_selection();
-            true
-        }
-        "f" | "F" => {
-            studio.view.set(None);
-            true
-        }
-        "0" => {
-            actual_size(studio);
             true
         }
         "[" | "]" => {
@@ -156,13 +96,25 @@ pub fn key_down(studio: Studio, event: &KeyboardEvent) -> bool {
         }
         other => match Tool::of_key(other) {
             Some(tool) => {
-                studio.draft.set(Draft::None);
-                studio.tool.set(tool);
+                studio.set_tool(view, tool);
                 true
             }
             None => false,
         },
     }
+}
+
+/// Ctrl (or Cmd) + `key`.
+fn command_key_down(studio: Studio, view: ViewState, key: &str, shift: bool) -> bool {
+    match key {
+        "z" => studio.undo_or_redo(view, shift),
+        "y" => studio.undo_or_redo(view, true),
+        "c" => studio.copy_selection(),
+        "v" => studio.paste(),
+        "a" => studio.select_all(),
+        _ => return false,
+    }
+    true
 }
 
 /// Releases Space (pan mode).

@@ -11,7 +11,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap};
 
 use crate::image_loader::{draw_bitmap, js_error_text};
-use crate::studio::Draft;
+use sightline_core::interaction::Draft;
 
 /// Side of a vertex handle of a selected shape, in view pixels.
 pub const HANDLE_SIZE: f64 = 7.0;
@@ -69,7 +69,7 @@ pub fn draw(
         .map_err(js)?;
     context.clear_rect(0.0, 0.0, view_size.width, view_size.height);
     let Some(bitmap) = bitmap else { return Ok(()) };
-    draw_bitmap(&context, bitmap, view_from_image)?;
+    draw_bitmap(&context, bitmap, view_from_image).map_err(|e| e.to_string())?;
 
     // Only shapes whose box meets the view are drawn: at high zoom most are off screen.
     let margin_in_image = HANDLE_SIZE / view_from_image.scale.max(f64::MIN_POSITIVE);

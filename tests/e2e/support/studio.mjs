@@ -24,9 +24,14 @@ export async function shapeCount(page) {
   return Number(await page.getByTestId('shape-count').textContent());
 }
 
+/**
+ * Waits until the shape list shows `count` shapes and the canvas has drawn a frame with them
+ * (its redraws wait for an animation frame, which a busy machine can delay).
+ */
 export async function waitForShapeCount(page, count) {
   await page.waitForFunction(
-    (n) => document.querySelector('[data-testid="shape-count"]')?.textContent === String(n),
+    (n) => document.querySelector('[data-testid="shape-count"]')?.textContent === String(n)
+      && document.querySelector('canvas[data-testid="canvas"]')?.dataset.shapeCount === String(n),
     count, { timeout: 10_000 },
   );
 }

@@ -6,13 +6,14 @@
 
 use leptos::prelude::*;
 use sightline_core::history::Command;
+use sightline_core::project::ImageEntry;
 use sightline_protocol::{BackendChoice, DetectParams, FilterParams, ModelTask, PrecisionChoice};
 use wasm_bindgen::JsCast;
 
-use crate::ai::{Ai, AiSettings, probe_images};
-use crate::app::AppState;
+use crate::ai::{Ai, AiError, AiSettings};
 use crate::autosave::Storage;
 use crate::folder_import::read_bytes;
+use crate::navigation::{ImageFilter, Navigation};
 use crate::project_loader::image_url;
 use crate::studio::Studio;
 use crate::worker_bridge::WorkerState;
@@ -29,7 +30,7 @@ async fn picked_model(
     let models: Vec<&web_sys::File> = files.iter().filter(|f| is(f, &[".onnx"])).collect();
     let config = match configs.first() {
         Some(file) => Some(
-            String::from_utf8(read_bytes(file).await?)
+            String::from_utf8(read_bytes(file).await.map_err(|e| e.to_string())?)
                 .map_err(|_| format!("{} is not UTF-8 text", file.name()))?,
         ),
         None => None,
@@ -47,12 +48,13 @@ async fn picked_model(
             .ok_or("The config names none of the picked .onnx files.")?,
         (None, _) => return Err("Pick one .onnx file at a time.".into()),
     };
-    Ok((model.name(), read_bytes(model).await?, config))
+    let onnx = read_bytes(model).await.map_err(|e| e.to_string())?;
+    Ok((model.name(), onnx, config))
 }
 
 #[component]
 pub fn AiPanel() -> impl IntoView {
-    let state = expect_context::<AppState>();
+    let nav = expect_context::<Navigation>();
     let studio = expect_context::<Studio>();
     let storage = expect_context::<Storage>();
     let ai = expect_context::<Ai>();
@@ -66,13 +68,13 @@ pub fn AiPanel() -> impl IntoView {
         if now_open {
             // First use: start the worker (its code loads now) and list the models.
             if let Err(error) = ai.worker.start() {
-                ai.message.set(Some(error));
+                ai.message.set(Some(error.to_string()));
             }
             leptos::task::spawn_local(async move { ai.refresh_models(storage).await });
         }
     };
 
-    let finish_add = move |result: Result<sightline_protocol::ModelInfo, String>| {
+    let finish_add = move |result: Result<sightline_protocol::ModelInfo, AiError>| {
         busy.set(false);
         ai.message.set(Some(match result {
             Ok(info) => format!(
@@ -105,10 +107,10 @@ pub fn AiPanel() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = match picked_model(files).await {
                 Ok((name, onnx, config)) => {
-                    ai.add_model(storage, name, onnx, config, probe_images(&state))
+                    ai.add_model(storage, name, onnx, config, nav.probe_images())
                         .await
                 }
-                Err(error) => Err(error),
+                Err(error) => Err(AiError::ModelFile(error)),
             };
             finish_add(result);
         });
@@ -118,15 +120,15 @@ pub fn AiPanel() -> impl IntoView {
         ai.message.set(Some(format!("Fetching {target}…")));
         leptos::task::spawn_local(async move {
             finish_add(
-                ai.add_model_from_url(storage, target, probe_images(&state))
+                ai.add_model_from_url(storage, target, nav.probe_images())
                     .await,
             );
         });
     };
 
     let demo_models = move || {
-        let manifest_url = state.manifest_url.get();
-        state.manifest.with(|m| {
+        let manifest_url = nav.manifest_url.get();
+        nav.manifest.with(|m| {
             m.iter()
                 .flat_map(|m| m.models.iter())
                 .filter(|entry| {
@@ -159,43 +161,39 @@ pub fn AiPanel() -> impl IntoView {
     };
 
     let label_current = move |_| {
-        if let Some(entry) = state.current_entry() {
-            ai.label(
-                state,
-                studio,
-                vec![entry.clone()],
-                format!("Labelling {}", entry.name),
-            );
+        if let Some(entry) = nav.current_entry() {
+            let title = format!("Labelling {}", entry.name);
+            label_images(ai, nav, studio, vec![entry], title);
         }
     };
     let label_many = move |unlabelled_only: bool| {
-        let entries = state.manifest.with_untracked(|m| {
-            m.iter()
-                .flat_map(|m| m.images.iter())
-                .filter(|entry| {
-                    !unlabelled_only
-                        || studio.dataset.with_untracked(|d| {
-                            d.image(&entry.path).is_none_or(|i| i.shapes.is_empty())
-                        })
-                })
-                .cloned()
-                .collect::<Vec<_>>()
-        });
+        let entries: Vec<ImageEntry> = nav
+            .entries()
+            .into_iter()
+            .filter(|entry| {
+                !unlabelled_only
+                    || studio.doc.dataset.with_untracked(|d| {
+                        d.image(&entry.path).is_none_or(|i| i.shapes.is_empty())
+                    })
+            })
+            .collect();
         let title = if unlabelled_only {
             "Labelling unlabelled images"
         } else {
             "Labelling all images"
         };
-        ai.label(state, studio, entries, title.to_owned());
+        label_images(ai, nav, studio, entries, title.to_owned());
     };
     let review_threshold = RwSignal::new(0.5_f64);
     let accept_all = move |_| {
-        let shapes = studio.current_shapes();
-        studio.apply(Command::accept_all_predictions(&shapes), None);
+        let shapes = studio.doc.current_shapes();
+        studio
+            .doc
+            .apply(Command::accept_all_predictions(&shapes), None);
     };
     let reject_below = move |_| {
-        let shapes = studio.current_shapes();
-        studio.apply(
+        let shapes = studio.doc.current_shapes();
+        studio.doc.apply(
             Command::reject_predictions_below(&shapes, review_threshold.get_untracked()),
             None,
         );
@@ -206,14 +204,19 @@ pub fn AiPanel() -> impl IntoView {
     let filter_min = RwSignal::new(0.5_f32);
     let filter_max = RwSignal::new(1.0_f32);
     let run_filter = move |_| {
-        ai.run_filter(
-            state,
-            FilterParams {
-                classes: filter_classes.get_untracked(),
-                min_confidence: filter_min.get_untracked(),
-                max_confidence: filter_max.get_untracked(),
-            },
-        );
+        let params = FilterParams {
+            classes: filter_classes.get_untracked(),
+            min_confidence: filter_min.get_untracked(),
+            max_confidence: filter_max.get_untracked(),
+        };
+        let images = nav.image_refs(&nav.entries());
+        let kept = params.clone();
+        ai.run_filter(images, params, move |matching| {
+            nav.filter.set(Some(ImageFilter {
+                params: kept,
+                matching,
+            }));
+        });
     };
 
     let backend_line = move || match ai.worker.state.get() {
@@ -391,8 +394,8 @@ pub fn AiPanel() -> impl IntoView {
                         <div class="row">
                             <button data-testid="run-filter" disabled=move || ai.job.with(Option::is_some)
                                 on:click=run_filter>"Filter"</button>
-                            <button data-testid="clear-filter" disabled=move || ai.filter.with(Option::is_none)
-                                on:click=move |_| ai.filter.set(None)>"Show all"</button>
+                            <button data-testid="clear-filter" disabled=move || nav.filter.with(Option::is_none)
+                                on:click=move |_| nav.filter.set(None)>"Show all"</button>
                         </div>
                     </fieldset>
                     <Show when=move || ai.message.with(Option::is_some)>
@@ -402,4 +405,25 @@ pub fn AiPanel() -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// Auto-labels `entries` with the active model: each image's predictions become its
+/// predicted shapes as soon as it is done (one undo step per image), and the image's size
+/// is noted.
+pub fn label_images(
+    ai: Ai,
+    nav: Navigation,
+    studio: Studio,
+    entries: Vec<ImageEntry>,
+    title: String,
+) {
+    ai.label(
+        nav.image_refs(&entries),
+        title,
+        move |path, found, predictions| {
+            studio.doc.note_image_size(path, found.width, found.height);
+            studio.apply_predictions(path, predictions)
+        },
+        move || studio.keep_valid_selection(),
+    );
 }

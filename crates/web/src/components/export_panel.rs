@@ -8,14 +8,14 @@ use sightline_core::history::Command;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::app::AppState;
 use crate::image_loader::js_error_text;
+use crate::navigation::Navigation;
 use crate::studio::Studio;
 
 /// The project's dataset with an entry for every image of the manifest.
-fn dataset_of(state: AppState, studio: Studio) -> Dataset {
-    let mut dataset = studio.dataset.with_untracked(Clone::clone);
-    state.manifest.with_untracked(|manifest| {
+fn dataset_of(nav: Navigation, studio: Studio) -> Dataset {
+    let mut dataset = studio.doc.dataset.with_untracked(Clone::clone);
+    nav.manifest.with_untracked(|manifest| {
         for entry in manifest.iter().flat_map(|m| &m.images) {
             dataset.image_mut_or_insert(&entry.path);
         }
@@ -44,8 +44,8 @@ fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn export_zip(state: AppState, studio: Studio, format: Format) -> Result<String, String> {
-    let dataset = dataset_of(state, studio);
+fn export_zip(nav: Navigation, studio: Studio, format: Format) -> Result<String, String> {
+    let dataset = dataset_of(nav, studio);
     let export = formats::export(&dataset, format, &ExportOptions::default())
         .map_err(|e| format!("Export failed: {e}."))?;
     let entries = export
@@ -53,7 +53,7 @@ fn export_zip(state: AppState, studio: Studio, format: Format) -> Result<String,
         .iter()
         .map(|f| (f.path.as_str(), f.bytes.as_slice()));
     let zip = formats::zip_archive(entries).map_err(|e| format!("Export failed: {e}."))?;
-    let project = studio.project_id.get_untracked();
+    let project = studio.doc.project_id.get_untracked();
     download(
         &zip,
         &format!("{project}-{}.zip", format.name()),
@@ -88,7 +88,7 @@ fn export_zip(state: AppState, studio: Studio, format: Format) -> Result<String,
 
 /// Reads the chosen files, imports them with `core::formats` and adds their shapes to the
 /// project's images (one undo step per image).
-async fn import_files(state: AppState, studio: Studio, files: web_sys::FileList) {
+async fn import_files(nav: Navigation, studio: Studio, files: web_sys::FileList) {
     let mut inputs: Vec<InputFile> = Vec::new();
     let mut report_lines = Vec::new();
     for index in 0..files.length() {
@@ -108,7 +108,7 @@ async fn import_files(state: AppState, studio: Studio, files: web_sys::FileList)
         }
     }
     // The project's images take part by name, so that each file finds its image.
-    let known = dataset_of(state, studio);
+    let known = dataset_of(nav, studio);
     for image in &known.images {
         inputs.push(InputFile::new(image.image_path.clone(), Vec::new()));
     }
@@ -118,13 +118,12 @@ async fn import_files(state: AppState, studio: Studio, files: web_sys::FileList)
     let size_of = |file: &InputFile| known.image(&file.path).and_then(|i| i.image_size);
     let (imported, report) = formats::import_folder(&inputs, &options, &size_of);
     for class in &imported.classes {
-        if !studio.dataset.with_untracked(|d| d.classes.contains(class)) {
-            studio.add_class(class);
-        }
+        studio.doc.ensure_class(class);
     }
     let mut shapes_added = 0;
     for image in imported.images.iter().filter(|i| !i.shapes.is_empty()) {
         let first = studio
+            .doc
             .dataset
             .with_untracked(|d| d.image(&image.image_path).map_or(0, |i| i.shapes.len()));
         let commands: Vec<Command> = image
@@ -137,7 +136,10 @@ async fn import_files(state: AppState, studio: Studio, files: web_sys::FileList)
             })
             .collect();
         let count = commands.len();
-        if studio.apply_to(&image.image_path, Command::Batch { commands }, None) {
+        if studio
+            .doc
+            .apply_to(&image.image_path, Command::Batch { commands }, None)
+        {
             shapes_added += count;
         }
     }
@@ -151,19 +153,19 @@ async fn import_files(state: AppState, studio: Studio, files: web_sys::FileList)
         ),
     );
     report_lines.extend(report.issues.iter().map(ToString::to_string));
-    studio.import_report.set(Some(report_lines));
+    studio.ui.import_report.set(Some(report_lines));
 }
 
 #[component]
 pub fn ExportPanel() -> impl IntoView {
-    let state = expect_context::<AppState>();
+    let nav = expect_context::<Navigation>();
     let studio = expect_context::<Studio>();
     let format = RwSignal::new(Format::Labelme);
     let on_export = move |_| {
-        let message = match export_zip(state, studio, format.get_untracked()) {
+        let message = match export_zip(nav, studio, format.get_untracked()) {
             Ok(message) | Err(message) => message,
         };
-        studio.notice.set(Some(message));
+        studio.ui.notice.set(Some(message));
     };
     let on_import = move |event: web_sys::Event| {
         let Some(input) = event
@@ -174,7 +176,7 @@ pub fn ExportPanel() -> impl IntoView {
         };
         let Some(files) = input.files() else { return };
         leptos::task::spawn_local(async move {
-            import_files(state, studio, files).await;
+            import_files(nav, studio, files).await;
             input.set_value("");
         });
     };
@@ -200,11 +202,11 @@ pub fn ExportPanel() -> impl IntoView {
                 <input type="file" multiple accept=".json,application/json" data-testid="import"
                     on:change=on_import />
             </label>
-            <Show when=move || studio.import_report.with(Option::is_some)>
+            <Show when=move || studio.ui.import_report.with(Option::is_some)>
                 <div class="import-report" role="status" data-testid="import-report">
-                    <button class="close" title="Dismiss" on:click=move |_| studio.import_report.set(None)>"✕"</button>
+                    <button class="close" title="Dismiss" on:click=move |_| studio.ui.import_report.set(None)>"✕"</button>
                     <ul>
-                        {move || studio.import_report.get().unwrap_or_default().into_iter()
+                        {move || studio.ui.import_report.get().unwrap_or_default().into_iter()
                             .map(|line| view! { <li>{line}</li> }).collect_view()}
                     </ul>
                 </div>

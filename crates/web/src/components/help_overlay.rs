@@ -3,19 +3,19 @@
 use leptos::prelude::*;
 
 use crate::keyboard::{SHORTCUTS, tool_shortcuts};
-use crate::studio::Studio;
+use crate::studio::UiState;
 
 #[component]
 pub fn HelpOverlay() -> impl IntoView {
-    let studio = expect_context::<Studio>();
+    let ui = expect_context::<UiState>();
     view! {
-        <Show when=move || studio.help_open.get()>
+        <Show when=move || ui.help_open.get()>
             <div class="help-overlay" role="dialog" aria-label="Keyboard shortcuts" data-testid="help"
-                on:click=move |_| studio.help_open.set(false)>
+                on:click=move |_| ui.help_open.set(false)>
                 <div class="help-card" on:click=|event| event.stop_propagation()>
                     <header>
                         <span>"Keyboard shortcuts"</span>
-                        <button title="Close (Escape)" on:click=move |_| studio.help_open.set(false)>"✕"</button>
+                        <button title="Close (Escape)" on:click=move |_| ui.help_open.set(false)>"✕"</button>
                     </header>
                     <table>
                         <tbody>

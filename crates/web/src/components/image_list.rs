@@ -2,17 +2,15 @@
 
 use leptos::prelude::*;
 
-use crate::ai::Ai;
-use crate::app::AppState;
+use crate::navigation::Navigation;
 
 #[component]
 pub fn ImageList() -> impl IntoView {
-    let state = expect_context::<AppState>();
-    let ai = expect_context::<Ai>();
+    let nav = expect_context::<Navigation>();
     // With an image filter in force, only the matching images are listed.
     let entries = move || {
-        let filter = ai.filter.get();
-        state.manifest.with(|m| {
+        let filter = nav.filter.get();
+        nav.manifest.with(|m| {
             m.as_ref()
                 .map(|m| {
                     m.images
@@ -32,23 +30,23 @@ pub fn ImageList() -> impl IntoView {
             <header>
                 <span>"Images"</span>
                 <span class="count" data-testid="image-count">
-                    {move || match ai.filter.with(|f| f.as_ref().map(|f| f.matching.len())) {
-                        Some(shown) => format!("{shown} of {}", state.cursor.get().len()),
-                        None => state.cursor.get().len().to_string(),
+                    {move || match nav.filter.with(|f| f.as_ref().map(|f| f.matching.len())) {
+                        Some(shown) => format!("{shown} of {}", nav.cursor.get().len()),
+                        None => nav.cursor.get().len().to_string(),
                     }}
                 </span>
             </header>
-            <Show when=move || state.project_error.with(Option::is_some)>
-                <p class="error" role="alert">{move || state.project_error.get()}</p>
+            <Show when=move || nav.project_error.with(Option::is_some)>
+                <p class="error" role="alert">{move || nav.project_error.get()}</p>
             </Show>
             <ol>
                 <For each=entries key=|(index, name)| (*index, name.clone()) let:((index, name))>
                     <li data-testid="image-item"
-                        class:current=move || state.cursor.get().index() == Some(index)
+                        class:current=move || nav.cursor.get().index() == Some(index)
                         aria-current=move || {
-                            (state.cursor.get().index() == Some(index)).then_some("true")
+                            (nav.cursor.get().index() == Some(index)).then_some("true")
                         }
-                        on:click=move |_| state.cursor.update(|c| *c = c.go_to(index))
+                        on:click=move |_| nav.cursor.update(|c| *c = c.go_to(index))
                         title=name.clone()
                     >
                         {name.clone()}

@@ -4,9 +4,7 @@
 
 use leptos::prelude::*;
 use sightline_core::editing::colour_of_label;
-use sightline_core::history::Command;
 
-use crate::app::AppState;
 use crate::studio::Studio;
 
 #[component]
@@ -14,11 +12,12 @@ fn ClassList() -> impl IntoView {
     let studio = expect_context::<Studio>();
     let new_class = RwSignal::new(String::new());
     let add = move || {
-        studio.add_class(&new_class.get_untracked());
+        studio.doc.add_class(&new_class.get_untracked());
         new_class.set(String::new());
     };
     let classes = move || {
         studio
+            .doc
             .dataset
             .with(|d| d.classes.iter().cloned().enumerate().collect::<Vec<_>>())
     };
@@ -34,12 +33,12 @@ fn ClassList() -> impl IntoView {
                             title="Colour of this class"
                             prop:value={
                                 let name = name.clone();
-                                move || studio.colour_of(&name)
+                                move || studio.doc.colour_of(&name)
                             }
                             on:click=|event| event.stop_propagation()
                             on:input={
                                 let name = name.clone();
-                                move |event| studio.set_class_colour(&name, &event_target_value(&event))
+                                move |event| studio.doc.set_class_colour(&name, &event_target_value(&event))
                             } />
                         <span class="key">{if index < 9 { format!("{}", index + 1) } else { String::new() }}</span>
                         <span class="name">{name.clone()}</span>
@@ -51,12 +50,12 @@ fn ClassList() -> impl IntoView {
                                     .and_then(|w| w.prompt_with_message_and_default("Rename class", &name).ok())
                                     .flatten();
                                 if let Some(answer) = answer {
-                                    studio.rename_class(index, &answer);
+                                    studio.doc.rename_class(index, &answer);
                                 }
                             }
                         }>"✎"</button>
-                        <button title="Move up" on:click=move |event| { event.stop_propagation(); studio.move_class(index, -1) }>"↑"</button>
-                        <button title="Move down" on:click=move |event| { event.stop_propagation(); studio.move_class(index, 1) }>"↓"</button>
+                        <button title="Move up" on:click=move |event| { event.stop_propagation(); studio.doc.move_class(index, -1) }>"↑"</button>
+                        <button title="Move down" on:click=move |event| { event.stop_propagation(); studio.doc.move_class(index, 1) }>"↓"</button>
                         <button title="Delete (only when no shape uses it)"
                             on:click=move |event| { event.stop_propagation(); studio.delete_class(index) }>"✕"</button>
                     </li>
@@ -76,9 +75,9 @@ fn ClassList() -> impl IntoView {
 fn ShapeList() -> impl IntoView {
     let studio = expect_context::<Studio>();
     let rows = move || {
-        let classes = studio.dataset.with(|d| d.classes.clone());
-        let colours = studio.class_colours.get();
-        studio.with_current_shapes(|shapes| {
+        let classes = studio.doc.dataset.with(|d| d.classes.clone());
+        let colours = studio.doc.class_colours.get();
+        studio.doc.with_current_shapes(|shapes| {
             shapes
                 .iter()
                 .enumerate()
@@ -137,11 +136,13 @@ fn SelectedShape() -> impl IntoView {
     let new_flag = RwSignal::new(String::new());
     let selected = move || {
         let first = studio.selection.with(|s| s.first().copied())?;
-        studio.with_current_shapes(|shapes| shapes.get(first).cloned().map(|shape| (first, shape)))
+        studio
+            .doc
+            .with_current_shapes(|shapes| shapes.get(first).cloned().map(|shape| (first, shape)))
     };
     view! {
         {move || selected().map(|(index, shape)| {
-            let classes = studio.dataset.with(|d| d.classes.clone());
+            let classes = studio.doc.dataset.with(|d| d.classes.clone());
             let flags: Vec<(String, bool)> = shape.flags.iter().map(|(k, v)| (k.clone(), v.as_bool().unwrap_or(false))).collect();
             let shape_for_flags = shape.clone();
             view! {
@@ -149,13 +150,7 @@ fn SelectedShape() -> impl IntoView {
                     <header>"Selected"</header>
                     <label class="row">"Label "
                         <select data-testid="shape-label" on:change=move |event| {
-                            let label = event_target_value(&event);
-                            let shapes = studio.current_shapes();
-                            let indices = studio.selection.get_untracked();
-                            match Command::relabel(&shapes, &indices, &label) {
-                                Ok(command) => { studio.apply(command, None); }
-                                Err(error) => studio.notice.set(Some(format!("Could not relabel: {error}."))),
-                            }
+                            studio.relabel_selection(&event_target_value(&event));
                         }>
                             {classes.iter().map(|c| view! {
                                 <option value=c.clone() selected=*c == shape.label>{c.clone()}</option>
@@ -202,12 +197,11 @@ fn SelectedShape() -> impl IntoView {
 
 #[component]
 fn ImageFlags() -> impl IntoView {
-    let state = expect_context::<AppState>();
     let studio = expect_context::<Studio>();
     let new_flag = RwSignal::new(String::new());
     let flags = move || {
-        let path = state.current_path();
-        studio.dataset.with(|d| {
+        let path = studio.doc.current_path.get();
+        studio.doc.dataset.with(|d| {
             path.and_then(|p| {
                 d.image(&p).map(|i| {
                     i.flags
@@ -227,7 +221,7 @@ fn ImageFlags() -> impl IntoView {
                     <li><label>
                         <input type="checkbox" prop:checked=on on:change={
                             let name = name.clone();
-                            move |event| studio.set_image_flag(&name, event_target_checked(&event))
+                            move |event| studio.doc.set_image_flag(&name, event_target_checked(&event))
                         } />
                         {name.clone()}
                     </label></li>
@@ -236,7 +230,7 @@ fn ImageFlags() -> impl IntoView {
             <form class="row" on:submit=move |event| {
                 event.prevent_default();
                 let name = new_flag.get_untracked().trim().to_owned();
-                if !name.is_empty() { studio.set_image_flag(&name, true); }
+                if !name.is_empty() { studio.doc.set_image_flag(&name, true); }
                 new_flag.set(String::new());
             }>
                 <input type="text" placeholder="image flag" prop:value=move || new_flag.get()

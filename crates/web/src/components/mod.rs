@@ -9,8 +9,8 @@ mod labels_panel;
 mod project_list;
 mod status_bar;
 
-pub use ai_panel::AiPanel;
-pub use canvas_view::{CanvasView, actual_size};
+pub use ai_panel::{AiPanel, label_images};
+pub use canvas_view::CanvasView;
 pub use export_panel::ExportPanel;
 pub use help_overlay::HelpOverlay;
 pub use image_list::ImageList;

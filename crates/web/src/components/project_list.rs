@@ -6,10 +6,11 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::app::{AppState, open_project, open_saved_project};
 use crate::autosave::Storage;
 use crate::folder_import::{ImportFailure, import_files};
+use crate::navigation::Navigation;
 use crate::project_loader::DEMO_MANIFEST_URL;
+use crate::project_open::{open_project, open_saved_project};
 use crate::studio::{DEMO_PROJECT_ID, Studio};
 
 /// An import in progress: images stored so far, and the switch that cancels it.
@@ -22,7 +23,7 @@ struct Importing {
 
 #[component]
 pub fn ProjectList() -> impl IntoView {
-    let state = expect_context::<AppState>();
+    let nav = expect_context::<Navigation>();
     let studio = expect_context::<Studio>();
     let storage = expect_context::<Storage>();
     let importing = RwSignal::new_local(None::<Importing>);
@@ -48,19 +49,19 @@ pub fn ProjectList() -> impl IntoView {
             .await;
             match result {
                 Ok(()) => {
-                    if studio.project_id.get_untracked() == id {
+                    if studio.doc.project_id.get_untracked() == id {
                         // Its images may be gone with it: go back to the demo.
                         open_project(
-                            state,
+                            nav,
                             studio,
                             storage,
                             DEMO_PROJECT_ID.to_owned(),
                             DEMO_MANIFEST_URL.to_owned(),
                         );
-                        studio.notice.set(Some(format!("Deleted project {id}.")));
+                        studio.ui.notice.set(Some(format!("Deleted project {id}.")));
                     }
                 }
-                Err(error) => studio.notice.set(Some(error.to_string())),
+                Err(error) => studio.ui.notice.set(Some(error.to_string())),
             }
         });
     };
@@ -101,17 +102,17 @@ pub fn ProjectList() -> impl IntoView {
             importing.set(None);
             match result {
                 Ok(imported) => {
-                    studio.import_report.set(Some(imported.report));
+                    studio.ui.import_report.set(Some(imported.report));
                     if let Err(error) = storage.refresh_projects().await {
-                        studio.notice.set(Some(error.to_string()));
+                        studio.ui.notice.set(Some(error.to_string()));
                     }
-                    open_saved_project(state, studio, storage, imported.project);
+                    open_saved_project(nav, studio, storage, imported.project);
                 }
                 Err(failure) => {
                     if failure != ImportFailure::Cancelled {
-                        studio.import_report.set(Some(vec![failure.to_string()]));
+                        studio.ui.import_report.set(Some(vec![failure.to_string()]));
                     }
-                    studio.notice.set(Some(failure.to_string()));
+                    studio.ui.notice.set(Some(failure.to_string()));
                 }
             }
         });
@@ -156,10 +157,10 @@ pub fn ProjectList() -> impl IntoView {
                         let name = if project.name.is_empty() { project.id.clone() } else { project.name.clone() };
                         let record = project.clone();
                         view! {
-                            <li data-testid="project-item" class:current=move || studio.project_id.get() == id>
+                            <li data-testid="project-item" class:current=move || studio.doc.project_id.get() == id>
                                 <span class="name" title=title>{name}</span>
                                 <button title="Reopen this project" on:click=move |_| {
-                                    open_saved_project(state, studio, storage, record.clone())
+                                    open_saved_project(nav, studio, storage, record.clone())
                                 }>"Open"</button>
                                 <button title="Delete the project, its annotations and stored images"
                                     on:click=move |_| delete(id_for_delete.clone())>"Delete"</button>

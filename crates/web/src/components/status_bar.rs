@@ -4,32 +4,33 @@ use leptos::prelude::*;
 use sightline_protocol::Backend;
 
 use crate::ai::Ai;
-use crate::app::{AppState, OpenImage};
-use crate::studio::{SaveState, Studio};
+use crate::navigation::{Navigation, OpenImage};
+use crate::studio::{SaveState, SaveStatus, UiState};
 use crate::worker_bridge::WorkerState;
 
 #[component]
 pub fn StatusBar() -> impl IntoView {
-    let state = expect_context::<AppState>();
-    let studio = expect_context::<Studio>();
+    let nav = expect_context::<Navigation>();
+    let save = expect_context::<SaveStatus>();
+    let ui = expect_context::<UiState>();
     let ai = expect_context::<Ai>();
-    let save_state = move || match studio.save_state.get() {
+    let save_state = move || match save.state.get() {
         SaveState::Restoring => "restoring…".to_owned(),
         SaveState::Saved => "saved".to_owned(),
         SaveState::Pending => "unsaved".to_owned(),
         SaveState::Saving => "saving…".to_owned(),
         SaveState::Failed(error) => format!("not saved: {error}"),
     };
-    let save_failed = move || matches!(studio.save_state.get(), SaveState::Failed(_));
+    let save_failed = move || matches!(save.state.get(), SaveState::Failed(_));
     let position = move || {
-        let cursor = state.cursor.get();
+        let cursor = nav.cursor.get();
         match cursor.index() {
             Some(index) => format!("{} / {}", index + 1, cursor.len()),
             None => "no images".to_owned(),
         }
     };
     let image_size = move || {
-        state.open_image.with(|open| match open {
+        nav.open_image.with(|open| match open {
             OpenImage::Loaded(bitmap) => format!("{} × {}", bitmap.width(), bitmap.height()),
             _ => String::new(),
         })
@@ -58,10 +59,10 @@ pub fn StatusBar() -> impl IntoView {
             <span class="save-state" class:failed=save_failed data-testid="save-state" role="status">
                 {save_state}
             </span>
-            <Show when=move || studio.notice.with(Option::is_some)>
+            <Show when=move || ui.notice.with(Option::is_some)>
                 <span class="notice" data-testid="notice">
-                    {move || studio.notice.get()}
-                    <button title="Dismiss" on:click=move |_| studio.notice.set(None)>"✕"</button>
+                    {move || ui.notice.get()}
+                    <button title="Dismiss" on:click=move |_| ui.notice.set(None)>"✕"</button>
                 </span>
             </Show>
             <span class="spacer"></span>

@@ -1,0 +1,158 @@
+//! Where the user is in the project: its image list, the open image, and the image filter
+//! that narrows what the list shows and what A/D step through.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use sightline_core::project::{ImageCursor, ImageEntry, Manifest};
+use sightline_core::view::Size;
+use sightline_protocol::{FilterParams, ImageRef, ImageSource, PRECISION_PROBE_IMAGES};
+use web_sys::ImageBitmap;
+
+use crate::project_loader::image_url;
+
+/// The open image: what is drawn, or why nothing is.
+#[derive(Clone, Debug)]
+pub enum OpenImage {
+    None,
+    Loading,
+    Loaded(ImageBitmap),
+    Failed(String),
+}
+
+impl OpenImage {
+    pub fn size(&self) -> Option<Size> {
+        match self {
+            OpenImage::Loaded(bitmap) => Some(Size::new(
+                f64::from(bitmap.width()),
+                f64::from(bitmap.height()),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The image filter in force: which images matched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageFilter {
+    pub params: FilterParams,
+    pub matching: BTreeSet<String>,
+}
+
+/// Navigation state, provided as context by the app.
+#[derive(Clone, Copy)]
+pub struct Navigation {
+    pub manifest: RwSignal<Option<Manifest>>,
+    pub manifest_url: RwSignal<String>,
+    pub cursor: RwSignal<ImageCursor>,
+    pub open_image: RwSignal<OpenImage, LocalStorage>,
+    pub project_error: RwSignal<Option<String>>,
+    pub filter: RwSignal<Option<ImageFilter>>,
+}
+
+impl Navigation {
+    pub fn new(manifest_url: &str) -> Self {
+        Self {
+            manifest: RwSignal::new(None),
+            manifest_url: RwSignal::new(manifest_url.to_owned()),
+            cursor: RwSignal::new(ImageCursor::new(0)),
+            open_image: RwSignal::new_local(OpenImage::None),
+            project_error: RwSignal::new(None),
+            filter: RwSignal::new(None),
+        }
+    }
+
+    /// Name of the open image, if any (tracked).
+    pub fn current_name(&self) -> Option<String> {
+        let index = self.cursor.get().index()?;
+        self.manifest
+            .with(|m| Some(m.as_ref()?.images.get(index)?.name.clone()))
+    }
+
+    /// Path of the open image in the manifest, the key of its annotations (tracked).
+    pub fn current_path(&self) -> Option<String> {
+        let index = self.cursor.get().index()?;
+        self.manifest
+            .with(|m| Some(m.as_ref()?.images.get(index)?.path.clone()))
+    }
+
+    /// The open image's entry (untracked).
+    pub fn current_entry(&self) -> Option<ImageEntry> {
+        let index = self.cursor.get_untracked().index()?;
+        self.manifest
+            .with_untracked(|m| m.as_ref()?.images.get(index).cloned())
+    }
+
+    /// Every image of the project (untracked).
+    pub fn entries(&self) -> Vec<ImageEntry> {
+        self.manifest
+            .with_untracked(|m| m.as_ref().map(|m| m.images.clone()).unwrap_or_default())
+    }
+
+    /// Moves one image forward or back among those listed: with an image filter in force,
+    /// the non-matching ones are skipped.
+    pub fn step(&self, forward: bool) {
+        let filter = self.filter.get_untracked();
+        let Some(filter) = filter else {
+            self.cursor
+                .update(|c| *c = if forward { c.next() } else { c.previous() });
+            return;
+        };
+        let Some(index) = self.cursor.get_untracked().index() else {
+            return;
+        };
+        let target = self.manifest.with_untracked(|m| {
+            let images = &m.as_ref()?.images;
+            let matches = |i: &usize| filter.matching.contains(&images[*i].path);
+            if forward {
+                (index + 1..images.len()).find(matches)
+            } else {
+                (0..index).rev().find(matches)
+            }
+        });
+        if let Some(target) = target {
+            self.cursor.update(|c| *c = c.go_to(target));
+        }
+    }
+
+    /// How the worker finds `entry`: its stored bytes, else its URL (absolute, since the
+    /// worker resolves against its own script).
+    pub fn image_ref(&self, entry: &ImageEntry) -> ImageRef {
+        let source = match &entry.blob_key {
+            Some(key) => ImageSource::Stored { key: key.clone() },
+            None => {
+                let relative = image_url(&self.manifest_url.get_untracked(), &entry.path);
+                let absolute = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.base_uri().ok().flatten())
+                    .and_then(|base| web_sys::Url::new_with_base(&relative, &base).ok())
+                    .map(|url| url.href())
+                    .unwrap_or(relative);
+                ImageSource::Url { url: absolute }
+            }
+        };
+        ImageRef {
+            name: entry.path.clone(),
+            source,
+        }
+    }
+
+    /// `entries` as (path, how the worker finds it).
+    pub fn image_refs(&self, entries: &[ImageEntry]) -> Vec<(String, ImageRef)> {
+        entries
+            .iter()
+            .map(|e| (e.path.clone(), self.image_ref(e)))
+            .collect()
+    }
+
+    /// The project's first images, for the f16 check of a model added now.
+    pub fn probe_images(&self) -> Vec<ImageRef> {
+        self.manifest.with_untracked(|m| {
+            m.iter()
+                .flat_map(|m| m.images.iter())
+                .take(PRECISION_PROBE_IMAGES)
+                .map(|entry| self.image_ref(entry))
+                .collect()
+        })
+    }
+}

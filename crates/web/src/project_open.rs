@@ -1,0 +1,112 @@
+//! Opening a project: the demo, one from its manifest URL, or one stored in IndexedDB; and
+//! reopening the project that was open before a reload.
+
+use leptos::prelude::*;
+use sightline_core::project::{ImageCursor, Manifest};
+
+use crate::autosave::{self, Storage};
+use crate::navigation::Navigation;
+use crate::project_loader::{self, DEMO_MANIFEST_URL};
+use crate::storage::ProjectRecord;
+use crate::studio::{DEMO_PROJECT_ID, Studio};
+
+/// Where the id of the last opened project is remembered (`localStorage`), so a reload
+/// reopens it.
+const LAST_PROJECT_KEY: &str = "sightline.last_project";
+
+fn remember_project(id: &str) {
+    if let Some(local) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = local.set_item(LAST_PROJECT_KEY, id);
+    }
+}
+
+fn last_project() -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(LAST_PROJECT_KEY)
+        .ok()?
+}
+
+/// Installs an opened project's image list and restored annotations.
+async fn install_project(
+    nav: Navigation,
+    studio: Studio,
+    storage: Storage,
+    project_id: String,
+    manifest_url: String,
+    manifest: Manifest,
+) {
+    nav.manifest_url.set(manifest_url.clone());
+    nav.filter.set(None);
+    autosave::restore_project(storage, studio, &project_id, &manifest_url, &manifest).await;
+    remember_project(&project_id);
+    nav.project_error.set(None);
+    nav.cursor.set(ImageCursor::new(manifest.images.len()));
+    nav.manifest.set(Some(manifest));
+}
+
+/// Opens the project whose manifest is at `manifest_url` under `project_id`, restoring its
+/// saved annotations.
+pub fn open_project(
+    nav: Navigation,
+    studio: Studio,
+    storage: Storage,
+    project_id: String,
+    manifest_url: String,
+) {
+    leptos::task::spawn_local(async move {
+        match project_loader::load_manifest(&manifest_url).await {
+            Ok(manifest) => {
+                install_project(nav, studio, storage, project_id, manifest_url, manifest).await
+            }
+            Err(err) => nav.project_error.set(Some(err.to_string())),
+        }
+    });
+}
+
+/// Opens a saved project: from IndexedDB when its images are stored there, else from its
+/// manifest.
+pub fn open_saved_project(
+    nav: Navigation,
+    studio: Studio,
+    storage: Storage,
+    project: ProjectRecord,
+) {
+    if !project.stored_images {
+        open_project(nav, studio, storage, project.id, project.manifest_url);
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        match project_loader::load_stored_manifest(storage, &project).await {
+            Ok(manifest) => {
+                install_project(nav, studio, storage, project.id, String::new(), manifest).await
+            }
+            Err(err) => nav.project_error.set(Some(err.to_string())),
+        }
+    });
+}
+
+/// Reopens the project open before the reload, else the demo (under its stable id, so its
+/// annotations survive reloads).
+pub fn open_start_project(nav: Navigation, studio: Studio, storage: Storage) {
+    leptos::task::spawn_local(async move {
+        let last = match last_project() {
+            Some(id) if id != DEMO_PROJECT_ID => match storage.store().await {
+                Ok(store) => store.project(&id).await.ok().flatten(),
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        match last {
+            Some(project) => open_saved_project(nav, studio, storage, project),
+            None => open_project(
+                nav,
+                studio,
+                storage,
+                DEMO_PROJECT_ID.to_owned(),
+                DEMO_MANIFEST_URL.to_owned(),
+            ),
+        }
+    });
+}
