@@ -6,8 +6,11 @@
 //!                                native tests, wasm tests in headless Chromium, fuzz smoke,
 //!                                browser end-to-end specs
 //! cargo xtask setup              only install what is missing (idempotent, quiet when done)
-//! cargo xtask build              set up and build the app into dist/
+//! cargo xtask build              set up and build the app into dist/; prints the wasm sizes
+//!                                and fails when the app wasm is over its gzip budget
 //! cargo xtask bench              forward time per image against onnxruntime, as ratios
+//! cargo xtask size [DIST]        raw and gzip size of the built app and worker wasm (dist/ by
+//!                                default); fails when the app wasm is over its gzip budget
 //! ```
 //!
 //! Everything is installed from crates.io, npm, PyPI or Debian; nothing else is downloaded.
@@ -17,6 +20,7 @@
 mod bench;
 mod setup;
 mod steps;
+mod wasm_size;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,11 +43,19 @@ fn main() -> ExitCode {
         Some("test") => setup::build_tools(&env)
             .and_then(|()| setup::test_tools(&env))
             .map(|()| steps::test_all(&env)),
+        Some("size") => {
+            let dist = args
+                .get(1)
+                .map_or_else(|| root.join(steps::DIST), PathBuf::from);
+            wasm_size::report(&dist).map(|()| true)
+        }
         Some("bench") => setup::build_tools(&env)
             .and_then(|()| setup::test_tools(&env))
             .and_then(|()| bench::bench(&env)),
         _ => {
-            eprintln!("usage: cargo xtask <serve [--port N] | test | setup | build | bench>");
+            eprintln!(
+                "usage: cargo xtask <serve [--port N] | test | setup | build | bench | size [DIST]>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -2,12 +2,21 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
+
+use crate::wasm_size;
 
 /// The crates that have browser tests (`wasm_bindgen_test` with `run_in_browser`).
 const WASM_TEST_CRATES: &[&str] = &["sightline-worker", "sightline-web"];
 /// The libraries the browser crates build on; clippy-clean on wasm32 too.
-const WASM_LIB_CRATES: &[&str] = &["sightline-core", "sightline-protocol"];
+const WASM_LIB_CRATES: &[&str] = &[
+    "sightline-core",
+    "sightline-protocol",
+    "sightline-idb-store",
+];
+
+/// Where Trunk writes the app (`dist` in Trunk.toml).
+pub const DIST: &str = "dist";
 
 /// Paths and variables shared by every step.
 pub struct Env {
@@ -82,17 +91,24 @@ pub fn run(env: &Env, program: &str, args: &[&str]) -> Result<(), String> {
     run_command(env.command(program).args(args))
 }
 
-/// `trunk build --release` into dist/.
+/// `trunk build --release` into dist/, then the wasm sizes: fails when the app wasm is over
+/// its gzip budget ([`wasm_size::APP_WASM_GZIP_BUDGET`]).
 pub fn build_app(env: &Env) -> Result<(), String> {
     run(
         env,
         "trunk",
         &["--quiet", "build", "--release", "--offline"],
-    )
+    )?;
+    wasm_size::report(&env.root.join(DIST))
 }
 
 pub fn serve(env: &Env, port: &str) -> Result<(), String> {
     println!("xtask: building, then Sightline is at http://127.0.0.1:{port}/ (Ctrl-C stops it)");
+    // Trunk builds (and rebuilds) by itself: the sizes are printed as each build lands in
+    // dist/; over budget is a warning here, a failure in `cargo xtask test`.
+    let dist = env.root.join(DIST);
+    let since = SystemTime::now();
+    std::thread::spawn(move || wasm_size::watch(&dist, since));
     run(
         env,
         "trunk",
@@ -197,7 +213,7 @@ pub fn test_all(env: &Env) -> bool {
             env.command("node")
                 .args(["--test", "--test-concurrency=1", "tests/e2e/"])
                 .env("NODE_PATH", env.root.join("xtask/tools/node_modules"))
-                .env("SIGHTLINE_DIST", env.root.join("dist")),
+                .env("SIGHTLINE_DIST", env.root.join(DIST)),
         )
     });
 
