@@ -65,18 +65,9 @@ fn files_under(root: &Path, dir: &Path, out: &mut Vec<InputFile>) {
     }
 }
 
+/// The trained model, or a skip (a failure under `SIGHTLINE_REQUIRE_DATA=1`).
 fn fall_model() -> Option<String> {
-    match std::env::var("SIGHTLINE_FALL_MODEL") {
-        Ok(path) => Some(path),
-        Err(_) => {
-            assert!(
-                std::env::var("SIGHTLINE_REQUIRE_DATA").is_err(),
-                "SIGHTLINE_FALL_MODEL is required"
-            );
-            eprintln!("skipped: SIGHTLINE_FALL_MODEL is not set");
-            None
-        }
-    }
+    sightline_test_support::fall_model().map(path_text)
 }
 
 #[test]
@@ -154,6 +145,11 @@ fn label_writes_every_format_with_one_shape_per_detection() {
         };
         let (dataset, report) = formats::import_folder(&files, &options, &size_of);
         assert!(!report.has_errors(), "{format}: {:?}", report.issues);
+        assert_eq!(
+            dataset.images.len(),
+            sizes.len(),
+            "{format}: every image read back"
+        );
         assert_eq!(dataset.shape_count(), detections, "{format}");
         counts.push(detections);
     }
@@ -222,6 +218,19 @@ fn filter_lists_and_copies_what_ultralytics_finds() {
         .map(str::to_owned)
         .collect();
     assert_eq!(listed, expected);
+    // Exactly the listed images are copied (the demo's others included), nothing else.
+    let mut all_listed: Vec<String> = std::fs::read_to_string(&list)
+        .expect("list")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    all_listed.sort();
+    let mut copied: Vec<String> = std::fs::read_dir(&copies)
+        .expect("copies")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    copied.sort();
+    assert_eq!(copied, all_listed);
     for name in &expected {
         assert_eq!(
             std::fs::read(copies.join(name)).expect("copied"),

@@ -274,10 +274,12 @@ mod tests {
         assert_eq!(label_colour_css(0), "#4e79a7");
         let classes = vec!["cat".to_owned(), "dog".to_owned()];
         assert_eq!(colour_of_label(&classes, "dog"), label_colour_css(1));
-        assert_eq!(
-            colour_of_label(&classes, "bird"),
-            colour_of_label(&classes, "bird")
-        );
+        // Not a class: the palette entry of its name's hash, whatever the classes are
+        // ("bird": ((98·31 + 105)·31 + 114)·31 + 100 = 3024057 ≡ 9 mod 12).
+        assert_eq!(colour_of_label(&classes, "bird"), label_colour_css(9));
+        assert_eq!(colour_of_label(&[], "bird"), label_colour_css(9));
+        // A class's colour is its position's, not its hash's ("dog": 99644 ≡ 8 mod 12).
+        assert_eq!(colour_of_label(&[], "dog"), label_colour_css(8));
     }
 
     #[test]

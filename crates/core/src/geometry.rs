@@ -506,6 +506,10 @@ mod tests {
         };
         let iou = polygon_iou(&l(0.0), &l(0.0));
         assert!(close(iou, 1.0, 0.02), "{iou}");
+        // Shifted by 5: only the 5×5 square where the bars overlap is shared, of 75 + 75
+        // - 25 = 125: IoU 0.2.
+        let iou = polygon_iou(&l(0.0), &l(5.0));
+        assert!(close(iou, 0.2, 0.02), "{iou}");
         let disjoint = Shape::rectangle("c", p(100.0, 100.0), p(110.0, 110.0));
         assert_eq!(shape_iou(&a, &disjoint), 0.0);
         assert_eq!(

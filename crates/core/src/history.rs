@@ -637,6 +637,17 @@ mod tests {
                 .expect("applies");
         }
         assert_eq!(history.undo_depth(), 1);
+        // Ten steps of (0.1, 0.3): the square moved by (1, 3).
+        for (moved, at) in shapes[0]
+            .points_in_image
+            .iter()
+            .zip(&original[0].points_in_image)
+        {
+            assert!(
+                (moved.x - at.x - 1.0).abs() < 1e-9 && (moved.y - at.y - 3.0).abs() < 1e-9,
+                "{moved:?} from {at:?}"
+            );
+        }
         let step = Command::translate(&shapes, &[0], Point::new(1.0, 0.0)).expect("valid");
         history
             .apply_in_gesture(&mut shapes, step, GestureId(2))
@@ -670,6 +681,15 @@ mod tests {
         }
         assert_eq!(history.undo_depth(), 1);
         assert_eq!(shapes[0].points_in_image[0], shape.points_in_image[0]);
+        // Still a rectangle: four right angles, and the dragged corner moved.
+        let p = &shapes[0].points_in_image;
+        assert_eq!(p.len(), 4);
+        for i in 0..4 {
+            let (a, b, c) = (p[(i + 3) % 4], p[i], p[(i + 1) % 4]);
+            let dot = (a.x - b.x) * (c.x - b.x) + (a.y - b.y) * (c.y - b.y);
+            assert!(dot.abs() < 1e-9, "corner {i} is square: {dot}");
+        }
+        assert_ne!(p[2], shape.points_in_image[2]);
         assert!(history.undo(&mut shapes).expect("undoes"));
         assert_eq!(shapes, vec![shape]);
     }

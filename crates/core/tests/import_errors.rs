@@ -204,6 +204,7 @@ fn coco_bad_entries_skip_alone() {
                      {"id":3,"image_id":1,"category_id":1,"bbox":[1,1,10,10],"segmentation":[[1,2,3]]}]}"#;
     let (dataset, report) = import(&[("annotations.json", coco)], None);
     let issues: Vec<&ImportIssue> = report.issues_of("annotations.json").collect();
+    assert_eq!(issues.len(), 3, "{:#?}", report.issues);
     assert!(
         matches!(&issues[0].error, ImportError::UnknownCategory { field, category_id: 7 } if field == "annotations[1].category_id")
     );

@@ -94,6 +94,14 @@ fn exports_match_golden_files() {
     let bless = std::env::var("SIGHTLINE_BLESS").as_deref() == Ok("1");
     for (name, format, options) in variants() {
         let export = formats::export(&dataset, format, &options).expect("export");
+        if !bless {
+            // The same files, none missing and none extra.
+            let mut written: Vec<&str> = export.files.iter().map(|f| f.path.as_str()).collect();
+            written.sort_unstable();
+            let golden = common::read_data(&format!("golden/{name}"));
+            let golden: Vec<&str> = golden.iter().map(|f| f.path.as_str()).collect();
+            assert_eq!(written, golden, "{name}: exported files");
+        }
         for file in &export.files {
             let golden = common::data_dir()
                 .join("golden")
@@ -177,8 +185,22 @@ fn golden_exports_import_back() {
     }
     // LabelMe keeps everything but the `predicted` state, which is Sightline's own.
     let (back, _) = common::reimport(&dataset, Format::Labelme, &ExportOptions::default());
+    assert_eq!(back.images.len(), dataset.images.len());
     for (image, original) in back.images.iter().zip(&dataset.images) {
+        assert_eq!(image.image_path, original.image_path);
+        assert_eq!(
+            image.image_size, original.image_size,
+            "{}",
+            image.image_path
+        );
+        assert_eq!(
+            image.shapes.len(),
+            original.shapes.len(),
+            "{}",
+            image.image_path
+        );
         for (shape, expected) in image.shapes.iter().zip(&original.shapes) {
+            assert_eq!(shape.label, expected.label);
             assert_eq!(shape.kind, expected.kind);
             assert_eq!(shape.points_in_image, expected.points_in_image);
             assert_eq!(
@@ -215,8 +237,24 @@ fn zip_of_an_export_holds_every_file() {
                 .iter()
                 .map(|i| (i.output_path.as_str(), image_bytes.as_slice())),
         );
-    let bytes = zip_archive(entries).expect("zip");
-    assert_eq!(&bytes[..2], b"PK");
+    let expected: Vec<(String, Vec<u8>)> = entries
+        .map(|(path, bytes)| (path.to_owned(), bytes.to_vec()))
+        .collect();
+    assert_eq!(
+        expected.len(),
+        3 + 5,
+        "classes.txt, data.yaml, 3 labels, 3 images"
+    );
+    let bytes = zip_archive(expected.iter().map(|(p, b)| (p.as_str(), b.as_slice()))).expect("zip");
+    // Read back: every entry, by name, with its bytes, and nothing else.
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip");
+    assert_eq!(archive.len(), expected.len());
+    for (path, want) in &expected {
+        let mut entry = archive.by_name(path).expect("entry by name");
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut got).expect("readable");
+        assert_eq!(&got, want, "{path}");
+    }
 }
 
 fn sized_image(index: usize) -> impl Strategy<Value = ImageAnnotations> {
@@ -313,7 +351,9 @@ proptest! {
     fn labelme_export_import_is_exact(dataset in dataset_strategy()) {
         let (back, report) = common::reimport(&dataset, Format::Labelme, &ExportOptions::default());
         prop_assert!(report.issues.is_empty(), "{:?}", report.issues);
+        prop_assert_eq!(back.images.len(), dataset.images.len());
         for (image, expected) in back.images.iter().zip(&dataset.images) {
+            prop_assert_eq!(&image.image_path, &expected.image_path);
             let points: Vec<_> = image.shapes.iter().map(|s| (&s.label, s.kind, &s.points_in_image)).collect();
             let want: Vec<_> = expected.shapes.iter().map(|s| (&s.label, s.kind, &s.points_in_image)).collect();
             prop_assert_eq!(points, want);

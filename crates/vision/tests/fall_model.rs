@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{data_dir, fall_model, head_errors, npy, shared_fixture};
+use common::{data_dir, demo_dir, fall_model, head_errors, npy, shared_fixture};
 use sightline_vision::image_io::read_image;
 use sightline_vision::yolo::nms::iou;
 use sightline_vision::{ComputeDevice, Detector, OnnxModel, Precision};
@@ -40,9 +40,8 @@ fn fall_model_detections_match_ultralytics() {
     let Some(model_path) = fall_model() else {
         return;
     };
-    let Some(images) = shared_fixture("images") else {
-        return;
-    };
+    // The five photographs of the references are the demo's (the same bytes).
+    let images = demo_dir();
     let refs: serde_json::Value = serde_json::from_slice(
         &std::fs::read(data_dir().join("fall-yolov8s.detections.json")).unwrap(),
     )
@@ -62,6 +61,11 @@ fn fall_model_detections_match_ultralytics() {
         .map(|file| read_image(images.join(file)).unwrap())
         .collect();
     let batch = detector.detect_batch(&decoded.iter().collect::<Vec<_>>());
+    assert_eq!(
+        batch.len(),
+        cases.len(),
+        "one result per image of the batch"
+    );
     for (((file, case), image), batched) in cases.iter().zip(&decoded).zip(batch) {
         let shape = &case["orig_shape"];
         assert_eq!(
@@ -74,10 +78,7 @@ fn fall_model_detections_match_ultralytics() {
         for (a, b) in batched.iter().zip(&found) {
             assert_eq!(a.class_id, b.class_id, "{file}");
             assert!((a.score - b.score).abs() < 1e-4, "{file}: {a:?} vs {b:?}");
-            assert!(
-                iou(&a.bbox_in_image, &b.bbox_in_image) > 0.999,
-                "{file}: {a:?} vs {b:?}"
-            );
+            assert!(iou(&a.bbox, &b.bbox) > 0.999, "{file}: {a:?} vs {b:?}");
         }
         let wanted = case["detections"].as_array().unwrap();
         println!(
@@ -93,7 +94,7 @@ fn fall_model_detections_match_ultralytics() {
             ));
         }
         for want in wanted {
-            let class_id = want["cls"].as_u64().unwrap() as usize;
+            let class_id = want["cls"].as_u64().unwrap() as u32;
             let conf = want["conf"].as_f64().unwrap() as f32;
             let xyxy: Vec<f32> = want["xyxy"]
                 .as_array()
@@ -105,20 +106,18 @@ fn fall_model_detections_match_ultralytics() {
             let best = found
                 .iter()
                 .filter(|d| d.class_id == class_id)
-                .max_by(|a, b| {
-                    iou(&a.bbox_in_image, &bbox).total_cmp(&iou(&b.bbox_in_image, &bbox))
-                })
+                .max_by(|a, b| iou(&a.bbox, &bbox).total_cmp(&iou(&b.bbox, &bbox)))
                 .unwrap_or_else(|| panic!("{file}: no {class_id} detection"));
-            let overlap = iou(&best.bbox_in_image, &bbox);
+            let overlap = iou(&best.bbox, &bbox);
             println!(
                 "  {} conf {:.4} vs {conf:.4}, IoU {overlap:.4}",
-                best.class_name, best.score
+                best.label, best.score
             );
-            assert_eq!(best.class_name, want["name"].as_str().unwrap());
+            assert_eq!(best.label, want["name"].as_str().unwrap());
             if overlap < 0.95 || (best.score - conf).abs() > 0.01 {
                 failures.push(format!(
                     "{file}: Ultralytics {bbox:?} conf {conf} vs ours {:?} conf {} (IoU {overlap})",
-                    best.bbox_in_image, best.score
+                    best.bbox, best.score
                 ));
             }
         }
@@ -136,9 +135,7 @@ fn f16_is_used_only_when_it_finds_what_f32_finds() {
     let Some(model_path) = fall_model() else {
         return;
     };
-    let Some(images) = shared_fixture("images") else {
-        return;
-    };
+    let images = demo_dir();
     let device = ComputeDevice::cpu().unwrap();
     assert!(
         Precision::F16.supported_on(&device.device),

@@ -20,6 +20,12 @@ const TINY_MODELS: &[&str] = &[
     "yolov5t-classic-seg",
 ];
 
+/// How many outputs `name` has, as many as the oracle stored: the head, and for a
+/// segmenter the mask prototypes.
+fn output_count(name: &str) -> usize {
+    if name.ends_with("-seg") { 2 } else { 1 }
+}
+
 fn check_model(name: &str, device: &ComputeDevice) {
     let dir = data_dir();
     let model = OnnxModel::from_file(dir.join(format!("{name}.onnx")), &device.device).unwrap();
@@ -27,6 +33,7 @@ fn check_model(name: &str, device: &ComputeDevice) {
     let outputs = model
         .forward_host(&[(&input.values, &input.shape)])
         .unwrap();
+    assert_eq!(outputs.len(), output_count(name), "{name} outputs");
     let classic = name.contains("classic");
     for (k, output) in outputs.iter().enumerate() {
         let want = npy(dir.join(format!("{name}.dog.output{k}.npy")));
@@ -77,6 +84,8 @@ fn check_batch(name: &str, device: &ComputeDevice) {
     shape[0] = 2;
     let both = [first.values.as_slice(), second.as_slice()].concat();
     let batched = model.forward_host(&[(&both, &shape)]).unwrap();
+    assert_eq!(batched.len(), output_count(name), "{name} outputs");
+    assert_eq!(single_second.len(), output_count(name), "{name} outputs");
     for (k, (output, alone)) in batched.iter().zip(&single_second).enumerate() {
         let want = npy(dir.join(format!("{name}.dog.output{k}.npy")));
         let mut want_shape = want.shape.clone();
@@ -165,7 +174,8 @@ mod wgpu {
     use sightline_vision::ComputeDevice;
 
     fn gpu() -> Option<ComputeDevice> {
-        let device = ComputeDevice::wgpu().ok()?;
+        // Compiled with the feature, so this only fails if burn's wgpu backend is missing.
+        let device = ComputeDevice::wgpu().expect("the wgpu feature builds the wgpu device");
         let probe = std::panic::catch_unwind(|| {
             burn::tensor::Tensor::<1>::from_floats([1.0f32], &device.device).into_data()
         });
@@ -173,7 +183,7 @@ mod wgpu {
             Ok(_) => Some(device),
             Err(_) => {
                 assert!(!super::common::data_required(), "no wgpu adapter");
-                eprintln!("SKIP: no wgpu adapter on this machine");
+                super::common::skip("a wgpu adapter (a GPU with Vulkan)");
                 None
             }
         }
@@ -208,6 +218,7 @@ fn tiny_models_run_in_f16() {
             .forward_host(&[(&input.values, &input.shape)])
             .unwrap();
         let want = npy(dir.join(format!("{name}.dog.output0.npy")));
+        assert_eq!(outputs.len(), output_count(name), "{name} outputs");
         assert_eq!(outputs[0].shape(), want.shape.as_slice(), "{name}");
         // head_errors also asserts that every value is finite.
         let errors = head_errors(

@@ -509,6 +509,7 @@ mod tests {
         assert_eq!(shapes[1].group_id, Some(2));
         assert_eq!(shapes[2].group_id, Some(2));
         assert!(shapes[3].extra.contains_key(EXTRA_SEGMENTATION));
+        assert_eq!(parsed.issues.len(), 3, "{:?}", parsed.issues);
         assert!(matches!(
             &parsed.issues[0].0,
             ImportError::UnknownCategory { category_id: 9, .. }

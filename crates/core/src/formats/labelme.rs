@@ -519,6 +519,7 @@ mod tests {
         let parsed = parse(text.as_bytes()).expect("valid file");
         assert_eq!(parsed.annotations.shapes.len(), 1);
         assert_eq!(parsed.annotations.shapes[0].kind, ShapeKind::Polygon);
+        assert_eq!(parsed.shape_issues.len(), 2, "{:?}", parsed.shape_issues);
         assert!(matches!(&parsed.shape_issues[0].0,
             ImportError::UnknownShapeType { field, shape_type } if field == "shapes[0].shape_type" && shape_type == "cuboid"));
         assert!(matches!(

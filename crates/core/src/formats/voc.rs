@@ -444,6 +444,7 @@ mod tests {
         assert_eq!(parsed.shapes.len(), 1);
         assert!(parsed.shapes[0].difficult);
         assert_eq!(parsed.shapes[0].points_in_image[0], Point::new(1.0, 2.5));
+        assert_eq!(parsed.object_issues.len(), 2, "{:?}", parsed.object_issues);
         assert!(
             matches!(&parsed.object_issues[0], ImportError::InvalidField { field, .. } if field == "object[1].bndbox.xmin")
         );

@@ -604,6 +604,7 @@ mod tests {
         assert_eq!(lines[1].line, 3);
         assert!(matches!(lines[1].kind, LineKind::Polygon(ref p) if p.len() == 3));
         assert!(matches!(lines[2].kind, LineKind::Box { score: Some(s), .. } if s == 0.9));
+        assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(matches!(
             errors[0],
             ImportError::WrongColumnCount {

