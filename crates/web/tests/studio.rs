@@ -177,3 +177,20 @@ fn edits_wait_while_the_project_is_restored() {
             .is_some_and(|n| n.contains("restoring"))
     );
 }
+
+#[wasm_bindgen_test]
+fn a_learnt_image_size_is_written_but_is_not_an_unsaved_edit() {
+    let path = RwSignal::new(Some("a.jpg".to_owned()));
+    let studio = studio_on(path);
+    studio.doc.note_image_size("a.jpg", 640, 480);
+    assert!(
+        studio.save.dirty_images.with_value(|d| d.contains("a.jpg")),
+        "the size is written with the image's record"
+    );
+    assert!(
+        !studio.save.user_edit_waiting.get_value(),
+        "the status stays \"saved\" on an untouched image"
+    );
+    studio.create_shape(rect(0.0));
+    assert!(studio.save.user_edit_waiting.get_value());
+}
