@@ -96,20 +96,32 @@ fn project_range(project_id: &str) -> Result<KeyRange, idb::Error> {
 
 /// The records stored as `values`, and the rows that could not be read.
 fn decode_all<R: JsonRecord>(values: Vec<JsValue>) -> (Vec<R>, Vec<StorageError>) {
+    decode_rows(values, |row: JsonRow| {
+        let record = row.record();
+        (row.key, record)
+    })
+}
+
+/// Each value read as a `Row`, then as a record by `read` (which also gives the row's key for
+/// the error); with the values that could not be read, so one bad row loses nothing else.
+fn decode_rows<Row: serde::de::DeserializeOwned, R>(
+    values: Vec<JsValue>,
+    read: impl Fn(Row) -> (String, Result<R, serde_json::Error>),
+) -> (Vec<R>, Vec<StorageError>) {
     let mut records = Vec::new();
     let mut problems = Vec::new();
     for value in values {
-        let Ok(row) = from_js::<JsonRow>(value) else {
+        let Ok(row) = from_js::<Row>(value) else {
             problems.push(StorageError::Corrupt {
                 key: "?".to_owned(),
                 detail: "not a Sightline record".to_owned(),
             });
             continue;
         };
-        match row.record() {
-            Ok(record) => records.push(record),
-            Err(err) => problems.push(StorageError::Corrupt {
-                key: row.key,
+        match read(row) {
+            (_, Ok(record)) => records.push(record),
+            (key, Err(err)) => problems.push(StorageError::Corrupt {
+                key,
                 detail: err.to_string(),
             }),
         }
@@ -422,25 +434,11 @@ impl Store {
     /// The stored models (without their bytes), oldest first.
     pub async fn models(&self) -> Result<(Vec<ModelSummary>, Vec<StorageError>), StorageError> {
         let values = self.get_range(MODELS, None).await?;
-        let mut models = Vec::new();
-        let mut problems = Vec::new();
-        for value in values {
-            // The bytes are not read: they stay in JS memory.
-            let Ok(row) = from_js::<ModelRow<serde::de::IgnoredAny>>(value) else {
-                problems.push(StorageError::Corrupt {
-                    key: "?".to_owned(),
-                    detail: "not a Sightline record".to_owned(),
-                });
-                continue;
-            };
-            match row.summary() {
-                Ok(summary) => models.push(summary),
-                Err(err) => problems.push(StorageError::Corrupt {
-                    key: row.key,
-                    detail: err.to_string(),
-                }),
-            }
-        }
+        // The bytes are not read: they stay in JS memory.
+        let (mut models, problems) = decode_rows(values, |row: ModelRow<serde::de::IgnoredAny>| {
+            let summary = row.summary();
+            (row.key, summary)
+        });
         models.sort_by(|a, b| a.added_ms.total_cmp(&b.added_ms));
         Ok((models, problems))
     }
