@@ -189,11 +189,7 @@ pub(super) fn sigmoid(
 ) -> Result<DeviceTensor> {
     match ctx.kernels.host {
         #[cfg(not(target_arch = "wasm32"))]
-        Some(_) => {
-            let mut values = host_values(x.padded)?;
-            host::sigmoid_in_place(&mut values);
-            Ok(DeviceTensor::upload(values, &x.shape, ctx.device))
-        }
+        Some(_) => in_place_on_host(ctx, x, host::sigmoid_in_place),
         _ => Ok(generic(x)),
     }
 }
@@ -209,11 +205,9 @@ pub(super) fn softmax(
 ) -> Result<DeviceTensor> {
     match ctx.kernels.host {
         #[cfg(not(target_arch = "wasm32"))]
-        Some(_) => {
-            let mut values = host_values(x.padded)?;
-            host::softmax_in_place(&mut values, len, inner);
-            Ok(DeviceTensor::upload(values, &x.shape, ctx.device))
-        }
+        Some(_) => in_place_on_host(ctx, x, |values| {
+            host::softmax_in_place(values, len, inner);
+        }),
         _ => Ok(generic(x)),
     }
 }
@@ -292,6 +286,19 @@ pub(super) fn concat(
         }
         _ => Ok(generic(parts, shape)),
     }
+}
+
+/// `x` with `kernel` run over its values in place (the tensor's own memory where nothing
+/// else holds it), same shape.
+#[cfg(not(target_arch = "wasm32"))]
+fn in_place_on_host(
+    ctx: &NodeContext<'_>,
+    x: DeviceTensor,
+    kernel: impl FnOnce(&mut [f32]),
+) -> Result<DeviceTensor> {
+    let mut values = host_values(x.padded)?;
+    kernel(&mut values);
+    Ok(DeviceTensor::upload(values, &x.shape, ctx.device))
 }
 
 /// A CPU tensor's values as a vector: the tensor's own memory when nothing else holds it
