@@ -3,6 +3,7 @@
 //!
 //! - [`in_transaction`]: one transaction over some stores, its requests, and for a
 //!   read-write one the commit and the check that the browser did not abort it;
+//! - [`get`]: one row by key, in a transaction of its own;
 //! - [`migrate`]: the stores a schema upgrade creates, from `protocol::store::SCHEMA`;
 //! - [`to_js`] / [`from_js`]: the rows of `protocol::store` as the plain JS objects
 //!   IndexedDB holds (serde-wasm-bindgen: the field names are the serde types'), with
@@ -55,6 +56,21 @@ pub async fn in_transaction<T>(
         return Err(Error::Aborted);
     }
     Ok(value)
+}
+
+/// The row under `key` in `store`, `None` if absent (one read-only transaction).
+pub async fn get(
+    database: &Database,
+    store: StoreSpec,
+    key: &str,
+) -> Result<Option<JsValue>, Error> {
+    in_transaction(database, &[store], TransactionMode::ReadOnly, async |tx| {
+        Ok(tx
+            .object_store(store.name)?
+            .get(JsValue::from_str(key))?
+            .await?)
+    })
+    .await
 }
 
 /// Creates the stores that the schema upgrade from `old_version` to `new_version` adds.

@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 
 use idb::{Database, DatabaseEvent, Factory, KeyRange, TransactionMode};
-use sightline_idb_store::{JsBytes, from_js, in_transaction, migrate, to_js};
+use sightline_idb_store::{JsBytes, from_js, get, in_transaction, migrate, to_js};
 use sightline_protocol::store::{
     ANNOTATIONS, BLOBS, BlobRow, IMAGES, JsonRecord, JsonRow, MODELS, ModelRow, PROJECTS,
     StoreSpec, project_key_bounds,
@@ -391,19 +391,9 @@ impl Store {
 
     /// The stored bytes under `key` as a browser `Blob` of their type, `None` if absent.
     pub async fn blob(&self, key: &str) -> Result<Option<web_sys::Blob>, StorageError> {
-        let value = in_transaction(
-            &self.database,
-            &[BLOBS],
-            TransactionMode::ReadOnly,
-            async |tx| {
-                Ok(tx
-                    .object_store(BLOBS.name)?
-                    .get(JsValue::from_str(key))?
-                    .await?)
-            },
-        )
-        .await
-        .map_err(|e| StorageError::read(BLOBS, e))?;
+        let value = get(&self.database, BLOBS, key)
+            .await
+            .map_err(|e| StorageError::read(BLOBS, e))?;
         let Some(value) = value else {
             return Ok(None);
         };

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use burn::tensor::Device;
 use js_sys::{Promise, Reflect};
-use sightline_idb_store::{JsBytes, TransactionMode, from_js, in_transaction};
+use sightline_idb_store::{JsBytes, from_js, get};
 use sightline_protocol::store::{self, BlobRow, ModelRow, StoreSpec};
 use sightline_protocol::{
     Backend, BackendChoice, ImageError, ImageSource, Message, Progress, Reply, WorkerError,
@@ -148,16 +148,11 @@ impl WebHost {
     /// The row under `key` in `store`, `None` if absent.
     async fn row(&self, store: StoreSpec, key: &str) -> Result<Option<JsValue>, WorkerError> {
         let database = self.database().await?;
-        let result = in_transaction(&database, &[store], TransactionMode::ReadOnly, async |tx| {
-            Ok(tx
-                .object_store(store.name)?
-                .get(JsValue::from_str(key))?
-                .await?)
-        })
-        .await
-        .map_err(|e| WorkerError::Storage {
-            detail: e.to_string(),
-        });
+        let result = get(&database, store, key)
+            .await
+            .map_err(|e| WorkerError::Storage {
+                detail: e.to_string(),
+            });
         database.close();
         result
     }
