@@ -18,9 +18,9 @@ use sightline_protocol::{
 };
 
 use crate::autosave::Storage;
-use crate::folder_import::content_key;
+use crate::folder_import::{FileError, content_key};
 use crate::image_loader::{fetch, js_error_text};
-use crate::storage::ModelSummary;
+use crate::storage::{ModelSummary, StorageError};
 use crate::worker_bridge::AiWorker;
 
 const ACTIVE_MODEL_KEY: &str = "sightline.active_model";
@@ -82,7 +82,10 @@ pub enum AiError {
     #[error("{0}")]
     Worker(#[from] WorkerError),
     #[error("{0}")]
-    Storage(String),
+    Storage(#[from] StorageError),
+    /// A picked file could not be read or hashed.
+    #[error("{0}")]
+    File(#[from] FileError),
     #[error("{0}")]
     Fetch(String),
     /// The picked files are not a usable model (no .onnx, a config naming none of them).
@@ -207,9 +210,7 @@ impl Ai {
         config: Option<String>,
         probe: Vec<ImageRef>,
     ) -> Result<ModelInfo, AiError> {
-        let key = content_key(&onnx)
-            .await
-            .map_err(|e| AiError::Storage(e.to_string()))?;
+        let key = content_key(&onnx).await?;
         let summary = ModelSummary {
             key: key.clone(),
             name: file_name.trim_end_matches(".onnx").to_owned(),
@@ -217,14 +218,8 @@ impl Ai {
             size_bytes: onnx.len() as u64,
             added_ms: js_sys::Date::now(),
         };
-        let store = storage
-            .store()
-            .await
-            .map_err(|e| AiError::Storage(e.to_string()))?;
-        store
-            .put_model(&summary, &onnx, config.as_deref())
-            .await
-            .map_err(|e| AiError::Storage(e.to_string()))?;
+        let store = storage.store().await?;
+        store.put_model(&summary, &onnx, config.as_deref()).await?;
         drop(onnx);
         match self.load(&key, probe).await {
             Ok(info) => {

@@ -21,7 +21,7 @@ use crate::worker_bridge::WorkerState;
 /// Reads the picked model files: one ONNX, optionally with its AnyLabeling YAML.
 async fn picked_model(
     files: Vec<web_sys::File>,
-) -> Result<(String, Vec<u8>, Option<String>), String> {
+) -> Result<(String, Vec<u8>, Option<String>), AiError> {
     let is = |f: &web_sys::File, exts: &[&str]| {
         let name = f.name().to_ascii_lowercase();
         exts.iter().any(|ext| name.ends_with(ext))
@@ -30,25 +30,31 @@ async fn picked_model(
     let models: Vec<&web_sys::File> = files.iter().filter(|f| is(f, &[".onnx"])).collect();
     let config = match configs.first() {
         Some(file) => Some(
-            String::from_utf8(read_bytes(file).await.map_err(|e| e.to_string())?)
-                .map_err(|_| format!("{} is not UTF-8 text", file.name()))?,
+            String::from_utf8(read_bytes(file).await?)
+                .map_err(|_| AiError::ModelFile(format!("{} is not UTF-8 text", file.name())))?,
         ),
         None => None,
     };
     // With a config, the ONNX it names; else the only ONNX picked.
     let model = match (&config, models.as_slice()) {
         (_, []) => {
-            return Err("Pick an .onnx file (with its AnyLabeling .yaml if you have one).".into());
+            return Err(AiError::ModelFile(
+                "Pick an .onnx file (with its AnyLabeling .yaml if you have one).".into(),
+            ));
         }
         (_, [only]) => *only,
         (Some(text), several) => several
             .iter()
             .find(|f| text.contains(&f.name()))
             .copied()
-            .ok_or("The config names none of the picked .onnx files.")?,
-        (None, _) => return Err("Pick one .onnx file at a time.".into()),
+            .ok_or_else(|| {
+                AiError::ModelFile("The config names none of the picked .onnx files.".into())
+            })?,
+        (None, _) => {
+            return Err(AiError::ModelFile("Pick one .onnx file at a time.".into()));
+        }
     };
-    let onnx = read_bytes(model).await.map_err(|e| e.to_string())?;
+    let onnx = read_bytes(model).await?;
     Ok((model.name(), onnx, config))
 }
 
@@ -105,13 +111,12 @@ pub fn AiPanel() -> impl IntoView {
         busy.set(true);
         ai.message.set(Some("Loading the model…".to_owned()));
         leptos::task::spawn_local(async move {
-            let result = match picked_model(files).await {
-                Ok((name, onnx, config)) => {
-                    ai.add_model(storage, name, onnx, config, nav.probe_images())
-                        .await
-                }
-                Err(error) => Err(AiError::ModelFile(error)),
-            };
+            let result = async {
+                let (name, onnx, config) = picked_model(files).await?;
+                ai.add_model(storage, name, onnx, config, nav.probe_images())
+                    .await
+            }
+            .await;
             finish_add(result);
         });
     };
