@@ -102,7 +102,7 @@ pub async fn restore_project(
             .map(|r| r.class_colours.clone())
             .unwrap_or_default();
         studio.doc.class_colours.set(colours);
-        studio.restore(
+        studio.doc.restore(
             classes,
             records
                 .into_iter()

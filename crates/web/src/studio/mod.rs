@@ -16,7 +16,7 @@ mod view_state;
 use std::collections::HashSet;
 
 use leptos::prelude::*;
-use sightline_core::annotation::{ImageAnnotations, Shape, ShapeKind};
+use sightline_core::annotation::{Shape, ShapeKind};
 use sightline_core::editing;
 use sightline_core::history::Command;
 use sightline_core::interaction::{Draft, Edit, Input, Interaction, Scene, Tool};
@@ -351,10 +351,5 @@ impl Studio {
         self.interaction.set_value(Interaction::new());
         self.draft.set(Draft::None);
         self.class_index.set(0);
-    }
-
-    /// Installs restored annotations and classes.
-    pub fn restore(&self, classes: Vec<String>, images: Vec<(u64, ImageAnnotations)>) {
-        self.doc.restore(classes, images);
     }
 }
