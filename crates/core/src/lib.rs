@@ -4,7 +4,8 @@
 //! turn them into shapes and filter images by them ([`detection`]), the dataset formats
 //! ([`formats`]), geometry ([`geometry`]) and the coordinate spaces of the canvas
 //! ([`view`]), the undo/redo history of edits ([`history`]), the canvas editor's pointer
-//! and key state machine ([`interaction`]), and the image list of a project ([`project`]).
+//! and key state machine ([`interaction`]), the image list of a project ([`project`]), and
+//! quantities written for people ([`units`]).
 //! It knows no tensors, no browser and no terminal, so everything here is tested with plain
 //! `cargo test` and compiles for `wasm32-unknown-unknown` as well.
 
@@ -16,4 +17,5 @@ pub mod geometry;
 pub mod history;
 pub mod interaction;
 pub mod project;
+pub mod units;
 pub mod view;
