@@ -15,6 +15,7 @@ pub mod editing;
 pub mod formats;
 pub mod geometry;
 pub mod history;
+pub mod image_cache;
 pub mod interaction;
 pub mod project;
 pub mod units;
