@@ -48,6 +48,8 @@ pub struct Navigation {
     pub open_image: RwSignal<OpenImage, LocalStorage>,
     pub project_error: RwSignal<Option<String>>,
     pub filter: RwSignal<Option<ImageFilter>>,
+    /// The image list's search by file name (`core::listing::name_matches`).
+    pub query: RwSignal<String>,
 }
 
 impl Navigation {
@@ -59,6 +61,7 @@ impl Navigation {
             open_image: RwSignal::new_local(OpenImage::None),
             project_error: RwSignal::new(None),
             filter: RwSignal::new(None),
+            query: RwSignal::new(String::new()),
         }
     }
 

@@ -24,7 +24,7 @@ use sightline_core::view::Point;
 
 pub use document::{DEMO_PROJECT_ID, Document};
 pub use save_status::{Change, SaveState, SaveStatus};
-pub use ui::UiState;
+pub use ui::{Centre, UiState};
 pub use view_state::ViewState;
 
 /// The label of new shapes when the project has no classes yet.
