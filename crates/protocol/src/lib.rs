@@ -23,6 +23,7 @@ pub type RequestId = u64;
 /// same bytes the same way and a model loaded twice is loaded once.
 pub type ContentKey = String;
 
+pub mod settings;
 pub mod store;
 
 /// What the page asks of the worker.
