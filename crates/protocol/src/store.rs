@@ -13,6 +13,13 @@
 //!   bytes of projects opened from the user's files, shared by every project that holds the
 //!   same file; and [`MODELS`] (same key, of the ONNX bytes): model files for the worker.
 //!   Image records gain `blob_key`, project records `stored_images`.
+//! - v4: adds the image cache's stores: [`LEVELS`] (key `key` = [`level_key`]): decoded
+//!   pixels of a display-resolution level of an image (tier 2 of the decoded-image cache);
+//!   [`LEVEL_INDEX`] (same key): each level's size and last use, small rows read whole at
+//!   start-up so the cache's LRU order survives a reload without reading any pixels; and
+//!   [`THUMBNAILS`] (key `key` = content key): a small encoded thumbnail per image. All three
+//!   are a cache: anything in them can be dropped and made again from `blobs`. Image records
+//!   gain `problem`.
 //!
 //! No store has an index: every read is by key or by a project's key range
 //! ([`project_key_bounds`]).
@@ -35,7 +42,7 @@ use crate::ContentKey;
 pub const DATABASE_NAME: &str = "sightline";
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One object store of the schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,8 +90,45 @@ pub const MODELS: StoreSpec = StoreSpec {
     since: 3,
 };
 
+/// Tier 2 of the decoded-image cache: [`LevelRow`]s keyed by [`level_key`].
+pub const LEVELS: StoreSpec = StoreSpec {
+    name: "levels",
+    key_path: "key",
+    since: 4,
+};
+
+/// The size and last use of every row of [`LEVELS`]: [`LevelIndexRow`]s, same keys.
+pub const LEVEL_INDEX: StoreSpec = StoreSpec {
+    name: "level_index",
+    key_path: "key",
+    since: 4,
+};
+
+/// Thumbnails, keyed by the content key of the original: [`ThumbnailRow`]s.
+pub const THUMBNAILS: StoreSpec = StoreSpec {
+    name: "thumbnails",
+    key_path: "key",
+    since: 4,
+};
+
 /// Every store, in the order the migrations create them.
-pub const SCHEMA: [StoreSpec; 5] = [PROJECTS, ANNOTATIONS, IMAGES, BLOBS, MODELS];
+pub const SCHEMA: [StoreSpec; 8] = [
+    PROJECTS,
+    ANNOTATIONS,
+    IMAGES,
+    BLOBS,
+    MODELS,
+    LEVELS,
+    LEVEL_INDEX,
+    THUMBNAILS,
+];
+
+/// The key of an image's level in [`LEVELS`]: the original's content key and the longest
+/// side the level was made for, so a changed original or another level size never serves
+/// stale pixels.
+pub fn level_key(content_key: &str, max_side: u32) -> String {
+    format!("{content_key}@{max_side}")
+}
 
 /// The migration from schema `old_version` to `new_version`: the stores it creates (every
 /// version so far only adds stores).
@@ -144,6 +188,10 @@ pub struct ImageRecord {
     /// the project's manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_key: Option<ContentKey>,
+    /// Why the image cannot be shown (empty, not an image, truncated, too large), found
+    /// when it was imported; the list shows it as an error tile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// The annotations of one image with the version of this save (1 for the first).
@@ -296,6 +344,41 @@ impl<B> ModelRow<B> {
     }
 }
 
+/// A row of [`LEVELS`]: RGBA pixels (held as `B`, as in [`BlobRow`]) of an image scaled to
+/// fit a square of the level's side, with the original's size (annotations are in its
+/// pixels).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelRow<B> {
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub natural_width: u32,
+    pub natural_height: u32,
+    pub pixels: B,
+}
+
+/// A row of [`LEVEL_INDEX`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelIndexRow {
+    pub key: String,
+    /// The byte size of the level's pixels.
+    pub bytes: u64,
+    /// Milliseconds since the epoch of the last use (the LRU order after a reload).
+    pub used_ms: f64,
+}
+
+/// A row of [`THUMBNAILS`]: an encoded image (WebP or PNG, held as `B`) at most
+/// `width`×`height`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThumbnailRow<B> {
+    pub key: ContentKey,
+    pub width: u32,
+    pub height: u32,
+    #[serde(rename = "type")]
+    pub mime: String,
+    pub image: B,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +423,7 @@ mod tests {
         assert_eq!(names(0, 1), ["projects", "annotations"]);
         assert_eq!(names(1, 2), ["images"]);
         assert_eq!(names(2, 3), ["blobs", "models"]);
+        assert_eq!(names(3, 4), ["levels", "level_index", "thumbnails"]);
         assert_eq!(names(0, SCHEMA_VERSION).len(), SCHEMA.len());
         assert!(names(SCHEMA_VERSION, SCHEMA_VERSION + 1).is_empty());
         assert_eq!(
@@ -363,6 +447,36 @@ mod tests {
         assert!(field_names(&blob).contains(&BLOBS.key_path.to_owned()));
         let model = ModelRow::new(&summary(), vec![1_u8], None).expect("row");
         assert!(field_names(&model).contains(&MODELS.key_path.to_owned()));
+        let level = LevelRow {
+            key: level_key("ab", 2048),
+            width: 1,
+            height: 1,
+            natural_width: 1,
+            natural_height: 1,
+            pixels: vec![0_u8; 4],
+        };
+        assert!(field_names(&level).contains(&LEVELS.key_path.to_owned()));
+        let index = LevelIndexRow {
+            key: level_key("ab", 2048),
+            bytes: 4,
+            used_ms: 1.0,
+        };
+        assert!(field_names(&index).contains(&LEVEL_INDEX.key_path.to_owned()));
+        let thumbnail = ThumbnailRow {
+            key: "ab".into(),
+            width: 1,
+            height: 1,
+            mime: "image/webp".into(),
+            image: vec![1_u8],
+        };
+        assert!(field_names(&thumbnail).contains(&THUMBNAILS.key_path.to_owned()));
+    }
+
+    #[test]
+    fn level_keys_name_the_content_and_the_level() {
+        assert_eq!(level_key("ab", 2048), "ab@2048");
+        assert_ne!(level_key("ab", 2048), level_key("ab", 1024));
+        assert_ne!(level_key("ab", 2048), level_key("ac", 2048));
     }
 
     #[test]
@@ -402,6 +516,7 @@ mod tests {
             width: Some(2),
             height: None,
             blob_key: None,
+            problem: None,
         };
         let row = JsonRow::of(&image).expect("row");
         assert_eq!(row.key, "p1\u{1f}dir/a.jpg");

@@ -17,6 +17,7 @@ use sightline_protocol::{
     ImageResult, ModelInfo, PRECISION_PROBE_IMAGES, ReplyBody, RequestBody, RequestId, WorkerError,
 };
 
+use crate::pipeline::ImagePipeline;
 use crate::autosave::Storage;
 use crate::folder_import::{FileError, content_key};
 use crate::image_loader::{fetch, js_error_text};
@@ -111,6 +112,8 @@ pub struct Ai {
     /// The last outcome worth telling (a model refused, a job's errors).
     pub message: RwSignal<Option<String>>,
     cache: StoredValue<DetectionCache>,
+    /// Where inference times and job rates go (the performance panel).
+    pipeline: ImagePipeline,
 }
 
 fn local_storage() -> Option<web_sys::Storage> {
@@ -118,7 +121,7 @@ fn local_storage() -> Option<web_sys::Storage> {
 }
 
 impl Ai {
-    pub fn new() -> Self {
+    pub fn new(pipeline: ImagePipeline) -> Self {
         let settings: AiSettings = local_storage()
             .and_then(|s| s.get_item(SETTINGS_KEY).ok()?)
             .and_then(|text| serde_json::from_str(&text).ok())
@@ -133,6 +136,7 @@ impl Ai {
             job: RwSignal::new_local(None),
             message: RwSignal::new(None),
             cache: StoredValue::new(DetectionCache::default()),
+            pipeline,
         }
     }
 
@@ -372,7 +376,13 @@ impl Ai {
                 },
             );
             job.request.set(Some(id));
-            let (results, stopped) = match reply.await {
+            let started = js_sys::Date::now();
+            let reply = reply.await;
+            let per_image = (js_sys::Date::now() - started) / chunk.len() as f64;
+            if let Some(backend) = self.worker.backend_label() {
+                self.pipeline.record_inference(backend, per_image);
+            }
+            let (results, stopped) = match reply {
                 Ok(ReplyBody::Detections { results }) => (results, None),
                 Err(WorkerError::Cancelled { finished }) => (finished, Some(AiError::Cancelled)),
                 Ok(other) => (
@@ -546,6 +556,11 @@ impl Ai {
     }
 
     fn finish_job(&self, outcome: Result<String, AiError>) {
+        if let Some(job) = self.job.get_untracked()
+            && job.done > 0
+        {
+            self.pipeline.record_batch_rate(job.rate());
+        }
         self.job.set(None);
         self.message.set(Some(match outcome {
             Ok(text) => text,

@@ -6,14 +6,16 @@ use leptos::prelude::*;
 use crate::ai::Ai;
 use crate::autosave::{self, Storage};
 use crate::components::{
-    AiPanel, CanvasView, ExportPanel, HelpOverlay, ImageList, LabelsPanel, ProjectList, StatusBar,
-    label_images,
+    AiPanel, CanvasView, ExportPanel, HelpOverlay, ImageGrid, ImageList, LabelsPanel, PerfPanel,
+    ProjectList, SettingsDialog, StatusBar, label_images,
 };
 use crate::keyboard;
 use crate::navigation::{Navigation, OpenImage};
-use crate::project_loader::{self, DEMO_MANIFEST_URL};
+use crate::pipeline::ImagePipeline;
+use crate::project_loader::{DEMO_MANIFEST_URL, ProjectLoadError};
+use crate::settings_state::{self, SettingsState};
 use crate::project_open::open_start_project;
-use crate::studio::{Studio, ViewState};
+use crate::studio::{Centre, Studio, ViewState};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -31,15 +33,21 @@ pub fn App() -> impl IntoView {
     provide_context(storage);
     autosave::start(storage, studio, nav.manifest_url.into());
 
+    let settings = settings_state::load_saved();
+    let pipeline = ImagePipeline::new(storage, &settings);
+    provide_context(pipeline);
     // The worker starts when AI is first used (the AI panel), not with the page.
-    let ai = Ai::new();
+    let ai = Ai::new(pipeline);
     provide_context(ai);
+    let user_settings = SettingsState::new(settings, ai, pipeline);
+    provide_context(user_settings);
 
     open_start_project(nav, studio, storage);
 
-    // Load the open image whenever the cursor or the project changes. A load that finishes
-    // after the user has moved on is dropped. A new image starts fitted, with nothing
-    // selected or being drawn.
+    // Load the open image whenever the cursor or the project changes, through the image
+    // pipeline (cache, decode), then prefetch its neighbours; a tier-2 level of a large image
+    // is replaced by the original once decoded. A load that finishes after the user has
+    // moved on is dropped. A new image starts fitted, with nothing selected or being drawn.
     let generation = StoredValue::new(0_u64);
     Effect::new(move || {
         let index = nav.cursor.get().index();
@@ -52,23 +60,32 @@ pub fn App() -> impl IntoView {
             nav.open_image.set(OpenImage::None);
             return;
         };
-        let manifest_url = nav.manifest_url.get_untracked();
         let path = entry.path.clone();
         generation.update_value(|g| *g += 1);
         let this_load = generation.get_value();
         nav.open_image.set(OpenImage::Loading);
         leptos::task::spawn_local(async move {
-            let loaded = project_loader::load_image(storage, &manifest_url, &entry).await;
-            if generation.get_value() != this_load {
-                return;
-            }
-            nav.open_image.set(match loaded {
-                Ok(bitmap) => {
-                    doc.note_image_size(&path, bitmap.width(), bitmap.height());
-                    OpenImage::Loaded(bitmap)
+            let current = move || generation.get_value() == this_load;
+            let shown = match pipeline.open(&entry).await {
+                _ if !current() => return,
+                Ok(shown) => shown,
+                Err(ProjectLoadError::Superseded) => return,
+                Err(err) => {
+                    nav.open_image.set(OpenImage::Failed(err.to_string()));
+                    return;
                 }
-                Err(err) => OpenImage::Failed(err.to_string()),
-            });
+            };
+            let natural = shown.natural;
+            doc.note_image_size(&path, natural.width as u32, natural.height as u32);
+            let is_level = shown.is_level();
+            nav.open_image.set(OpenImage::Loaded(shown));
+            let depth = user_settings.settings().get_untracked().prefetch_depth as usize;
+            pipeline.prefetch(nav.neighbours(depth));
+            if is_level && let Ok(original) = pipeline.open_original(&entry).await
+                && current()
+            {
+                nav.open_image.set(OpenImage::Loaded(original));
+            }
         });
     });
 
@@ -86,6 +103,19 @@ pub fn App() -> impl IntoView {
             }
             "a" | "A" | "ArrowLeft" if plain => {
                 nav.step(false);
+                true
+            }
+            "g" | "G" if plain => {
+                studio.ui.toggle_centre();
+                true
+            }
+            // U: the next image without shapes; Shift+U the previous one.
+            "u" | "U" if plain => {
+                let labelled = |path: &str| {
+                    doc.dataset
+                        .with_untracked(|d| d.image(path).is_some_and(|i| !i.shapes.is_empty()))
+                };
+                nav.step_where(!event.shift_key(), |path| !labelled(path));
                 true
             }
             "i" | "I" if plain => {
@@ -115,13 +145,18 @@ pub fn App() -> impl IntoView {
                 <ImageList />
                 <ProjectList />
             </div>
-            <CanvasView />
+            <Show when=move || studio.ui.centre.get() == Centre::Grid
+                fallback=|| view! { <CanvasView /> }>
+                <ImageGrid />
+            </Show>
             <div class="side right">
                 <LabelsPanel />
                 <AiPanel />
                 <ExportPanel />
             </div>
             <StatusBar />
+            <PerfPanel />
+            <SettingsDialog />
             <HelpOverlay />
         </div>
     }

@@ -137,6 +137,7 @@ pub async fn restore_project(
                 width: None,
                 height: None,
                 blob_key: entry.blob_key.clone(),
+                problem: None,
             })
             .collect();
         if !images.is_empty()
@@ -268,6 +269,8 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
                         .doc
                         .blob_keys
                         .with_value(|keys| keys.get(path).cloned()),
+                    // It decoded, so it is shown: no problem to keep.
+                    problem: None,
                 })
             })
             .collect();

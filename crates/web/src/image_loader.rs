@@ -72,33 +72,14 @@ pub async fn fetch(url: &str) -> Result<Response, LoadError> {
     Ok(response)
 }
 
-/// Fetches `url` and decodes it into an `ImageBitmap`.
-pub async fn load_bitmap(url: &str) -> Result<ImageBitmap, LoadError> {
-    let response = fetch(url).await?;
-    let blob_promise = response.blob().map_err(|err| LoadError::Network {
-        url: url.to_owned(),
-        detail: js_error_text(&err),
-    })?;
-    let blob: Blob = JsFuture::from(blob_promise)
-        .await
-        .map_err(|err| LoadError::Network {
-            url: url.to_owned(),
-            detail: js_error_text(&err),
-        })?
-        .unchecked_into();
-    decode_blob(&blob)
-        .await
-        .map_err(|detail| LoadError::Decode {
-            url: url.to_owned(),
-            detail,
-        })
-}
-
-/// Decodes image bytes held in a blob.
+/// Decodes image bytes held in a blob with the browser's decoder, which runs off the main
+/// thread; EXIF orientation is applied, as cameras expect.
 pub async fn decode_blob(blob: &Blob) -> Result<ImageBitmap, BitmapError> {
     let window = window()?;
+    let options = web_sys::ImageBitmapOptions::new();
+    options.set_image_orientation(web_sys::ImageOrientation::FromImage);
     let promise: Promise = window
-        .create_image_bitmap_with_blob(blob)
+        .create_image_bitmap_with_blob_and_image_bitmap_options(blob, &options)
         .map_err(BitmapError::browser)?;
     let bitmap = JsFuture::from(promise)
         .await
@@ -137,20 +118,22 @@ pub fn draw_fitted(
     };
     let image_size = Size::new(f64::from(bitmap.width()), f64::from(bitmap.height()));
     let view_from_image = ViewTransform::fit(image_size, view_size);
-    draw_bitmap(&context, bitmap, &view_from_image)?;
+    draw_bitmap(&context, bitmap, image_size, &view_from_image)?;
     Ok(Some(view_from_image))
 }
 
-/// Draws `bitmap` where `view_from_image` puts it (CSS pixels); smoothing only when the image
-/// is shown smaller than its pixels, so zoomed-in pixels stay sharp for precise labelling.
+/// Draws `bitmap` — the image, or a smaller level of it — over the original's `natural` size
+/// where `view_from_image` puts it (CSS pixels); smoothing only when the bitmap is shown
+/// smaller than its pixels, so zoomed-in pixels stay sharp for precise labelling.
 pub(crate) fn draw_bitmap(
     context: &CanvasRenderingContext2d,
     bitmap: &ImageBitmap,
+    natural: Size,
     view_from_image: &ViewTransform,
 ) -> Result<(), BitmapError> {
-    let image_size = Size::new(f64::from(bitmap.width()), f64::from(bitmap.height()));
-    let size_in_view = view_from_image.view_size_of(image_size);
-    context.set_image_smoothing_enabled(view_from_image.scale < 1.0);
+    let size_in_view = view_from_image.view_size_of(natural);
+    let bitmap_scale = size_in_view.width / f64::from(bitmap.width().max(1));
+    context.set_image_smoothing_enabled(bitmap_scale < 1.0);
     context
         .draw_image_with_image_bitmap_and_dw_and_dh(
             bitmap,

@@ -10,14 +10,17 @@
 mod ai;
 mod app;
 mod autosave;
+mod cache_store;
 mod components;
 mod folder_import;
 pub mod image_loader;
 mod keyboard;
 mod navigation;
+mod pipeline;
 mod project_loader;
 mod project_open;
 mod render;
+mod settings_state;
 pub mod storage;
 pub mod studio;
 mod worker_bridge;

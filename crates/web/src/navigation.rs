@@ -4,11 +4,12 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
+use sightline_core::listing::{name_matches, next_where};
 use sightline_core::project::{ImageCursor, ImageEntry, Manifest};
 use sightline_core::view::Size;
 use sightline_protocol::{FilterParams, ImageRef, ImageSource, PRECISION_PROBE_IMAGES};
-use web_sys::ImageBitmap;
 
+use crate::pipeline::Shown;
 use crate::project_loader::image_url;
 
 /// The open image: what is drawn, or why nothing is.
@@ -16,17 +17,14 @@ use crate::project_loader::image_url;
 pub enum OpenImage {
     None,
     Loading,
-    Loaded(ImageBitmap),
+    Loaded(Shown),
     Failed(String),
 }
 
 impl OpenImage {
     pub fn size(&self) -> Option<Size> {
         match self {
-            OpenImage::Loaded(bitmap) => Some(Size::new(
-                f64::from(bitmap.width()),
-                f64::from(bitmap.height()),
-            )),
+            OpenImage::Loaded(shown) => Some(shown.natural),
             _ => None,
         }
     }
@@ -92,30 +90,63 @@ impl Navigation {
             .with_untracked(|m| m.as_ref().map(|m| m.images.clone()).unwrap_or_default())
     }
 
-    /// Moves one image forward or back among those listed: with an image filter in force,
-    /// the non-matching ones are skipped.
-    pub fn step(&self, forward: bool) {
-        let filter = self.filter.get_untracked();
-        let Some(filter) = filter else {
-            self.cursor
-                .update(|c| *c = if forward { c.next() } else { c.previous() });
-            return;
-        };
-        let Some(index) = self.cursor.get_untracked().index() else {
-            return;
-        };
-        let target = self.manifest.with_untracked(|m| {
+    /// Whether image `index` is listed: it matches the image filter in force and the search
+    /// (untracked).
+    fn is_listed(&self, images: &[ImageEntry], index: usize) -> bool {
+        let entry = &images[index];
+        let query = self.query.get_untracked();
+        self.filter
+            .with_untracked(|f| f.as_ref().is_none_or(|f| f.matching.contains(&entry.path)))
+            && name_matches(&entry.name, &query)
+    }
+
+    /// The nearest listed image after (`forward`) or before the open one that satisfies
+    /// `wanted` (given the image's path), if any (untracked).
+    fn nearest(&self, forward: bool, wanted: impl Fn(&str) -> bool) -> Option<usize> {
+        let from = self.cursor.get_untracked().index();
+        self.manifest.with_untracked(|m| {
             let images = &m.as_ref()?.images;
-            let matches = |i: &usize| filter.matching.contains(&images[*i].path);
-            if forward {
-                (index + 1..images.len()).find(matches)
-            } else {
-                (0..index).rev().find(matches)
-            }
-        });
-        if let Some(target) = target {
+            next_where(images.len(), from, forward, |i| {
+                self.is_listed(images, i) && wanted(&images[i].path)
+            })
+        })
+    }
+
+    /// Moves one image forward or back among those listed (the filter and the search skip
+    /// the others).
+    pub fn step(&self, forward: bool) {
+        self.step_where(forward, |_| true);
+    }
+
+    /// Moves to the nearest listed image forward or back whose path satisfies `wanted`
+    /// ("next unlabelled"); stays put when there is none.
+    pub fn step_where(&self, forward: bool, wanted: impl Fn(&str) -> bool) {
+        if let Some(target) = self.nearest(forward, wanted) {
             self.cursor.update(|c| *c = c.go_to(target));
         }
+    }
+
+    /// The listed neighbours of the open image, nearest first, alternating forward and
+    /// back, `depth` each way: what to prefetch (untracked).
+    pub fn neighbours(&self, depth: usize) -> Vec<ImageEntry> {
+        let Some(index) = self.cursor.get_untracked().index() else {
+            return Vec::new();
+        };
+        self.manifest.with_untracked(|m| {
+            let Some(images) = m.as_ref().map(|m| &m.images) else {
+                return Vec::new();
+            };
+            let listed = |i: &usize| self.is_listed(images, *i);
+            let ahead = (index + 1..images.len()).filter(listed).take(depth);
+            let behind = (0..index).rev().filter(listed).take(depth);
+            let (ahead, behind): (Vec<usize>, Vec<usize>) = (ahead.collect(), behind.collect());
+            let mut order: Vec<usize> = Vec::with_capacity(ahead.len() + behind.len());
+            for d in 0..depth {
+                order.extend(ahead.get(d).copied());
+                order.extend(behind.get(d).copied());
+            }
+            order.into_iter().map(|i| images[i].clone()).collect()
+        })
     }
 
     /// How the worker finds `entry`: its stored bytes, else its URL (absolute, since the

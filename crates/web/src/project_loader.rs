@@ -1,11 +1,13 @@
 //! Opening a project: a manifest fetched from beside the app (the demo in `demo/`), or a
 //! project whose images are stored in IndexedDB (opened from the user's files).
 
+use std::collections::HashMap;
+
+use sightline_core::image_check::ImageProblem;
 use sightline_core::project::{ImageEntry, Manifest, ManifestError};
-use web_sys::ImageBitmap;
 
 use crate::autosave::Storage;
-use crate::image_loader::{BitmapError, LoadError, decode_blob, fetch, js_error_text, load_bitmap};
+use crate::image_loader::{BitmapError, LoadError, fetch, js_error_text};
 use crate::storage::{ProjectRecord, StorageError};
 
 /// Where the demo project's manifest is served, relative to the page.
@@ -29,6 +31,14 @@ pub enum ProjectLoadError {
     MissingBlob { path: String },
     #[error("{path} is not an image the browser can decode: {detail}")]
     Decode { path: String, detail: BitmapError },
+    /// Found wrong before decoding: empty, not an image, truncated, too large.
+    #[error("{path}: {problem}")]
+    Bad { path: String, problem: ImageProblem },
+    #[error("{path} could not be read: {detail}")]
+    Read { path: String, detail: String },
+    /// A newer request took its place (the user moved on).
+    #[error("superseded by a newer request")]
+    Superseded,
 }
 
 /// Fetches and parses a project manifest.
@@ -55,18 +65,33 @@ pub fn image_url(manifest_url: &str, image_path: &str) -> String {
     }
 }
 
-/// The image list of a project whose images are stored in IndexedDB, sorted by path.
+/// The image list of a project whose images are stored in IndexedDB, sorted by path, with
+/// the problems found in some images when they were imported (by path).
 pub async fn load_stored_manifest(
     storage: Storage,
     project: &ProjectRecord,
-) -> Result<Manifest, ProjectLoadError> {
+) -> Result<(Manifest, HashMap<String, String>), ProjectLoadError> {
     let store = storage.store().await?;
     let (mut images, problems) = store.images(&project.id).await?;
     if let Some(problem) = problems.first() {
         web_sys::console::warn_1(&problem.to_string().into());
     }
     images.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Manifest {
+    let mut problems: HashMap<String, String> = images
+        .iter()
+        .filter_map(|i| Some((i.path.clone(), i.problem.clone()?)))
+        .collect();
+    for image in images.iter().filter(|i| i.blob_key.is_none()) {
+        problems.insert(
+            image.path.clone(),
+            format!(
+                "{}: not stored yet (the import was cut short); open the folder again to \
+                 store it",
+                image.path
+            ),
+        );
+    }
+    let manifest = Manifest {
         name: project.name.clone(),
         images: images
             .into_iter()
@@ -77,31 +102,6 @@ pub async fn load_stored_manifest(
             })
             .collect(),
         models: Vec::new(),
-    })
-}
-
-/// Decodes one image of the open project: its stored bytes, or fetched beside the manifest.
-pub async fn load_image(
-    storage: Storage,
-    manifest_url: &str,
-    entry: &ImageEntry,
-) -> Result<ImageBitmap, ProjectLoadError> {
-    match &entry.blob_key {
-        Some(key) => {
-            let store = storage.store().await?;
-            let blob = store
-                .blob(key)
-                .await?
-                .ok_or_else(|| ProjectLoadError::MissingBlob {
-                    path: entry.path.clone(),
-                })?;
-            decode_blob(&blob)
-                .await
-                .map_err(|detail| ProjectLoadError::Decode {
-                    path: entry.path.clone(),
-                    detail,
-                })
-        }
-        None => Ok(load_bitmap(&image_url(manifest_url, &entry.path)).await?),
-    }
+    };
+    Ok((manifest, problems))
 }

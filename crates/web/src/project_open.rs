@@ -1,11 +1,14 @@
 //! Opening a project: the demo, one from its manifest URL, or one stored in IndexedDB; and
 //! reopening the project that was open before a reload.
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 use sightline_core::project::{ImageCursor, Manifest};
 
 use crate::autosave::{self, Storage};
 use crate::navigation::Navigation;
+use crate::pipeline::ImagePipeline;
 use crate::project_loader::{self, DEMO_MANIFEST_URL};
 use crate::storage::ProjectRecord;
 use crate::studio::{DEMO_PROJECT_ID, Studio};
@@ -28,6 +31,15 @@ fn last_project() -> Option<String> {
         .ok()?
 }
 
+/// Where an opened project's images come from, besides its manifest.
+#[derive(Default)]
+pub struct Origins {
+    /// Picked files not yet stored, by path.
+    pub files: HashMap<String, web_sys::File>,
+    /// What is known wrong with some images, by path (from their import).
+    pub problems: HashMap<String, String>,
+}
+
 /// Installs an opened project's image list and restored annotations.
 async fn install_project(
     nav: Navigation,
@@ -36,9 +48,19 @@ async fn install_project(
     project_id: String,
     manifest_url: String,
     manifest: Manifest,
+    origins: Origins,
 ) {
+    if let Some(pipeline) = use_context::<ImagePipeline>() {
+        pipeline.open_project(
+            manifest_url.clone(),
+            origins.files,
+            &manifest.images,
+            origins.problems,
+        );
+    }
     nav.manifest_url.set(manifest_url.clone());
     nav.filter.set(None);
+    nav.query.set(String::new());
     autosave::restore_project(storage, studio, &project_id, &manifest_url, &manifest).await;
     remember_project(&project_id);
     nav.project_error.set(None);
@@ -58,7 +80,9 @@ pub fn open_project(
     leptos::task::spawn_local(async move {
         match project_loader::load_manifest(&manifest_url).await {
             Ok(manifest) => {
-                install_project(nav, studio, storage, project_id, manifest_url, manifest).await
+                let origins = Origins::default();
+                install_project(nav, studio, storage, project_id, manifest_url, manifest, origins)
+                    .await
             }
             Err(err) => nav.project_error.set(Some(err.to_string())),
         }
@@ -79,11 +103,35 @@ pub fn open_saved_project(
     }
     leptos::task::spawn_local(async move {
         match project_loader::load_stored_manifest(storage, &project).await {
-            Ok(manifest) => {
-                install_project(nav, studio, storage, project.id, String::new(), manifest).await
+            Ok((manifest, problems)) => {
+                let origins = Origins {
+                    files: HashMap::new(),
+                    problems,
+                };
+                install_project(nav, studio, storage, project.id, String::new(), manifest, origins)
+                    .await
             }
             Err(err) => nav.project_error.set(Some(err.to_string())),
         }
+    });
+}
+
+/// Opens a project whose import has just started: its images are shown from the picked
+/// `files` until they are stored.
+pub fn open_imported(
+    nav: Navigation,
+    studio: Studio,
+    storage: Storage,
+    project: ProjectRecord,
+    manifest: Manifest,
+    files: HashMap<String, web_sys::File>,
+) {
+    leptos::task::spawn_local(async move {
+        let origins = Origins {
+            files,
+            problems: HashMap::new(),
+        };
+        install_project(nav, studio, storage, project.id, String::new(), manifest, origins).await
     });
 }
 

@@ -50,10 +50,11 @@ pub fn prepare(canvas: &HtmlCanvasElement) -> Size {
     view_size
 }
 
-/// Clears the canvas and draws the image (if any) with `view_from_image`, then the scene.
+/// Clears the canvas and draws the image (if any: its bitmap and the original's size, which
+/// `view_from_image` is for) with `view_from_image`, then the scene.
 pub fn draw(
     canvas: &HtmlCanvasElement,
-    bitmap: Option<&ImageBitmap>,
+    bitmap: Option<(&ImageBitmap, Size)>,
     view_from_image: &ViewTransform,
     scene: &Scene<'_>,
 ) -> Result<(), String> {
@@ -68,8 +69,10 @@ pub fn draw(
         .set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0)
         .map_err(js)?;
     context.clear_rect(0.0, 0.0, view_size.width, view_size.height);
-    let Some(bitmap) = bitmap else { return Ok(()) };
-    draw_bitmap(&context, bitmap, view_from_image).map_err(|e| e.to_string())?;
+    let Some((bitmap, natural)) = bitmap else {
+        return Ok(());
+    };
+    draw_bitmap(&context, bitmap, natural, view_from_image).map_err(|e| e.to_string())?;
 
     // Only shapes whose box meets the view are drawn: at high zoom most are off screen.
     let margin_in_image = HANDLE_SIZE / view_from_image.scale.max(f64::MIN_POSITIVE);

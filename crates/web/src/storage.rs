@@ -57,8 +57,14 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// Whether the browser refused a write for want of space (`QuotaExceededError`):
+    /// the image cache makes room and retries; annotations keep the edit in memory.
+    pub fn is_quota(&self) -> bool {
+        matches!(self, Self::Write { detail, .. } if detail.contains("Quota"))
+    }
+
     /// A failed read of `store`.
-    fn read(store: StoreSpec, detail: impl std::fmt::Display) -> Self {
+    pub(crate) fn read(store: StoreSpec, detail: impl std::fmt::Display) -> Self {
         Self::Read {
             store: store.name,
             detail: detail.to_string(),
@@ -66,7 +72,7 @@ impl StorageError {
     }
 
     /// A failed write of `store`.
-    fn write(store: StoreSpec, detail: impl std::fmt::Display) -> Self {
+    pub(crate) fn write(store: StoreSpec, detail: impl std::fmt::Display) -> Self {
         Self::Write {
             store: store.name,
             detail: detail.to_string(),
@@ -186,6 +192,11 @@ impl Store {
             .map_err(|e| StorageError::Open(e.to_string()))?
             .await
             .map_err(|e| StorageError::Open(e.to_string()))
+    }
+
+    /// The open database, for the stores kept by other modules (`cache_store`).
+    pub(crate) fn database(&self) -> &Database {
+        &self.database
     }
 
     /// The schema version of the open database.

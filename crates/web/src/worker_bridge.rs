@@ -101,6 +101,17 @@ impl AiWorker {
 
     /// Remembers the backend setting for a worker started later (a running one is moved
     /// by `SetBackend`).
+    /// The backend the running worker computes on ("webgpu", "cpu"), once it said.
+    pub fn backend_label(&self) -> Option<&'static str> {
+        self.state.with_untracked(|state| match state {
+            WorkerState::Ready(info) => Some(match info.backend {
+                sightline_protocol::Backend::WebGpu { .. } => "webgpu",
+                sightline_protocol::Backend::Cpu { .. } => "cpu",
+            }),
+            _ => None,
+        })
+    }
+
     pub fn set_backend(&self, choice: BackendChoice) {
         self.backend.set_value(choice);
     }

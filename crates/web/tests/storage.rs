@@ -91,6 +91,7 @@ async fn annotations_survive_closing_and_reopening() {
             width: Some(640),
             height: Some(480),
             blob_key: None,
+            problem: None,
         }])
         .await
         .expect("images saved");
@@ -186,6 +187,7 @@ fn stored_image(project_id: &str, path: &str, key: &str) -> ImageRecord {
         width: Some(2),
         height: Some(1),
         blob_key: Some(key.to_owned()),
+        problem: None,
     }
 }
 

@@ -53,7 +53,7 @@ fn draw_scene(
     studio.hidden.with_untracked(|hidden| {
         nav.open_image.with_untracked(|open| {
             let bitmap = match open {
-                OpenImage::Loaded(bitmap) => Some(bitmap),
+                OpenImage::Loaded(shown) => Some((&shown.bitmap, shown.natural)),
                 _ => None,
             };
             studio.doc.dataset.with_untracked(|dataset| {

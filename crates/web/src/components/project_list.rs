@@ -7,10 +7,11 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use crate::autosave::Storage;
-use crate::folder_import::{ImportFailure, import_files};
+use crate::folder_import::{start_import, store_originals};
 use crate::navigation::Navigation;
+use crate::pipeline::ImagePipeline;
 use crate::project_loader::DEMO_MANIFEST_URL;
-use crate::project_open::{open_project, open_saved_project};
+use crate::project_open::{open_imported, open_project, open_saved_project};
 use crate::studio::{DEMO_PROJECT_ID, Studio};
 
 /// An import in progress: images stored so far, and the switch that cancels it.
@@ -26,6 +27,7 @@ pub fn ProjectList() -> impl IntoView {
     let nav = expect_context::<Navigation>();
     let studio = expect_context::<Studio>();
     let storage = expect_context::<Storage>();
+    let pipeline = expect_context::<ImagePipeline>();
     let importing = RwSignal::new_local(None::<Importing>);
 
     let delete = move |id: String| {
@@ -91,6 +93,7 @@ pub fn ProjectList() -> impl IntoView {
         }));
         leptos::task::spawn_local(async move {
             let progress = move |done: usize, total: usize| {
+                pipeline.set_import_progress(Some((done, total)));
                 importing.update(|i| {
                     if let Some(i) = i {
                         i.done = done;
@@ -98,22 +101,56 @@ pub fn ProjectList() -> impl IntoView {
                     }
                 })
             };
-            let result = import_files(storage, files, cancel, progress).await;
-            importing.set(None);
-            match result {
-                Ok(imported) => {
-                    studio.ui.import_report.set(Some(imported.report));
-                    if let Err(error) = storage.refresh_projects().await {
-                        studio.ui.notice.set(Some(error.to_string()));
-                    }
-                    open_saved_project(nav, studio, storage, imported.project);
-                }
+            let started = match start_import(storage, files).await {
+                Ok(started) => started,
                 Err(failure) => {
-                    if failure != ImportFailure::Cancelled {
-                        studio.ui.import_report.set(Some(vec![failure.to_string()]));
-                    }
+                    importing.set(None);
+                    studio.ui.import_report.set(Some(vec![failure.to_string()]));
                     studio.ui.notice.set(Some(failure.to_string()));
+                    return;
                 }
+            };
+            studio.ui.import_report.set(Some(started.report.clone()));
+            if let Err(error) = storage.refresh_projects().await {
+                studio.ui.notice.set(Some(error.to_string()));
+            }
+            let project_id = started.project.id.clone();
+            let import_id = project_id.clone();
+            open_imported(
+                nav,
+                studio,
+                storage,
+                started.project,
+                started.manifest,
+                started.files.clone(),
+            );
+            // The originals are stored while the user already works on the images.
+            let stored = move |path: &str, key: &str| {
+                pipeline.learn_key(path, key);
+                if studio.doc.project_id.get_untracked() == project_id {
+                    studio.doc.blob_keys.update_value(|keys| {
+                        keys.insert(path.to_owned(), key.to_owned());
+                    });
+                }
+            };
+            let outcome = store_originals(
+                storage,
+                import_id,
+                started.to_store,
+                started.files,
+                cancel,
+                progress,
+                stored,
+            )
+            .await;
+            importing.set(None);
+            pipeline.set_import_progress(None);
+            match outcome {
+                Ok(problems) if problems.is_empty() => {}
+                Ok(problems) => studio.ui.import_report.update(|report| {
+                    report.get_or_insert_with(Vec::new).extend(problems);
+                }),
+                Err(failure) => studio.ui.notice.set(Some(failure.to_string())),
             }
         });
     };

@@ -1,4 +1,5 @@
-//! The status bar (bottom): position in the project, image size, the worker and its backend.
+//! The status bar (bottom): position in the project, image size, the worker and its backend,
+//! and the buttons that open the performance panel and the settings.
 
 use leptos::prelude::*;
 use sightline_protocol::Backend;
@@ -31,7 +32,9 @@ pub fn StatusBar() -> impl IntoView {
     };
     let image_size = move || {
         nav.open_image.with(|open| match open {
-            OpenImage::Loaded(bitmap) => format!("{} × {}", bitmap.width(), bitmap.height()),
+            OpenImage::Loaded(shown) => {
+                format!("{} × {}", shown.natural.width, shown.natural.height)
+            }
             _ => String::new(),
         })
     };
@@ -70,6 +73,16 @@ pub fn StatusBar() -> impl IntoView {
             <span class="backend" data-testid="backend" title=backend_detail>
                 {backend}
             </span>
+            <button data-testid="open-perf" class:active=move || ui.perf_open.get()
+                aria-pressed=move || ui.perf_open.get().to_string()
+                title="Performance: cache, decode and inference figures"
+                on:click=move |_| ui.perf_open.update(|open| *open = !*open)>
+                "Performance"
+            </button>
+            <button data-testid="open-settings" title="Settings: cache budgets, prefetch, decoders, batch, backend"
+                on:click=move |_| ui.settings_open.set(true)>
+                "Settings"
+            </button>
         </footer>
     }
 }

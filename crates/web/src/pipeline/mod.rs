@@ -1,0 +1,671 @@
+//! The image pipeline: every image the page shows goes through here. It owns the
+//! decoded-image cache — tier 1 decoded `ImageBitmap`s in memory, tier 2 a display-resolution
+//! level of their pixels in IndexedDB, under `core::image_cache::TieredLru`'s policy and
+//! byte budgets — decoding off the main thread at most N at a time, prefetching the
+//! neighbours of the open image (a navigation cancels what is no longer wanted), the
+//! thumbnails of the list and grid, what is known wrong with each image, and the live
+//! figures of the performance panel.
+//!
+//! Every cache entry is keyed by the original's content key (SHA-256), so a changed original
+//! never serves stale pixels; tier 2 adds the level's side to it (`store::level_key`).
+
+mod decode;
+mod source;
+mod thumbnails;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+use leptos::prelude::*;
+use sightline_core::image_cache::{CacheAction, CacheStats, Lookup, TieredLru};
+use sightline_core::image_check::check_image;
+use sightline_core::project::ImageEntry;
+use sightline_core::timing::{SpanSummary, Timings};
+use sightline_core::view::Size;
+use sightline_idb_store::JsBytes;
+use sightline_protocol::settings::Settings;
+use sightline_protocol::store::{LevelIndexRow, LevelRow, level_key};
+use web_sys::{Blob, ImageBitmap};
+
+pub use thumbnails::ThumbState;
+
+use crate::autosave::Storage;
+use crate::folder_import::content_key;
+use crate::project_loader::ProjectLoadError;
+use decode::{DecodeSlots, bitmap_from_pixels, level_pixels};
+use source::{Sources, bytes_of};
+
+/// The longest side of a tier-2 level: about a screen's worth of pixels, so a tier-2 hit
+/// draws at once at full view quality while the original decodes only if the user zooms
+/// past it (see `benchmarks/README.md` for the measurement that chose it).
+pub const LEVEL_SIDE: u32 = 2048;
+
+/// The size of the level of an image of `width`×`height`: fitted into `LEVEL_SIDE`², never
+/// enlarged.
+pub fn level_size(width: u32, height: u32) -> (u32, u32) {
+    let longest = width.max(height).max(1);
+    if longest <= LEVEL_SIDE {
+        return (width.max(1), height.max(1));
+    }
+    let scale = f64::from(LEVEL_SIDE) / f64::from(longest);
+    (
+        ((f64::from(width) * scale).round() as u32).max(1),
+        ((f64::from(height) * scale).round() as u32).max(1),
+    )
+}
+
+/// An image ready to draw.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub bitmap: ImageBitmap,
+    /// The original's size: annotations are in its pixels, whatever the bitmap's size.
+    pub natural: Size,
+    /// Which tier served it.
+    pub from: Lookup,
+}
+
+impl Shown {
+    /// True when the bitmap is a level smaller than the original (a tier-2 hit of a large
+    /// image): the original is decoded next, for zooming in.
+    pub fn is_level(&self) -> bool {
+        f64::from(self.bitmap.width()) < self.natural.width
+    }
+}
+
+/// The live figures of the performance panel.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PipelineFigures {
+    pub cache: CacheStats,
+    /// Decode times of originals (ms).
+    pub decode: Option<SpanSummary>,
+    /// Time from asking for an image to having it drawable, per tier that served it.
+    pub open: Vec<(String, SpanSummary)>,
+    /// Inference time per image, by span name ("inference webgpu", "inference cpu").
+    pub inference: Vec<(String, SpanSummary)>,
+    pub last_batch_images_per_s: Option<f64>,
+    pub thumbnails_done: usize,
+    pub thumbnails_total: usize,
+    /// Images stored of those being imported, while an import runs.
+    pub import: Option<(usize, usize)>,
+}
+
+struct Inner {
+    storage: Storage,
+    policy: RefCell<TieredLru<String>>,
+    /// Tier 1: decoded bitmaps by content key.
+    memory: RefCell<HashMap<String, ImageBitmap>>,
+    /// Original sizes by content key (a level's bitmap is smaller).
+    natural: RefCell<HashMap<String, (u32, u32)>>,
+    /// Content keys learnt by path in the open project.
+    keys: RefCell<HashMap<String, String>>,
+    sources: RefCell<Sources>,
+    slots: Rc<DecodeSlots>,
+    timings: RefCell<Timings>,
+    /// Bumped by every navigation: prefetches of an older generation stop.
+    generation: Cell<u64>,
+    prefetch_depth: Cell<usize>,
+    /// Paths being loaded now, with who waits for them (an open of an image being
+    /// prefetched waits for that decode instead of starting another).
+    in_flight: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    /// The key of the image on screen: its bitmap is never closed under it.
+    displayed: RefCell<Option<String>>,
+    thumbnails: thumbnails::Thumbnails,
+}
+
+/// The pipeline, provided as context.
+#[derive(Clone, Copy)]
+pub struct ImagePipeline {
+    inner: StoredValue<Rc<Inner>, LocalStorage>,
+    figures: RwSignal<PipelineFigures>,
+    problems: RwSignal<HashMap<String, String>>,
+    thumbs: RwSignal<HashMap<String, ThumbState>, LocalStorage>,
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+impl ImagePipeline {
+    pub fn new(storage: Storage, settings: &Settings) -> Self {
+        let inner = Rc::new(Inner {
+            storage,
+            policy: RefCell::new(TieredLru::new(settings.cache_budgets())),
+            memory: RefCell::default(),
+            natural: RefCell::default(),
+            keys: RefCell::default(),
+            sources: RefCell::default(),
+            slots: DecodeSlots::new(settings.decoder_concurrency as usize),
+            timings: RefCell::new(Timings::new()),
+            generation: Cell::new(0),
+            prefetch_depth: Cell::new(settings.prefetch_depth as usize),
+            in_flight: RefCell::default(),
+            displayed: RefCell::default(),
+            thumbnails: thumbnails::Thumbnails::default(),
+        });
+        let pipeline = Self {
+            inner: StoredValue::new_local(inner),
+            figures: RwSignal::new(PipelineFigures::default()),
+            problems: RwSignal::new(HashMap::new()),
+            thumbs: RwSignal::new_local(HashMap::new()),
+        };
+        pipeline.restore_store_index();
+        pipeline
+    }
+
+    fn inner(&self) -> Rc<Inner> {
+        self.inner.get_value()
+    }
+
+    /// The live figures (tracked).
+    pub fn figures(&self) -> ReadSignal<PipelineFigures> {
+        self.figures.read_only()
+    }
+
+    /// Why the image at `path` cannot be shown, if it cannot (tracked).
+    pub fn problem(&self, path: &str) -> Option<String> {
+        self.problems.with(|p| p.get(path).cloned())
+    }
+
+    fn set_problem(&self, path: &str, reason: Option<String>) {
+        self.problems.update(|p| match reason {
+            Some(reason) => {
+                p.insert(path.to_owned(), reason);
+            }
+            None => {
+                p.remove(path);
+            }
+        });
+    }
+
+    /// Applies new settings: budgets (evicting down to them), decoders, prefetch depth.
+    pub fn apply_settings(&self, settings: &Settings) {
+        let inner = self.inner();
+        inner.slots.set_limit(settings.decoder_concurrency as usize);
+        inner.prefetch_depth.set(settings.prefetch_depth as usize);
+        let actions = inner
+            .policy
+            .borrow_mut()
+            .set_budgets(settings.cache_budgets());
+        self.carry_out(actions);
+        self.refresh_figures();
+    }
+
+    /// A new project is open: its sources, the problems known from its import, and no
+    /// thumbnails or keys of the last one. The cache itself is kept: it is keyed by
+    /// content, so images shared with the last project still hit.
+    pub fn open_project(
+        &self,
+        manifest_url: String,
+        files: HashMap<String, web_sys::File>,
+        entries: &[ImageEntry],
+        problems: HashMap<String, String>,
+    ) {
+        let inner = self.inner();
+        *inner.sources.borrow_mut() = Sources {
+            manifest_url,
+            files,
+        };
+        let mut keys = inner.keys.borrow_mut();
+        keys.clear();
+        for entry in entries {
+            if let Some(key) = &entry.blob_key {
+                keys.insert(entry.path.clone(), key.clone());
+            }
+        }
+        drop(keys);
+        inner.generation.set(inner.generation.get() + 1);
+        self.problems.set(problems);
+        self.reset_thumbnails(entries);
+    }
+
+    /// The content key of `path`, now that the import has stored it.
+    pub fn learn_key(&self, path: &str, key: &str) {
+        self.inner()
+            .keys
+            .borrow_mut()
+            .insert(path.to_owned(), key.to_owned());
+    }
+
+    /// The image the user asked for: from memory, from tier 2, or decoded. Bumps the
+    /// generation, so prefetches for the last position stop.
+    pub async fn open(&self, entry: &ImageEntry) -> Result<Shown, ProjectLoadError> {
+        let inner = self.inner();
+        inner.generation.set(inner.generation.get() + 1);
+        let started = now_ms();
+        // An image being prefetched: wait for that decode rather than start another.
+        let waiting = inner.in_flight.borrow_mut().get_mut(&entry.path).map(|waiters| {
+            let (sender, receiver) = oneshot::channel();
+            waiters.push(sender);
+            receiver
+        });
+        if let Some(receiver) = waiting {
+            let _ = receiver.await;
+        }
+        let shown = self.load(entry).await;
+        match &shown {
+            Ok(shown) => {
+                let key = inner.keys.borrow().get(&entry.path).cloned();
+                *inner.displayed.borrow_mut() = key;
+                let span = match shown.from {
+                    Lookup::Memory => "open from memory",
+                    Lookup::Store => "open from store",
+                    Lookup::Miss => "open by decoding",
+                };
+                inner.timings.borrow_mut().record(span, now_ms() - started);
+            }
+            Err(error) => self.set_problem(&entry.path, Some(error.to_string())),
+        }
+        self.refresh_figures();
+        shown
+    }
+
+    /// The full-resolution original of an image shown from a smaller level.
+    pub async fn open_original(&self, entry: &ImageEntry) -> Result<Shown, ProjectLoadError> {
+        let inner = self.inner();
+        let origin = inner.sources.borrow().origin(entry);
+        let blob = origin.blob(inner.storage, &entry.path).await?;
+        let key = inner.keys.borrow().get(&entry.path).cloned();
+        let shown = self.decode_into_cache(entry, &blob, key, None).await?;
+        self.refresh_figures();
+        shown.ok_or(ProjectLoadError::Superseded)
+    }
+
+    /// Loads `entries` ahead (the neighbours of the open image, nearest first) until the
+    /// next navigation.
+    pub fn prefetch(&self, entries: Vec<ImageEntry>) {
+        let inner = self.inner();
+        let generation = inner.generation.get();
+        let depth = inner.prefetch_depth.get();
+        for entry in entries.into_iter().take(depth * 2) {
+            let pipeline = *self;
+            leptos::task::spawn_local(async move {
+                let inner = pipeline.inner();
+                if inner.generation.get() != generation
+                    || inner.in_flight.borrow().contains_key(&entry.path)
+                {
+                    return;
+                }
+                let cached = inner.keys.borrow().get(&entry.path).is_some_and(|key| {
+                    let policy = inner.policy.borrow();
+                    policy.in_memory(key)
+                });
+                if cached {
+                    return;
+                }
+                inner.in_flight.borrow_mut().insert(entry.path.clone(), Vec::new());
+                let _ = pipeline.prefetch_one(&entry, generation).await;
+                let waiters = inner.in_flight.borrow_mut().remove(&entry.path);
+                for waiter in waiters.into_iter().flatten() {
+                    let _ = waiter.send(());
+                }
+                pipeline.refresh_figures();
+            });
+        }
+    }
+
+    async fn prefetch_one(&self, entry: &ImageEntry, generation: u64) -> Result<(), ProjectLoadError> {
+        let inner = self.inner();
+        let known = inner.keys.borrow().get(&entry.path).cloned();
+        if let Some(key) = &known
+            && inner.policy.borrow().in_store(key)
+        {
+            if self.promote(entry, key).await.is_some() {
+                return Ok(());
+            }
+        }
+        let origin = inner.sources.borrow().origin(entry);
+        let blob = origin.blob(inner.storage, &entry.path).await?;
+        self.decode_into_cache(entry, &blob, known, Some(generation))
+            .await?;
+        Ok(())
+    }
+
+    /// One lookup, counted in the statistics, then the load from where it is.
+    async fn load(&self, entry: &ImageEntry) -> Result<Shown, ProjectLoadError> {
+        let inner = self.inner();
+        let known = inner.keys.borrow().get(&entry.path).cloned();
+        if let Some(key) = &known {
+            let lookup = inner.policy.borrow_mut().lookup(key);
+            match lookup {
+                Lookup::Memory => {
+                    if let Some(shown) = self.from_memory(key) {
+                        return Ok(shown);
+                    }
+                }
+                Lookup::Store => {
+                    if let Some(shown) = self.promote(entry, key).await {
+                        return Ok(shown);
+                    }
+                }
+                Lookup::Miss => {}
+            }
+        }
+        let origin = inner.sources.borrow().origin(entry);
+        let blob = origin.blob(inner.storage, &entry.path).await?;
+        let shown = self
+            .decode_into_cache(entry, &blob, known.clone(), None)
+            .await?
+            .ok_or(ProjectLoadError::Superseded)?;
+        if known.is_none() {
+            // First sight of this image in the session: it was not looked up by key yet.
+            let key = inner.keys.borrow().get(&entry.path).cloned();
+            if let Some(key) = key {
+                inner.policy.borrow_mut().lookup(&key);
+            }
+        }
+        Ok(shown)
+    }
+
+    fn from_memory(&self, key: &str) -> Option<Shown> {
+        let inner = self.inner();
+        let bitmap = inner.memory.borrow().get(key).cloned()?;
+        let (width, height) = inner.natural.borrow().get(key).copied()?;
+        Some(Shown {
+            bitmap,
+            natural: Size::new(f64::from(width), f64::from(height)),
+            from: Lookup::Memory,
+        })
+    }
+
+    /// A tier-2 hit: the stored level as a bitmap, put back in memory (the stored copy
+    /// stays). `None` when the level turns out missing or unreadable (it is forgotten).
+    async fn promote(&self, entry: &ImageEntry, key: &str) -> Option<Shown> {
+        let inner = self.inner();
+        let level_key = level_key(key, LEVEL_SIDE);
+        let read = async {
+            let store = inner.storage.store().await.ok()?;
+            let row = store.level(&level_key).await.ok()??;
+            let bitmap = bitmap_from_pixels(&row.pixels.0, row.width, row.height)
+                .await
+                .ok()?;
+            let _ = store
+                .touch_level(&LevelIndexRow {
+                    key: level_key.clone(),
+                    bytes: u64::from(row.width) * u64::from(row.height) * 4,
+                    used_ms: js_sys::Date::now(),
+                })
+                .await;
+            Some((row, bitmap))
+        };
+        let Some((row, bitmap)) = read.await else {
+            inner.policy.borrow_mut().forget_stored(&key.to_owned());
+            return None;
+        };
+        let natural = (row.natural_width, row.natural_height);
+        inner.natural.borrow_mut().insert(key.to_owned(), natural);
+        self.cache(key, bitmap.clone(), natural, entry);
+        Some(Shown {
+            bitmap,
+            natural: Size::new(f64::from(natural.0), f64::from(natural.1)),
+            from: Lookup::Store,
+        })
+    }
+
+    /// Checks, hashes and decodes an original, and caches the bitmap. A prefetch passes
+    /// its `generation`: it waits behind the user's own requests and gives up (`None`) when
+    /// a navigation has made it unwanted before its decode starts.
+    async fn decode_into_cache(
+        &self,
+        entry: &ImageEntry,
+        blob: &Blob,
+        known: Option<String>,
+        generation: Option<u64>,
+    ) -> Result<Option<Shown>, ProjectLoadError> {
+        let inner = self.inner();
+        let path = entry.path.clone();
+        let bytes = bytes_of(blob).await.map_err(|detail| ProjectLoadError::Read {
+            path: path.clone(),
+            detail,
+        })?;
+        check_image(&path, &bytes).map_err(|problem| ProjectLoadError::Bad {
+            path: path.clone(),
+            problem,
+        })?;
+        let key = match known {
+            Some(key) => key,
+            None => {
+                let key = content_key(&bytes)
+                    .await
+                    .map_err(|detail| ProjectLoadError::Read {
+                        path: path.clone(),
+                        detail: detail.to_string(),
+                    })?;
+                inner.keys.borrow_mut().insert(path.clone(), key.clone());
+                key
+            }
+        };
+        drop(bytes);
+        let slot = inner.slots.acquire(generation.is_none()).await;
+        if generation.is_some_and(|g| g != inner.generation.get()) {
+            return Ok(None);
+        }
+        let started = now_ms();
+        let bitmap = crate::image_loader::decode_blob(blob)
+            .await
+            .map_err(|detail| ProjectLoadError::Decode {
+                path: path.clone(),
+                detail,
+            })?;
+        inner
+            .timings
+            .borrow_mut()
+            .record("decode", now_ms() - started);
+        drop(slot);
+        let natural = (bitmap.width(), bitmap.height());
+        inner.natural.borrow_mut().insert(key.clone(), natural);
+        self.cache(&key, bitmap.clone(), natural, entry);
+        Ok(Some(Shown {
+            bitmap,
+            natural: Size::new(f64::from(natural.0), f64::from(natural.1)),
+            from: Lookup::Miss,
+        }))
+    }
+
+    /// Puts a bitmap in tier 1 and carries out what the policy says follows.
+    fn cache(&self, key: &str, bitmap: ImageBitmap, natural: (u32, u32), entry: &ImageEntry) {
+        let inner = self.inner();
+        let (level_width, level_height) = level_size(natural.0, natural.1);
+        let memory_bytes = u64::from(bitmap.width()) * u64::from(bitmap.height()) * 4;
+        let store_bytes = u64::from(level_width) * u64::from(level_height) * 4;
+        inner.memory.borrow_mut().insert(key.to_owned(), bitmap);
+        let actions = inner
+            .policy
+            .borrow_mut()
+            .insert(key.to_owned(), memory_bytes, store_bytes);
+        self.carry_out(actions);
+        self.set_problem(&entry.path, None);
+    }
+
+    /// Does what the cache policy decided, in order.
+    fn carry_out(&self, actions: Vec<CacheAction<String>>) {
+        let inner = self.inner();
+        let mut evicted = Vec::new();
+        for action in actions {
+            match action {
+                CacheAction::Demote(key) => {
+                    let bitmap = inner.memory.borrow_mut().remove(&key);
+                    match bitmap {
+                        Some(bitmap) => self.demote(key, bitmap),
+                        None => inner.policy.borrow_mut().forget_stored(&key),
+                    }
+                }
+                CacheAction::Drop(key) => {
+                    let bitmap = inner.memory.borrow_mut().remove(&key);
+                    if let Some(bitmap) = bitmap {
+                        self.release(&key, &bitmap);
+                    }
+                }
+                CacheAction::Evict(key) => evicted.push(level_key(&key, LEVEL_SIDE)),
+            }
+        }
+        if !evicted.is_empty() {
+            let storage = inner.storage;
+            leptos::task::spawn_local(async move {
+                if let Ok(store) = storage.store().await {
+                    let _ = store.delete_levels(&evicted).await;
+                }
+            });
+        }
+    }
+
+    /// Frees a bitmap's pixels now rather than at the next garbage collection, unless it
+    /// is the one on screen.
+    fn release(&self, key: &str, bitmap: &ImageBitmap) {
+        if self.inner().displayed.borrow().as_deref() != Some(key) {
+            bitmap.close();
+        }
+    }
+
+    /// Writes a bitmap's level to tier 2, then frees the bitmap. On a quota error the
+    /// cache makes room in tier 2 (never elsewhere) and tries once more; a level that
+    /// cannot be written is forgotten.
+    fn demote(&self, key: String, bitmap: ImageBitmap) {
+        let pipeline = *self;
+        let inner = self.inner();
+        let natural = inner
+            .natural
+            .borrow()
+            .get(&key)
+            .copied()
+            .unwrap_or((bitmap.width(), bitmap.height()));
+        let (width, height) = level_size(natural.0, natural.1);
+        let pixels = level_pixels(&bitmap, width, height);
+        self.release(&key, &bitmap);
+        leptos::task::spawn_local(async move {
+            let inner = pipeline.inner();
+            let Ok(pixels) = pixels else {
+                inner.policy.borrow_mut().forget_stored(&key);
+                return;
+            };
+            let bytes = u64::from(width) * u64::from(height) * 4;
+            let row = LevelRow {
+                key: level_key(&key, LEVEL_SIDE),
+                width,
+                height,
+                natural_width: natural.0,
+                natural_height: natural.1,
+                pixels: JsBytes(pixels),
+            };
+            let index = LevelIndexRow {
+                key: row.key.clone(),
+                bytes,
+                used_ms: js_sys::Date::now(),
+            };
+            let Ok(store) = inner.storage.store().await else {
+                inner.policy.borrow_mut().forget_stored(&key);
+                return;
+            };
+            let mut written = store.put_level(&row, &index).await;
+            if written.as_ref().is_err_and(|e| e.is_quota()) {
+                let actions = inner.policy.borrow_mut().make_room_in_store(bytes);
+                let keys: Vec<String> = actions
+                    .into_iter()
+                    .filter_map(|action| match action {
+                        CacheAction::Evict(evicted) if evicted != key => {
+                            Some(level_key(&evicted, LEVEL_SIDE))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let _ = store.delete_levels(&keys).await;
+                written = store.put_level(&row, &index).await;
+            }
+            if written.is_err() {
+                inner.policy.borrow_mut().forget_stored(&key);
+            }
+            pipeline.refresh_figures();
+        });
+    }
+
+    /// Reads tier 2's index (its rows only, no pixels) into the policy, oldest first.
+    fn restore_store_index(&self) {
+        let pipeline = *self;
+        leptos::task::spawn_local(async move {
+            let inner = pipeline.inner();
+            let Ok(store) = inner.storage.store().await else {
+                return;
+            };
+            let Ok(mut rows) = store.level_index().await else {
+                return;
+            };
+            rows.sort_by(|a, b| a.used_ms.total_cmp(&b.used_ms));
+            let suffix = format!("@{LEVEL_SIDE}");
+            let mut actions = Vec::new();
+            for row in rows {
+                // Levels of another side (an older build) are not this cache's: drop them.
+                let Some(key) = row.key.strip_suffix(&suffix) else {
+                    actions.push(row.key);
+                    continue;
+                };
+                let evicted = inner
+                    .policy
+                    .borrow_mut()
+                    .restore_stored(key.to_owned(), row.bytes);
+                actions.extend(evicted.into_iter().filter_map(|a| match a {
+                    CacheAction::Evict(k) => Some(level_key(&k, LEVEL_SIDE)),
+                    _ => None,
+                }));
+            }
+            let _ = store.delete_levels(&actions).await;
+            pipeline.refresh_figures();
+        });
+    }
+
+    /// Records one inference span (ms per image) and the images/s of a finished batch job.
+    pub fn record_inference(&self, backend: &str, millis_per_image: f64) {
+        self.inner()
+            .timings
+            .borrow_mut()
+            .record(&format!("inference {backend}"), millis_per_image);
+        self.refresh_figures();
+    }
+
+    /// The images/s of the last batch job.
+    pub fn record_batch_rate(&self, images_per_s: f64) {
+        self.figures
+            .update(|f| f.last_batch_images_per_s = Some(images_per_s));
+    }
+
+    /// Import progress for the panel (`None` when no import runs).
+    pub fn set_import_progress(&self, progress: Option<(usize, usize)>) {
+        self.figures.update(|f| f.import = progress);
+    }
+
+    fn refresh_figures(&self) {
+        let inner = self.inner();
+        let cache = inner.policy.borrow().stats();
+        let timings = inner.timings.borrow();
+        let summaries = timings.summaries();
+        let decode = timings.summary("decode");
+        let open = summaries
+            .iter()
+            .filter(|(name, _)| name.starts_with("open "))
+            .cloned()
+            .collect();
+        let inference = summaries
+            .iter()
+            .filter(|(name, _)| name.starts_with("inference "))
+            .cloned()
+            .collect();
+        let (done, total) = inner.thumbnails.progress();
+        self.figures.update(|f| {
+            f.cache = cache;
+            f.decode = decode;
+            f.open = open;
+            f.inference = inference;
+            f.thumbnails_done = done;
+            f.thumbnails_total = total;
+        });
+    }
+
+    /// The stored levels' count as IndexedDB has it (the browser test compares it with
+    /// the cache's own figures).
+    pub async fn stored_level_count(&self) -> Option<u32> {
+        let store = self.inner().storage.store().await.ok()?;
+        store.level_count().await.ok()
+    }
+}
