@@ -9,13 +9,16 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use sightline_core::timing::Timings;
 use sightline_vision::DeviceTensor;
 use sightline_vision::detector::read_outputs;
 use sightline_vision::image_io::read_image;
 use sightline_vision::runtime::NodeTiming;
 use sightline_vision::yolo::letterbox::letterbox;
 
-use crate::pipeline::{ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images};
+use crate::pipeline::{
+    ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images, millis, print_stats,
+};
 
 /// Arguments of `sightline bench`.
 #[derive(Debug, clap::Args)]
@@ -36,6 +39,12 @@ pub struct Args {
     /// print the operators and nodes that take the most time.
     #[arg(long)]
     profile: bool,
+    /// Print every timed span (count, p50, p95, max and mean, in ms) to stderr at the end:
+    /// "forward" (and "forward.batch") per timed pass; with `--input`, "decode" and "detect"
+    /// per image of the one-after-another run and "overlapped.decode" and
+    /// "overlapped.detect" per image of the overlapped one.
+    #[arg(long)]
+    stats: bool,
 }
 
 /// Summary of a set of durations, in milliseconds.
@@ -85,16 +94,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         read_outputs(&detector.forward_batch(&batch, n)?)?;
         Ok(start.elapsed())
     };
-    let time = |n: usize| -> anyhow::Result<Stats> {
+    let mut timings = Timings::new();
+    let mut time = |n: usize, span: &str| -> anyhow::Result<Stats> {
         for _ in 0..2 {
             forward(n)?;
         }
         let samples = (0..args.iterations)
             .map(|_| forward(n))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        for sample in &samples {
+            timings.record(span, millis(*sample));
+        }
         Ok(stats(&samples).expect("at least one iteration"))
     };
-    let forward_stats = time(1)?;
+    let forward_stats = time(1, "forward")?;
     let (w, h) = detector.input_size();
     println!("model      {}", args.model.model.display());
     println!("device     {}", device.backend_name);
@@ -107,7 +120,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if batch > 1 {
         match detector.model().batching() {
             Ok(()) => {
-                let batched = time(batch)?;
+                let batched = time(batch, "forward.batch")?;
                 let per_image = batched.median / batch as f64;
                 println!(
                     "batch {batch:<4} median {:.1} ms   {per_image:.1} ms per image   \
@@ -132,21 +145,34 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         print!("{}", profile_report(&runs, 15));
     }
 
+    let mut failed = 0;
     if let (Some(dir), false) = (&args.input, images.is_empty()) {
-        let mut failed = 0;
         let start = Instant::now();
         for rel in &images {
-            if read_image(dir.join(rel))
-                .and_then(|i| detector.detect(&i))
-                .is_err()
-            {
+            let start = Instant::now();
+            let image = read_image(dir.join(rel));
+            timings.record("decode", millis(start.elapsed()));
+            let found = image.and_then(|image| {
+                let start = Instant::now();
+                let found = detector.detect(&image);
+                timings.record("detect", millis(start.elapsed()));
+                found
+            });
+            if found.is_err() {
                 failed += 1;
             }
         }
         let sequential = images.len() as f64 / start.elapsed().as_secs_f64();
         let start = Instant::now();
         let (decoded, decoders) = decode_ahead(dir, images.clone(), decoder_threads(), 2 * batch);
-        for _ in detect_in_batches(&decoded, &detector, batch) {}
+        for group in detect_in_batches(&decoded, &detector, batch) {
+            for detected in &group {
+                timings.record("overlapped.decode", detected.decode_ms);
+                if let Some(ms) = detected.detect_ms {
+                    timings.record("overlapped.detect", ms);
+                }
+            }
+        }
         for decoder in decoders {
             let _ = decoder.join();
         }
@@ -157,10 +183,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             images.len(),
             overlapped / sequential
         );
-        if failed > 0 {
-            eprintln!("{failed} images could not be read or run");
-            return Ok(ExitCode::FAILURE);
-        }
+    }
+    if args.stats {
+        print_stats(&timings);
+    }
+    if failed > 0 {
+        eprintln!("{failed} images could not be read or run");
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

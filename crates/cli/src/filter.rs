@@ -12,10 +12,11 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 use sightline_core::detection::any_matches;
+use sightline_core::timing::Timings;
 
 use crate::pipeline::{
-    Detected, ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images,
-    interrupt_flag, progress_bar,
+    ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images, interrupt_flag,
+    print_stats, progress_bar,
 };
 
 /// Arguments of `sightline filter`.
@@ -44,6 +45,10 @@ pub struct Args {
     /// Images per forward pass (decoding runs ahead on the other cores).
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Print how long each stage took (count, p50, p95, max and mean per span, in ms) to
+    /// stderr at the end.
+    #[arg(long)]
+    stats: bool,
 }
 
 /// Runs the command.
@@ -89,9 +94,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         decode_ahead(&args.input, images.clone(), decoder_threads(), 2 * batch);
     let mut matching = Vec::new();
     let mut failures = Vec::new();
+    let mut timings = Timings::new();
     for group in detect_in_batches(&decoded, &detector, batch) {
-        for Detected { rel, result } in group {
-            match result {
+        for detected in group {
+            detected.record(&mut timings);
+            let rel = detected.rel;
+            match detected.result {
                 Ok((_, detections)) => {
                     if any_matches(&detections, &args.classes, args.min_conf, args.max_conf) {
                         matching.push(rel);
@@ -132,6 +140,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             std::fs::copy(args.input.join(rel), &target)
                 .with_context(|| format!("copying {rel} to {}", target.display()))?;
         }
+    }
+    if args.stats {
+        print_stats(&timings);
     }
     eprintln!("{} of {} images match", matching.len(), images.len());
     if !failures.is_empty() {

@@ -10,16 +10,18 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use sightline_core::annotation::{Dataset, ImageAnnotations, ImageSize};
 use sightline_core::detection::Detection;
 use sightline_core::formats::{self, ExportOptions, Format};
+use sightline_core::timing::Timings;
 
 use crate::pipeline::{
-    Detected, ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images,
-    interrupt_flag, parse_shard, progress_bar,
+    ModelArgs, decode_ahead, decoder_threads, detect_in_batches, find_images, interrupt_flag,
+    millis, parse_shard, print_stats, progress_bar,
 };
 
 /// Arguments of `sightline label`.
@@ -42,6 +44,10 @@ pub struct Args {
     /// Process only shard K of N (`K/N`, K counted from 0).
     #[arg(long)]
     shard: Option<String>,
+    /// Print how long each stage took (count, p50, p95, max and mean per span, in ms) to
+    /// stderr at the end.
+    #[arg(long)]
+    stats: bool,
 }
 
 /// What is kept per finished image.
@@ -80,6 +86,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     );
 
     let mut failures: Vec<(String, String)> = Vec::new();
+    let mut timings = Timings::new();
     let todo: Vec<String> = images
         .iter()
         .filter(|p| !cache_path(&cache, p).is_file())
@@ -90,19 +97,25 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let batch = args.batch.max(1);
     let (decoded, decoders) = decode_ahead(&args.input, todo, decoder_threads(), 2 * batch);
     for group in detect_in_batches(&decoded, &detector, batch) {
-        for Detected { rel, result } in group {
-            let result = result.map(|((width, height), detections)| ImageResult {
-                width,
-                height,
-                detections,
-            });
+        for detected in group {
+            detected.record(&mut timings);
+            let rel = detected.rel;
+            let result = detected
+                .result
+                .map(|((width, height), detections)| ImageResult {
+                    width,
+                    height,
+                    detections,
+                });
             match result {
                 Ok(result) => {
                     let path = cache_path(&cache, &rel);
                     if let Some(parent) = path.parent() {
                         std::fs::create_dir_all(parent)?;
                     }
+                    let start = Instant::now();
                     std::fs::write(&path, serde_json::to_vec(&result)?)?;
+                    timings.record("write", millis(start.elapsed()));
                 }
                 Err(err) => {
                     progress.println(format!("FAILED {rel}: {}", err.to_string().trim()));
@@ -161,6 +174,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     for issue in &export.issues {
         eprintln!("note: {issue}");
+    }
+    if args.stats {
+        print_stats(&timings);
     }
     let done = dataset.images.len();
     eprintln!(

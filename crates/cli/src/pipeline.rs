@@ -1,18 +1,21 @@
 //! What `label`, `filter` and `bench` share: finding a folder's images, loading a model on
 //! the chosen device, decoding images on worker threads ahead of the model so that decode
 //! overlaps inference (the model runs on the calling thread, its images arriving through a
-//! bounded channel), and running them through the model `--batch` images per forward.
+//! bounded channel), running them through the model `--batch` images per forward, and
+//! timing each image's stages for `--stats`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use sightline_core::formats;
+use sightline_core::timing::Timings;
 use sightline_vision::image_io::read_image;
 use sightline_vision::{ComputeDevice, Detection, Detector, DeviceChoice, Precision, VisionError};
 
@@ -157,6 +160,8 @@ pub fn parse_shard(text: Option<&str>) -> anyhow::Result<(usize, usize)> {
 pub struct Decoded {
     pub rel: String,
     pub image: Result<RgbImage, VisionError>,
+    /// How long reading and decoding it took on its decoder thread, in ms.
+    pub decode_ms: f64,
 }
 
 /// Decodes `images` (relative to `root`) on `workers` threads, at most `ahead` images in
@@ -182,11 +187,14 @@ pub fn decode_ahead(
                 loop {
                     let index = next.fetch_add(1, Ordering::SeqCst);
                     let Some(rel) = images.get(index) else { break };
+                    let start = Instant::now();
                     let image = read_image(root.join(rel));
+                    let decode_ms = millis(start.elapsed());
                     if sender
                         .send(Decoded {
                             rel: rel.clone(),
                             image,
+                            decode_ms,
                         })
                         .is_err()
                     {
@@ -203,6 +211,22 @@ pub fn decode_ahead(
 pub struct Detected {
     pub rel: String,
     pub result: Result<((u32, u32), Vec<Detection>), VisionError>,
+    /// How long decoding it took ([`Decoded::decode_ms`]).
+    pub decode_ms: f64,
+    /// Its share of its batch's detection (letterbox, forward, post-processing), in ms: a
+    /// batch runs as one call, so its time is split evenly among the images that ran.
+    /// `None` when it did not run (it could not be decoded).
+    pub detect_ms: Option<f64>,
+}
+
+impl Detected {
+    /// Records this image's stages as the spans "decode" and "detect" (for `--stats`).
+    pub fn record(&self, timings: &mut Timings) {
+        timings.record("decode", self.decode_ms);
+        if let Some(ms) = self.detect_ms {
+            timings.record("detect", ms);
+        }
+    }
 }
 
 /// Takes the decoded images in groups of up to `batch` (fewer at the end) and runs each
@@ -219,24 +243,48 @@ pub fn detect_in_batches<'a>(
             return None;
         }
         let images: Vec<&RgbImage> = group.iter().filter_map(|d| d.image.as_ref().ok()).collect();
+        let start = Instant::now();
         let mut found = detector.detect_batch(&images).into_iter();
+        let share = millis(start.elapsed()) / images.len().max(1) as f64;
         let results = group
             .into_iter()
-            .map(|Decoded { rel, image }| {
-                let result = match image {
-                    Ok(image) => found
-                        .next()
-                        .unwrap_or_else(|| {
-                            Err(VisionError::Outputs("no result for this image".into()))
-                        })
-                        .map(|detections| ((image.width(), image.height()), detections)),
-                    Err(err) => Err(err),
-                };
-                Detected { rel, result }
-            })
+            .map(
+                |Decoded {
+                     rel,
+                     image,
+                     decode_ms,
+                 }| {
+                    let detect_ms = image.is_ok().then_some(share);
+                    let result = match image {
+                        Ok(image) => found
+                            .next()
+                            .unwrap_or_else(|| {
+                                Err(VisionError::Outputs("no result for this image".into()))
+                            })
+                            .map(|detections| ((image.width(), image.height()), detections)),
+                        Err(err) => Err(err),
+                    };
+                    Detected {
+                        rel,
+                        result,
+                        decode_ms,
+                        detect_ms,
+                    }
+                },
+            )
             .collect();
         Some(results)
     })
+}
+
+/// A duration in milliseconds, the unit of [`Timings`].
+pub fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Prints the `--stats` table of `timings` to stderr (stdout may be a listing).
+pub fn print_stats(timings: &Timings) {
+    eprint!("{}", timings.report());
 }
 
 /// Decoder threads for this machine: all cores but the one running the model.

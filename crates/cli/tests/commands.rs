@@ -285,3 +285,79 @@ fn bench_reports_forward_and_folder_rates() {
     assert!(median > 0.0);
     assert!(text.contains("9 images:"), "{text}");
 }
+
+/// The `count` column of span `name` in a `--stats` table.
+fn span_count(report: &str, name: &str) -> Option<u64> {
+    report.lines().find_map(|line| {
+        let mut columns = line.split_whitespace();
+        (columns.next() == Some(name)).then(|| columns.next()?.parse().ok())?
+    })
+}
+
+#[test]
+fn stats_time_every_stage_once_per_image() {
+    let out = scratch("stats");
+    let model = tiny();
+    let input = demo();
+    let labels = out.join("labels");
+    let model_args = ["--model", &model, "--device", "cpu", "--conf", "0.05"];
+    let runs = [
+        (
+            "label",
+            vec!["--input", &input, "--out", labels.to_str().expect("utf-8")],
+            vec![("decode", 9), ("detect", 9), ("write", 9)],
+        ),
+        (
+            "filter",
+            vec!["--input", &input, "--min-conf", "0.05", "--batch", "4"],
+            vec![("decode", 9), ("detect", 9)],
+        ),
+        (
+            "bench",
+            vec!["--input", &input, "--iterations", "3", "--batch", "2"],
+            vec![
+                ("forward", 3),
+                ("decode", 9),
+                ("detect", 9),
+                ("overlapped.decode", 9),
+                ("overlapped.detect", 9),
+            ],
+        ),
+    ];
+    for (command, args, spans) in runs {
+        let mut all = vec![command, "--stats"];
+        all.extend(model_args);
+        all.extend(args);
+        let run = sightline(&all);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{command}: {stderr}");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("span") && l.contains("p95")),
+            "{command}: a table header: {stderr}"
+        );
+        for (span, count) in spans {
+            assert_eq!(
+                span_count(&stderr, span),
+                Some(count),
+                "{command}: span {span}: {stderr}"
+            );
+        }
+    }
+    // Without the flag, no table.
+    let run = sightline(&[
+        "bench",
+        "--iterations",
+        "1",
+        "--model",
+        &model,
+        "--device",
+        "cpu",
+    ]);
+    assert!(run.status.success());
+    assert_eq!(
+        span_count(&String::from_utf8_lossy(&run.stderr), "forward"),
+        None
+    );
+}
