@@ -1,58 +1,127 @@
-//! The list of the project's images (left).
+//! The list of the project's images (left): search by file name, and per image a thumbnail,
+//! its name, a mark when it has shapes and one with the reason when it cannot be shown.
+//!
+//! Virtualised: only the rows in view (and a few each side) are in the DOM, inside a spacer
+//! as high as the whole list, so a folder of 10,000 images costs what one of 30 does. The
+//! open image is scrolled into view when the cursor moves.
 
 use leptos::prelude::*;
+use sightline_core::listing::{list_window, scroll_into_view};
 
+use super::listed::{
+    Thumbnail, Viewport, entries_at, labelled_paths, listed_count_text, listed_images,
+};
 use crate::navigation::Navigation;
+use crate::pipeline::ImagePipeline;
+use crate::studio::{Centre, Document, UiState};
+
+/// Height of a row in px; `.image-list li` in the stylesheet has the same.
+const ROW_HEIGHT_PX: f64 = 36.0;
+/// Rows rendered above and below those in view, so a fast scroll shows rows, not a gap.
+const OVERSCAN_ROWS: usize = 8;
 
 #[component]
 pub fn ImageList() -> impl IntoView {
     let nav = expect_context::<Navigation>();
-    // With an image filter in force, only the matching images are listed.
-    let entries = move || {
-        let filter = nav.filter.get();
-        nav.manifest.with(|m| {
-            m.as_ref()
-                .map(|m| {
-                    m.images
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, e)| {
-                            filter.as_ref().is_none_or(|f| f.matching.contains(&e.path))
-                        })
-                        .map(|(i, e)| (i, e.name.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
+    let doc = expect_context::<Document>();
+    let ui = expect_context::<UiState>();
+    let pipeline = expect_context::<ImagePipeline>();
+    let listed = listed_images(nav);
+    let labelled = labelled_paths(doc);
+    let viewport = Viewport::new();
+
+    let window = Memo::new(move |_| {
+        list_window(
+            listed.with(Vec::len),
+            ROW_HEIGHT_PX,
+            viewport.scroll_top.get(),
+            viewport.height.get(),
+            OVERSCAN_ROWS,
+        )
+    });
+    let rows = move || {
+        let window = window.get();
+        listed.with(|listed| entries_at(nav, &listed[window.first..window.end]))
     };
+
+    // The open image stays in view as A/D (or the grid) move the cursor.
+    Effect::new(move || {
+        let Some(index) = nav.cursor.get().index() else {
+            return;
+        };
+        let Some(position) = listed.with_untracked(|l| l.binary_search(&index).ok()) else {
+            return;
+        };
+        viewport.measure();
+        let top = viewport.scroll_top.get_untracked();
+        let target = scroll_into_view(
+            position,
+            ROW_HEIGHT_PX,
+            top,
+            viewport.height.get_untracked(),
+        );
+        if target != top {
+            viewport.scroll_to(target);
+        }
+    });
+
+    let grid_shown = move || ui.centre.get() == Centre::Grid;
     view! {
         <nav class="image-list" aria-label="Images">
             <header>
                 <span>"Images"</span>
                 <span class="count" data-testid="image-count">
-                    {move || match nav.filter.with(|f| f.as_ref().map(|f| f.matching.len())) {
-                        Some(shown) => format!("{shown} of {}", nav.cursor.get().len()),
-                        None => nav.cursor.get().len().to_string(),
-                    }}
+                    {move || listed_count_text(nav, listed)}
                 </span>
+                <button class="view-toggle" data-testid="toggle-grid"
+                    class:active=grid_shown
+                    aria-pressed=move || grid_shown().to_string()
+                    title=move || if grid_shown() { "Back to the canvas (G)" } else { "Thumbnail grid (G)" }
+                    on:click=move |_| ui.toggle_centre()>
+                    "▦"
+                </button>
             </header>
+            <input type="search" class="image-search" data-testid="image-search"
+                placeholder="Search by name" aria-label="Search images by name"
+                prop:value=move || nav.query.get()
+                on:input=move |event| nav.query.set(event_target_value(&event)) />
             <Show when=move || nav.project_error.with(Option::is_some)>
                 <p class="error" role="alert">{move || nav.project_error.get()}</p>
             </Show>
-            <ol>
-                <For each=entries key=|(index, name)| (*index, name.clone()) let:((index, name))>
-                    <li data-testid="image-item"
-                        class:current=move || nav.cursor.get().index() == Some(index)
-                        aria-current=move || {
-                            (nav.cursor.get().index() == Some(index)).then_some("true")
-                        }
-                        on:click=move |_| nav.cursor.update(|c| *c = c.go_to(index))
-                        title=name.clone()
-                    >
-                        {name.clone()}
-                    </li>
-                </For>
-            </ol>
+            <div class="rows" node_ref=viewport.node on:scroll=move |_| viewport.measure()>
+                <div class="spacer" style:height=move || format!("{}px", window.get().total_px)>
+                    <ol style:transform=move || format!("translateY({}px)", window.get().offset_px)>
+                        <For each=rows key=|(index, entry)| (*index, entry.path.clone()) let:((index, entry))>
+                            {
+                                let path = entry.path.clone();
+                                let labelled_path = entry.path.clone();
+                                let name = entry.name.clone();
+                                let problem = Memo::new(move |_| pipeline.problem(&path));
+                                view! {
+                                    <li data-testid="image-item" data-index=index
+                                        class:current=move || nav.cursor.get().index() == Some(index)
+                                        class:bad=move || problem.with(Option::is_some)
+                                        aria-current=move || {
+                                            (nav.cursor.get().index() == Some(index)).then_some("true")
+                                        }
+                                        on:click=move |_| nav.cursor.update(|c| *c = c.go_to(index))
+                                        title=name.clone()
+                                    >
+                                        <Thumbnail entry=entry.clone() />
+                                        <span class="name">{name.clone()}</span>
+                                        <Show when=move || labelled.with(|l| l.contains(&labelled_path))>
+                                            <span class="labelled" title="Has shapes" data-testid="labelled-mark">"●"</span>
+                                        </Show>
+                                        {move || problem.get().map(|reason| view! {
+                                            <span class="problem" title=reason data-testid="image-problem">"⚠"</span>
+                                        })}
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ol>
+                </div>
+            </div>
         </nav>
     }
 }

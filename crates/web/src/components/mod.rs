@@ -1,19 +1,27 @@
-//! The panels of the main window, one file each.
+//! The panels of the main window, one file each; `listed` holds what the image list and the
+//! thumbnail grid share.
 
 mod ai_panel;
 mod canvas_view;
 mod export_panel;
 mod help_overlay;
+mod image_grid;
 mod image_list;
 mod labels_panel;
+mod listed;
+mod perf_panel;
 mod project_list;
+mod settings_dialog;
 mod status_bar;
 
 pub use ai_panel::{AiPanel, label_images};
 pub use canvas_view::CanvasView;
 pub use export_panel::ExportPanel;
 pub use help_overlay::HelpOverlay;
+pub use image_grid::ImageGrid;
 pub use image_list::ImageList;
 pub use labels_panel::LabelsPanel;
+pub use perf_panel::PerfPanel;
 pub use project_list::ProjectList;
+pub use settings_dialog::SettingsDialog;
 pub use status_bar::StatusBar;

@@ -1,0 +1,133 @@
+//! The thumbnail grid (centre, instead of the canvas, key G): the listed images — the same
+//! filter and search as the image list — as tiles with the thumbnail, the name and a mark
+//! when labelled; an image that cannot be shown is a tile with the reason. Clicking a tile
+//! opens the image on the canvas.
+//!
+//! Virtualised like the list: only the rows of tiles in view (and one each side) are in the
+//! DOM (`core::listing::grid_window`).
+
+use leptos::prelude::*;
+use sightline_core::listing::{grid_window, scroll_into_view};
+
+use super::listed::{Thumbnail, Viewport, entries_at, labelled_paths, listed_images};
+use crate::navigation::Navigation;
+use crate::pipeline::ImagePipeline;
+use crate::studio::{Centre, Document, UiState};
+
+/// Side of a tile in px; `.image-grid li` in the stylesheet has the same.
+const TILE_PX: f64 = 152.0;
+const GAP_PX: f64 = 8.0;
+/// A tile and the gap after it: the grid's pitch both ways.
+const CELL_PX: f64 = TILE_PX + GAP_PX;
+/// The grid's padding, on every side.
+const PADDING_PX: f64 = 8.0;
+const OVERSCAN_ROWS: usize = 2;
+
+#[component]
+pub fn ImageGrid() -> impl IntoView {
+    let ui = expect_context::<UiState>();
+    view! {
+        <Show when=move || ui.centre.get() == Centre::Grid>
+            <Tiles />
+        </Show>
+    }
+}
+
+#[component]
+fn Tiles() -> impl IntoView {
+    let nav = expect_context::<Navigation>();
+    let doc = expect_context::<Document>();
+    let ui = expect_context::<UiState>();
+    let pipeline = expect_context::<ImagePipeline>();
+    let listed = listed_images(nav);
+    let labelled = labelled_paths(doc);
+    let viewport = Viewport::new();
+
+    let window = Memo::new(move |_| {
+        grid_window(
+            listed.with(Vec::len),
+            CELL_PX,
+            // The last tile needs no gap after it.
+            viewport.width.get() - 2.0 * PADDING_PX + GAP_PX,
+            viewport.scroll_top.get(),
+            viewport.height.get(),
+            OVERSCAN_ROWS,
+        )
+    });
+    let tiles = move || {
+        let window = window.get();
+        listed.with(|listed| entries_at(nav, &listed[window.first..window.end]))
+    };
+
+    // The grid opens on the open image's row.
+    Effect::new(move || {
+        let Some(index) = nav.cursor.get().index() else {
+            return;
+        };
+        let Some(position) = listed.with_untracked(|l| l.binary_search(&index).ok()) else {
+            return;
+        };
+        viewport.measure();
+        let columns = window.get_untracked().columns.max(1);
+        let top = viewport.scroll_top.get_untracked();
+        let target = scroll_into_view(
+            position / columns,
+            CELL_PX,
+            top,
+            viewport.height.get_untracked(),
+        );
+        if target != top {
+            viewport.scroll_to(target);
+        }
+    });
+
+    let open = move |index: usize| {
+        nav.cursor.update(|c| *c = c.go_to(index));
+        ui.centre.set(Centre::Canvas);
+    };
+    view! {
+        <div class="image-grid" data-testid="image-grid" role="region" aria-label="Thumbnails"
+            node_ref=viewport.node on:scroll=move |_| viewport.measure()>
+            <Show when=move || listed.with(Vec::is_empty)>
+                <p class="empty">"No images match."</p>
+            </Show>
+            <div class="spacer" style:height=move || format!("{}px", window.get().total_px)>
+                <ol style:transform=move || format!("translateY({}px)", window.get().offset_px)
+                    style:grid-template-columns=move || format!("repeat({}, {TILE_PX}px)", window.get().columns)>
+                    <For each=tiles key=|(index, entry)| (*index, entry.path.clone()) let:((index, entry))>
+                        {
+                            let path = entry.path.clone();
+                            let labelled_path = entry.path.clone();
+                            let name = entry.name.clone();
+                            let problem = Memo::new(move |_| pipeline.problem(&path));
+                            view! {
+                                <li data-testid="grid-tile" data-index=index
+                                    class:current=move || nav.cursor.get().index() == Some(index)
+                                    class:bad=move || problem.with(Option::is_some)
+                                    title=name.clone()
+                                    on:click=move |_| open(index)>
+                                    {
+                                        let entry = entry.clone();
+                                        move || match problem.get() {
+                                            Some(reason) => view! {
+                                                <p class="reason" data-testid="tile-problem">{reason}</p>
+                                            }
+                                            .into_any(),
+                                            None => view! { <Thumbnail entry=entry.clone() /> }.into_any(),
+                                        }
+                                    }
+                                    <span class="caption">
+                                        <span class="name">{name.clone()}</span>
+                                        <Show when=move || labelled.with(|l| l.contains(&labelled_path))>
+                                            <span class="labelled" title="Has shapes">"●"</span>
+                                        </Show>
+                                    </span>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ol>
+            </div>
+        </div>
+    }
+}
