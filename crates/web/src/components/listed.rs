@@ -72,7 +72,9 @@ pub fn labelled_paths(doc: Document) -> Memo<HashSet<String>> {
 #[component]
 pub fn Thumbnail(entry: ImageEntry) -> impl IntoView {
     let pipeline = expect_context::<ImagePipeline>();
-    let state = pipeline.thumbnail(&entry);
+    // A memo: other images' thumbnails arriving leave this one's DOM alone.
+    let thumbnail = pipeline.thumbnail(&entry);
+    let state = Memo::new(move |_| thumbnail.get());
     move || match state.get() {
         ThumbState::Ready(url) => view! {
             <img class="thumb" src=url alt="" decoding="async" draggable="false" />

@@ -149,7 +149,7 @@ fn SettingsForm() -> impl IntoView {
                 errors
                     .iter()
                     .filter(|e| e.field == name)
-                    .map(|e| e.reason.clone())
+                    .map(SettingsError::to_string)
                     .collect::<Vec<_>>()
             })
         }
