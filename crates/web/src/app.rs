@@ -15,7 +15,7 @@ use crate::pipeline::ImagePipeline;
 use crate::project_loader::{DEMO_MANIFEST_URL, ProjectLoadError};
 use crate::settings_state::{self, SettingsState};
 use crate::project_open::open_start_project;
-use crate::studio::{Centre, Studio, ViewState};
+use crate::studio::{Studio, ViewState};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -145,10 +145,9 @@ pub fn App() -> impl IntoView {
                 <ImageList />
                 <ProjectList />
             </div>
-            <Show when=move || studio.ui.centre.get() == Centre::Grid
-                fallback=|| view! { <CanvasView /> }>
-                <ImageGrid />
-            </Show>
+            // The grid covers the canvas area while shown; the canvas stays mounted.
+            <CanvasView />
+            <ImageGrid />
             <div class="side right">
                 <LabelsPanel />
                 <AiPanel />

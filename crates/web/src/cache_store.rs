@@ -98,18 +98,6 @@ impl Store {
         Ok(values.into_iter().filter_map(|v| from_js(v).ok()).collect())
     }
 
-    /// How many levels are stored (the browser test checks the cache's own count by it).
-    pub async fn level_count(&self) -> Result<u32, StorageError> {
-        in_transaction(
-            self.database(),
-            &[LEVELS],
-            TransactionMode::ReadOnly,
-            async |tx| Ok(tx.object_store(LEVELS.name)?.count(None)?.await?),
-        )
-        .await
-        .map_err(|e| StorageError::read(LEVELS, e))
-    }
-
     /// Stores a thumbnail.
     pub async fn put_thumbnail(&self, row: &ThumbnailRow<JsBytes>) -> Result<(), StorageError> {
         let row = to_js(row).map_err(|e| StorageError::write(THUMBNAILS, e))?;

@@ -63,7 +63,8 @@ fn figures_ui(figures: &PipelineFigures) -> impl IntoView + use<> {
                     view! { <tr><td class="muted" colspan="4">"nothing timed yet"</td></tr> }.into_any()
                 } else {
                     timings.into_iter().map(|(span, summary)| view! {
-                        <tr data-testid="perf-span" data-span=span.clone()>
+                        <tr data-testid="perf-span" data-span=span.clone()
+                            data-count=summary.count data-p50=summary.p50 data-p95=summary.p95>
                             <td>{span.clone()}</td>
                             <td>{summary.count}</td>
                             <td>{format!("{:.1} ms", summary.p50)}</td>

@@ -312,10 +312,9 @@ impl ImagePipeline {
         let known = inner.keys.borrow().get(&entry.path).cloned();
         if let Some(key) = &known
             && inner.policy.borrow().in_store(key)
+            && self.promote(entry, key).await.is_some()
         {
-            if self.promote(entry, key).await.is_some() {
-                return Ok(());
-            }
+            return Ok(());
         }
         let origin = inner.sources.borrow().origin(entry);
         let blob = origin.blob(inner.storage, &entry.path).await?;
@@ -360,7 +359,7 @@ impl ImagePipeline {
         Ok(shown)
     }
 
-    fn from_memory(&self, key: &str) -> Option<Shown> {
+    fn from_memory(self, key: &str) -> Option<Shown> {
         let inner = self.inner();
         let bitmap = inner.memory.borrow().get(key).cloned()?;
         let (width, height) = inner.natural.borrow().get(key).copied()?;
@@ -660,12 +659,5 @@ impl ImagePipeline {
             f.thumbnails_done = done;
             f.thumbnails_total = total;
         });
-    }
-
-    /// The stored levels' count as IndexedDB has it (the browser test compares it with
-    /// the cache's own figures).
-    pub async fn stored_level_count(&self) -> Option<u32> {
-        let store = self.inner().storage.store().await.ok()?;
-        store.level_count().await.ok()
     }
 }
