@@ -17,10 +17,10 @@ use sightline_protocol::{
     ImageResult, ModelInfo, PRECISION_PROBE_IMAGES, ReplyBody, RequestBody, RequestId, WorkerError,
 };
 
-use crate::pipeline::ImagePipeline;
 use crate::autosave::Storage;
 use crate::folder_import::{FileError, content_key};
 use crate::image_loader::{fetch, js_error_text};
+use crate::pipeline::ImagePipeline;
 use crate::storage::{ModelSummary, StorageError};
 use crate::worker_bridge::AiWorker;
 

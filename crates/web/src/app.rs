@@ -13,13 +13,18 @@ use crate::keyboard;
 use crate::navigation::{Navigation, OpenImage};
 use crate::pipeline::ImagePipeline;
 use crate::project_loader::{DEMO_MANIFEST_URL, ProjectLoadError};
-use crate::settings_state::{self, SettingsState};
 use crate::project_open::open_start_project;
+use crate::settings_state::{self, SettingsState};
 use crate::studio::{Studio, ViewState};
 
 #[component]
 pub fn App() -> impl IntoView {
-    let nav = Navigation::new(DEMO_MANIFEST_URL);
+    let storage = Storage::new();
+    provide_context(storage);
+    let settings = settings_state::load_saved();
+    let pipeline = ImagePipeline::new(storage, &settings);
+    provide_context(pipeline);
+    let nav = Navigation::new(DEMO_MANIFEST_URL, pipeline);
     provide_context(nav);
     let studio = Studio::new(Signal::derive(move || nav.current_path()));
     let doc = studio.doc;
@@ -29,13 +34,8 @@ pub fn App() -> impl IntoView {
     provide_context(doc);
     provide_context(studio);
     provide_context(view);
-    let storage = Storage::new();
-    provide_context(storage);
     autosave::start(storage, studio, nav.manifest_url.into());
 
-    let settings = settings_state::load_saved();
-    let pipeline = ImagePipeline::new(storage, &settings);
-    provide_context(pipeline);
     // The worker starts when AI is first used (the AI panel), not with the page.
     let ai = Ai::new(pipeline);
     provide_context(ai);
@@ -81,7 +81,8 @@ pub fn App() -> impl IntoView {
             nav.open_image.set(OpenImage::Loaded(shown));
             let depth = user_settings.settings().get_untracked().prefetch_depth as usize;
             pipeline.prefetch(nav.neighbours(depth));
-            if is_level && let Ok(original) = pipeline.open_original(&entry).await
+            if is_level
+                && let Ok(original) = pipeline.open_original(&entry).await
                 && current()
             {
                 nav.open_image.set(OpenImage::Loaded(original));

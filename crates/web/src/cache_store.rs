@@ -89,7 +89,12 @@ impl Store {
             self.database(),
             &[LEVEL_INDEX],
             TransactionMode::ReadOnly,
-            async |tx| Ok(tx.object_store(LEVEL_INDEX.name)?.get_all(None, None)?.await?),
+            async |tx| {
+                Ok(tx
+                    .object_store(LEVEL_INDEX.name)?
+                    .get_all(None, None)?
+                    .await?)
+            },
         )
         .await
         .map_err(|e| StorageError::read(LEVEL_INDEX, e))?;

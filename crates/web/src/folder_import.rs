@@ -288,7 +288,10 @@ async fn resume(
     picked: &HashMap<String, web_sys::File>,
 ) -> Result<Option<Started>, ImportFailure> {
     let (projects, _) = store.projects().await?;
-    for project in projects.into_iter().filter(|p| p.stored_images && p.name == name) {
+    for project in projects
+        .into_iter()
+        .filter(|p| p.stored_images && p.name == name)
+    {
         let (records, _) = store.images(&project.id).await?;
         let missing: Vec<String> = records
             .iter()
@@ -339,7 +342,9 @@ pub async fn store_originals(
         let mut read: Vec<(String, Vec<u8>, String)> = Vec::with_capacity(chunk.len());
         let mut records = Vec::with_capacity(chunk.len());
         for path in chunk {
-            let Some(file) = files.get(path) else { continue };
+            let Some(file) = files.get(path) else {
+                continue;
+            };
             let bytes = match read_bytes(file).await {
                 Ok(bytes) => bytes,
                 Err(detail) => {

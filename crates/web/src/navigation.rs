@@ -9,7 +9,7 @@ use sightline_core::project::{ImageCursor, ImageEntry, Manifest};
 use sightline_core::view::Size;
 use sightline_protocol::{FilterParams, ImageRef, ImageSource, PRECISION_PROBE_IMAGES};
 
-use crate::pipeline::Shown;
+use crate::pipeline::{ImagePipeline, Shown};
 use crate::project_loader::image_url;
 
 /// The open image: what is drawn, or why nothing is.
@@ -48,10 +48,12 @@ pub struct Navigation {
     pub filter: RwSignal<Option<ImageFilter>>,
     /// The image list's search by file name (`core::listing::name_matches`).
     pub query: RwSignal<String>,
+    /// Where the project's images are loaded, cached and checked.
+    pub pipeline: ImagePipeline,
 }
 
 impl Navigation {
-    pub fn new(manifest_url: &str) -> Self {
+    pub fn new(manifest_url: &str, pipeline: ImagePipeline) -> Self {
         Self {
             manifest: RwSignal::new(None),
             manifest_url: RwSignal::new(manifest_url.to_owned()),
@@ -60,6 +62,7 @@ impl Navigation {
             project_error: RwSignal::new(None),
             filter: RwSignal::new(None),
             query: RwSignal::new(String::new()),
+            pipeline,
         }
     }
 

@@ -8,7 +8,6 @@ use sightline_core::project::{ImageCursor, Manifest};
 
 use crate::autosave::{self, Storage};
 use crate::navigation::Navigation;
-use crate::pipeline::ImagePipeline;
 use crate::project_loader::{self, DEMO_MANIFEST_URL};
 use crate::storage::ProjectRecord;
 use crate::studio::{DEMO_PROJECT_ID, Studio};
@@ -50,14 +49,12 @@ async fn install_project(
     manifest: Manifest,
     origins: Origins,
 ) {
-    if let Some(pipeline) = use_context::<ImagePipeline>() {
-        pipeline.open_project(
-            manifest_url.clone(),
-            origins.files,
-            &manifest.images,
-            origins.problems,
-        );
-    }
+    nav.pipeline.open_project(
+        manifest_url.clone(),
+        origins.files,
+        &manifest.images,
+        origins.problems,
+    );
     nav.manifest_url.set(manifest_url.clone());
     nav.filter.set(None);
     nav.query.set(String::new());
@@ -81,8 +78,16 @@ pub fn open_project(
         match project_loader::load_manifest(&manifest_url).await {
             Ok(manifest) => {
                 let origins = Origins::default();
-                install_project(nav, studio, storage, project_id, manifest_url, manifest, origins)
-                    .await
+                install_project(
+                    nav,
+                    studio,
+                    storage,
+                    project_id,
+                    manifest_url,
+                    manifest,
+                    origins,
+                )
+                .await
             }
             Err(err) => nav.project_error.set(Some(err.to_string())),
         }
@@ -108,8 +113,16 @@ pub fn open_saved_project(
                     files: HashMap::new(),
                     problems,
                 };
-                install_project(nav, studio, storage, project.id, String::new(), manifest, origins)
-                    .await
+                install_project(
+                    nav,
+                    studio,
+                    storage,
+                    project.id,
+                    String::new(),
+                    manifest,
+                    origins,
+                )
+                .await
             }
             Err(err) => nav.project_error.set(Some(err.to_string())),
         }
@@ -131,7 +144,16 @@ pub fn open_imported(
             files,
             problems: HashMap::new(),
         };
-        install_project(nav, studio, storage, project.id, String::new(), manifest, origins).await
+        install_project(
+            nav,
+            studio,
+            storage,
+            project.id,
+            String::new(),
+            manifest,
+            origins,
+        )
+        .await
     });
 }
 

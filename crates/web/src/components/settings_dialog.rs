@@ -181,7 +181,7 @@ fn SettingsForm() -> impl IntoView {
                     <span>"Settings"</span>
                     <button type="button" title="Close without saving (Escape)" on:click=move |_| close()>"✕"</button>
                 </header>
-                <form on:submit=move |event| {
+                <form novalidate on:submit=move |event| {
                     event.prevent_default();
                     save();
                 }>

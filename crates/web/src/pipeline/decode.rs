@@ -49,7 +49,11 @@ fn offscreen(
 
 /// The RGBA pixels of `bitmap` scaled to `width`×`height`, kept in JS memory (a level of
 /// 2048² is 16 MB: it goes from the canvas to IndexedDB without a copy into wasm).
-pub fn level_pixels(bitmap: &ImageBitmap, width: u32, height: u32) -> Result<Uint8Array, BitmapError> {
+pub fn level_pixels(
+    bitmap: &ImageBitmap,
+    width: u32,
+    height: u32,
+) -> Result<Uint8Array, BitmapError> {
     let (_canvas, context) = offscreen(width, height)?;
     context
         .draw_image_with_image_bitmap_and_dw_and_dh(
@@ -80,8 +84,8 @@ pub async fn bitmap_from_pixels(
         pixels.byte_offset(),
         pixels.length(),
     );
-    let data = ImageData::new_with_js_u8_clamped_array_and_sh(&clamped, width, height)
-        .map_err(browser)?;
+    let data =
+        ImageData::new_with_js_u8_clamped_array_and_sh(&clamped, width, height).map_err(browser)?;
     bitmap_of(global()?.create_image_bitmap_with_image_data(&data)).await
 }
 
@@ -113,10 +117,14 @@ pub async fn thumbnail(
     let encode = ImageEncodeOptions::new();
     encode.set_type("image/webp");
     encode.set_quality(0.8);
-    let encoded: Blob = JsFuture::from(canvas.convert_to_blob_with_options(&encode).map_err(browser)?)
-        .await
-        .map_err(browser)?
-        .unchecked_into();
+    let encoded: Blob = JsFuture::from(
+        canvas
+            .convert_to_blob_with_options(&encode)
+            .map_err(browser)?,
+    )
+    .await
+    .map_err(browser)?
+    .unchecked_into();
     let mime = encoded.type_();
     let buffer = JsFuture::from(encoded.array_buffer())
         .await

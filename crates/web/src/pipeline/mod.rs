@@ -237,11 +237,15 @@ impl ImagePipeline {
         inner.generation.set(inner.generation.get() + 1);
         let started = now_ms();
         // An image being prefetched: wait for that decode rather than start another.
-        let waiting = inner.in_flight.borrow_mut().get_mut(&entry.path).map(|waiters| {
-            let (sender, receiver) = oneshot::channel();
-            waiters.push(sender);
-            receiver
-        });
+        let waiting = inner
+            .in_flight
+            .borrow_mut()
+            .get_mut(&entry.path)
+            .map(|waiters| {
+                let (sender, receiver) = oneshot::channel();
+                waiters.push(sender);
+                receiver
+            });
         if let Some(receiver) = waiting {
             let _ = receiver.await;
         }
@@ -296,7 +300,10 @@ impl ImagePipeline {
                 if cached {
                     return;
                 }
-                inner.in_flight.borrow_mut().insert(entry.path.clone(), Vec::new());
+                inner
+                    .in_flight
+                    .borrow_mut()
+                    .insert(entry.path.clone(), Vec::new());
                 let _ = pipeline.prefetch_one(&entry, generation).await;
                 let waiters = inner.in_flight.borrow_mut().remove(&entry.path);
                 for waiter in waiters.into_iter().flatten() {
@@ -307,7 +314,11 @@ impl ImagePipeline {
         }
     }
 
-    async fn prefetch_one(&self, entry: &ImageEntry, generation: u64) -> Result<(), ProjectLoadError> {
+    async fn prefetch_one(
+        &self,
+        entry: &ImageEntry,
+        generation: u64,
+    ) -> Result<(), ProjectLoadError> {
         let inner = self.inner();
         let known = inner.keys.borrow().get(&entry.path).cloned();
         if let Some(key) = &known
@@ -416,10 +427,12 @@ impl ImagePipeline {
     ) -> Result<Option<Shown>, ProjectLoadError> {
         let inner = self.inner();
         let path = entry.path.clone();
-        let bytes = bytes_of(blob).await.map_err(|detail| ProjectLoadError::Read {
-            path: path.clone(),
-            detail,
-        })?;
+        let bytes = bytes_of(blob)
+            .await
+            .map_err(|detail| ProjectLoadError::Read {
+                path: path.clone(),
+                detail,
+            })?;
         check_image(&path, &bytes).map_err(|problem| ProjectLoadError::Bad {
             path: path.clone(),
             problem,

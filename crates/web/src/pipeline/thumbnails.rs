@@ -12,9 +12,9 @@ use sightline_core::project::ImageEntry;
 use sightline_idb_store::JsBytes;
 use sightline_protocol::store::ThumbnailRow;
 
+use super::ImagePipeline;
 use super::decode::thumbnail;
 use super::source::bytes_of;
-use super::ImagePipeline;
 use crate::folder_import::content_key;
 
 /// The longer side of a thumbnail, in pixels (two list rows' worth on a 2× screen).
@@ -58,8 +58,17 @@ impl ImagePipeline {
     /// The thumbnail of `entry` (tracked); asking puts it at the head of the queue.
     pub fn thumbnail(&self, entry: &ImageEntry) -> Signal<ThumbState> {
         let inner = self.inner();
-        if inner.thumbnails.requested.borrow_mut().insert(entry.path.clone()) {
-            inner.thumbnails.queue.borrow_mut().push_front(entry.clone());
+        if inner
+            .thumbnails
+            .requested
+            .borrow_mut()
+            .insert(entry.path.clone())
+        {
+            inner
+                .thumbnails
+                .queue
+                .borrow_mut()
+                .push_front(entry.clone());
             self.run_thumbnails();
         }
         let thumbs = self.thumbs;
