@@ -342,7 +342,7 @@ impl ImagePipeline {
             let lookup = inner.policy.borrow_mut().lookup(key);
             match lookup {
                 Lookup::Memory => {
-                    if let Some(shown) = self.from_memory(key) {
+                    if let Some(shown) = self.memory_hit(key) {
                         return Ok(shown);
                     }
                 }
@@ -370,7 +370,7 @@ impl ImagePipeline {
         Ok(shown)
     }
 
-    fn from_memory(self, key: &str) -> Option<Shown> {
+    fn memory_hit(&self, key: &str) -> Option<Shown> {
         let inner = self.inner();
         let bitmap = inner.memory.borrow().get(key).cloned()?;
         let (width, height) = inner.natural.borrow().get(key).copied()?;
