@@ -22,6 +22,20 @@ pub struct CacheBudgets {
     pub store_bytes: u64,
 }
 
+/// The size of an image of `width`×`height` fitted into a square of `side` (a tier-2
+/// level), never enlarged and never empty.
+pub fn level_size(width: u32, height: u32, side: u32) -> (u32, u32) {
+    let longest = width.max(height).max(1);
+    if longest <= side {
+        return (width.max(1), height.max(1));
+    }
+    let scale = f64::from(side) / f64::from(longest);
+    (
+        ((f64::from(width) * scale).round() as u32).max(1),
+        ((f64::from(height) * scale).round() as u32).max(1),
+    )
+}
+
 /// Where a lookup found a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lookup {

@@ -392,3 +392,18 @@ fn smaller_budgets_evict_then_demote_down_to_them() {
     );
     assert_eq!(cache.stored_keys(), vec!["older", "a"]);
 }
+
+#[test]
+fn levels_fit_the_side_keep_the_aspect_and_never_enlarge() {
+    use sightline_core::image_cache::level_size;
+    assert_eq!(level_size(4000, 3000, 2048), (2048, 1536));
+    assert_eq!(level_size(3000, 4000, 2048), (1536, 2048));
+    assert_eq!(
+        level_size(640, 480, 2048),
+        (640, 480),
+        "small images stay as they are"
+    );
+    assert_eq!(level_size(2048, 10, 2048), (2048, 10));
+    assert_eq!(level_size(100_000, 1, 2048), (2048, 1), "never empty");
+    assert_eq!(level_size(0, 0, 2048), (1, 1));
+}

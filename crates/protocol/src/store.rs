@@ -130,6 +130,12 @@ pub fn level_key(content_key: &str, max_side: u32) -> String {
     format!("{content_key}@{max_side}")
 }
 
+/// The content key of a [`level_key`] made for `max_side`; `None` for a level of another
+/// side.
+pub fn level_content_key(level_key: &str, max_side: u32) -> Option<&str> {
+    level_key.strip_suffix(&format!("@{max_side}"))
+}
+
 /// The migration from schema `old_version` to `new_version`: the stores it creates (every
 /// version so far only adds stores).
 pub fn stores_added(old_version: u32, new_version: u32) -> impl Iterator<Item = StoreSpec> {
@@ -477,6 +483,8 @@ mod tests {
         assert_eq!(level_key("ab", 2048), "ab@2048");
         assert_ne!(level_key("ab", 2048), level_key("ab", 1024));
         assert_ne!(level_key("ab", 2048), level_key("ac", 2048));
+        assert_eq!(level_content_key(&level_key("ab", 2048), 2048), Some("ab"));
+        assert_eq!(level_content_key(&level_key("ab", 1024), 2048), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the thumbnails. Everything here is a cache, made again from the originals when missing:
 //! nothing in these stores is the user's work, so the cache may drop any of it.
 
-use sightline_idb_store::{JsBytes, TransactionMode, from_js, get, in_transaction, to_js};
+use sightline_idb_store::{JsBytes, TransactionMode, from_js, in_transaction, to_js};
 use sightline_protocol::store::{
     LEVEL_INDEX, LEVELS, LevelIndexRow, LevelRow, THUMBNAILS, ThumbnailRow,
 };
@@ -36,28 +36,13 @@ impl Store {
 
     /// The level stored under `key`, if any.
     pub async fn level(&self, key: &str) -> Result<Option<LevelRow<JsBytes>>, StorageError> {
-        let value = get(self.database(), LEVELS, key)
-            .await
-            .map_err(|e| StorageError::read(LEVELS, e))?;
-        value
-            .map(|value| from_js(value).map_err(|e| StorageError::read(LEVELS, e)))
-            .transpose()
+        self.row(LEVELS, key).await
     }
 
     /// Records a level's last use (its place in the LRU order after a reload).
     pub async fn touch_level(&self, index: &LevelIndexRow) -> Result<(), StorageError> {
         let index = to_js(index).map_err(|e| StorageError::write(LEVEL_INDEX, e))?;
-        in_transaction(
-            self.database(),
-            &[LEVEL_INDEX],
-            TransactionMode::ReadWrite,
-            async |tx| {
-                tx.object_store(LEVEL_INDEX.name)?.put(&index, None)?;
-                Ok(())
-            },
-        )
-        .await
-        .map_err(|e| StorageError::write(LEVEL_INDEX, e))
+        self.put_all(LEVEL_INDEX, vec![index]).await
     }
 
     /// Deletes the levels under `keys` with their index rows.
@@ -85,19 +70,7 @@ impl Store {
 
     /// Every index row (small: no pixels are read), in no particular order.
     pub async fn level_index(&self) -> Result<Vec<LevelIndexRow>, StorageError> {
-        let values = in_transaction(
-            self.database(),
-            &[LEVEL_INDEX],
-            TransactionMode::ReadOnly,
-            async |tx| {
-                Ok(tx
-                    .object_store(LEVEL_INDEX.name)?
-                    .get_all(None, None)?
-                    .await?)
-            },
-        )
-        .await
-        .map_err(|e| StorageError::read(LEVEL_INDEX, e))?;
+        let values = self.get_range(LEVEL_INDEX, None).await?;
         // A row that does not read is left for the LRU to never name: its level is simply
         // not counted, and is overwritten when that image is cached again.
         Ok(values.into_iter().filter_map(|v| from_js(v).ok()).collect())
@@ -106,17 +79,7 @@ impl Store {
     /// Stores a thumbnail.
     pub async fn put_thumbnail(&self, row: &ThumbnailRow<JsBytes>) -> Result<(), StorageError> {
         let row = to_js(row).map_err(|e| StorageError::write(THUMBNAILS, e))?;
-        in_transaction(
-            self.database(),
-            &[THUMBNAILS],
-            TransactionMode::ReadWrite,
-            async |tx| {
-                tx.object_store(THUMBNAILS.name)?.put(&row, None)?;
-                Ok(())
-            },
-        )
-        .await
-        .map_err(|e| StorageError::write(THUMBNAILS, e))
+        self.put_all(THUMBNAILS, vec![row]).await
     }
 
     /// The thumbnail of the image with content key `key`, if made.
@@ -124,11 +87,6 @@ impl Store {
         &self,
         key: &str,
     ) -> Result<Option<ThumbnailRow<JsBytes>>, StorageError> {
-        let value = get(self.database(), THUMBNAILS, key)
-            .await
-            .map_err(|e| StorageError::read(THUMBNAILS, e))?;
-        value
-            .map(|value| from_js(value).map_err(|e| StorageError::read(THUMBNAILS, e)))
-            .transpose()
+        self.row(THUMBNAILS, key).await
     }
 }

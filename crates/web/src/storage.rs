@@ -214,7 +214,11 @@ impl Store {
     }
 
     /// Writes `rows` (JS objects already) to `store` in one transaction.
-    async fn put_all(&self, store: StoreSpec, rows: Vec<JsValue>) -> Result<(), StorageError> {
+    pub(crate) async fn put_all(
+        &self,
+        store: StoreSpec,
+        rows: Vec<JsValue>,
+    ) -> Result<(), StorageError> {
         in_transaction(
             &self.database,
             &[store],
@@ -242,7 +246,7 @@ impl Store {
     }
 
     /// Every row of `store`, or those of `project_id` only.
-    async fn get_range(
+    pub(crate) async fn get_range(
         &self,
         store: StoreSpec,
         project_id: Option<&str>,
@@ -400,15 +404,25 @@ impl Store {
         self.put_all(BLOBS, rows).await
     }
 
+    /// The row of `store` under `key`, `None` if absent.
+    pub(crate) async fn row<R: serde::de::DeserializeOwned>(
+        &self,
+        store: StoreSpec,
+        key: &str,
+    ) -> Result<Option<R>, StorageError> {
+        let value = get(&self.database, store, key)
+            .await
+            .map_err(|e| StorageError::read(store, e))?;
+        value
+            .map(|value| from_js(value).map_err(|e| StorageError::read(store, e)))
+            .transpose()
+    }
+
     /// The stored bytes under `key` as a browser `Blob` of their type, `None` if absent.
     pub async fn blob(&self, key: &str) -> Result<Option<web_sys::Blob>, StorageError> {
-        let value = get(&self.database, BLOBS, key)
-            .await
-            .map_err(|e| StorageError::read(BLOBS, e))?;
-        let Some(value) = value else {
+        let Some(row) = self.row::<BlobRow<JsBytes>>(BLOBS, key).await? else {
             return Ok(None);
         };
-        let row: BlobRow<JsBytes> = from_js(value).map_err(|e| StorageError::read(BLOBS, e))?;
         let options = web_sys::BlobPropertyBag::new();
         options.set_type(&row.mime);
         let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(

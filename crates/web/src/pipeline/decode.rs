@@ -33,6 +33,19 @@ async fn bitmap_of(promise: Result<Promise, JsValue>) -> Result<ImageBitmap, Bit
     Ok(bitmap.unchecked_into())
 }
 
+/// Resolves in a later task of the event loop (`setTimeout(0)`), after what the current one
+/// has scheduled — the drawing of the image just opened.
+pub async fn next_task() {
+    let promise = Promise::new(&mut |resolve, _| {
+        let scheduled = web_sys::window()
+            .is_some_and(|window| window.set_timeout_with_callback(&resolve).is_ok());
+        if !scheduled {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// A 2d context on a new offscreen canvas of `width`×`height`.
 fn offscreen(
     width: u32,

@@ -19,14 +19,14 @@ use std::rc::Rc;
 
 use futures_channel::oneshot;
 use leptos::prelude::*;
-use sightline_core::image_cache::{CacheAction, CacheStats, Lookup, TieredLru};
+use sightline_core::image_cache::{CacheAction, CacheStats, Lookup, TieredLru, level_size};
 use sightline_core::image_check::check_image;
 use sightline_core::project::ImageEntry;
 use sightline_core::timing::{SpanSummary, Timings};
 use sightline_core::view::Size;
 use sightline_idb_store::JsBytes;
 use sightline_protocol::settings::Settings;
-use sightline_protocol::store::{LevelIndexRow, LevelRow, level_key};
+use sightline_protocol::store::{LevelIndexRow, LevelRow, level_content_key, level_key};
 use web_sys::{Blob, ImageBitmap};
 
 pub use thumbnails::ThumbState;
@@ -41,20 +41,6 @@ use source::{Sources, bytes_of};
 /// draws at once at full view quality while the original decodes only if the user zooms
 /// past it (see `benchmarks/README.md` for the measurement that chose it).
 pub const LEVEL_SIDE: u32 = 2048;
-
-/// The size of the level of an image of `width`×`height`: fitted into `LEVEL_SIDE`², never
-/// enlarged.
-pub fn level_size(width: u32, height: u32) -> (u32, u32) {
-    let longest = width.max(height).max(1);
-    if longest <= LEVEL_SIDE {
-        return (width.max(1), height.max(1));
-    }
-    let scale = f64::from(LEVEL_SIDE) / f64::from(longest);
-    (
-        ((f64::from(width) * scale).round() as u32).max(1),
-        ((f64::from(height) * scale).round() as u32).max(1),
-    )
-}
 
 /// An image ready to draw.
 #[derive(Clone, Debug)]
@@ -91,6 +77,13 @@ pub struct PipelineFigures {
     pub import: Option<(usize, usize)>,
 }
 
+/// An image's original bytes, checked, with its content key and its header's size.
+struct Original {
+    blob: Blob,
+    key: String,
+    header: (u32, u32),
+}
+
 struct Inner {
     storage: Storage,
     policy: RefCell<TieredLru<String>>,
@@ -121,6 +114,17 @@ pub struct ImagePipeline {
     figures: RwSignal<PipelineFigures>,
     problems: RwSignal<HashMap<String, String>>,
     thumbs: RwSignal<HashMap<String, ThumbState>, LocalStorage>,
+}
+
+/// The tier-2 rows that the evictions among `actions` name.
+fn evicted_levels(actions: Vec<CacheAction<String>>) -> Vec<String> {
+    actions
+        .into_iter()
+        .filter_map(|action| match action {
+            CacheAction::Evict(key) => Some(level_key(&key, LEVEL_SIDE)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn now_ms() -> f64 {
@@ -269,11 +273,8 @@ impl ImagePipeline {
 
     /// The full-resolution original of an image shown from a smaller level.
     pub async fn open_original(&self, entry: &ImageEntry) -> Result<Shown, ProjectLoadError> {
-        let inner = self.inner();
-        let origin = inner.sources.borrow().origin(entry);
-        let blob = origin.blob(inner.storage, &entry.path).await?;
-        let key = inner.keys.borrow().get(&entry.path).cloned();
-        let shown = self.decode_into_cache(entry, &blob, key, None).await?;
+        let original = self.read_original(entry).await?;
+        let shown = self.decode_into_cache(entry, &original, None).await?;
         self.refresh_figures();
         shown.ok_or(ProjectLoadError::Superseded)
     }
@@ -321,53 +322,87 @@ impl ImagePipeline {
     ) -> Result<(), ProjectLoadError> {
         let inner = self.inner();
         let known = inner.keys.borrow().get(&entry.path).cloned();
-        if let Some(key) = &known
-            && inner.policy.borrow().in_store(key)
+        let stored = |key: &String| inner.policy.borrow().in_store(key);
+        if let Some(key) = known.as_ref().filter(|key| stored(key))
             && self.promote(entry, key).await.is_some()
         {
             return Ok(());
         }
-        let origin = inner.sources.borrow().origin(entry);
-        let blob = origin.blob(inner.storage, &entry.path).await?;
-        self.decode_into_cache(entry, &blob, known, Some(generation))
+        let original = self.read_original(entry).await?;
+        if known.is_none()
+            && stored(&original.key)
+            && self.promote(entry, &original.key).await.is_some()
+        {
+            return Ok(());
+        }
+        self.decode_into_cache(entry, &original, Some(generation))
             .await?;
         Ok(())
     }
 
-    /// One lookup, counted in the statistics, then the load from where it is.
+    /// One lookup, counted in the statistics, then the load from where it is. An image not
+    /// seen yet this session is looked up once its content key is known (tier 2 may hold it
+    /// from an earlier one).
     async fn load(&self, entry: &ImageEntry) -> Result<Shown, ProjectLoadError> {
-        let inner = self.inner();
-        let known = inner.keys.borrow().get(&entry.path).cloned();
-        if let Some(key) = &known {
-            let lookup = inner.policy.borrow_mut().lookup(key);
-            match lookup {
-                Lookup::Memory => {
-                    if let Some(shown) = self.memory_hit(key) {
-                        return Ok(shown);
-                    }
-                }
-                Lookup::Store => {
-                    if let Some(shown) = self.promote(entry, key).await {
-                        return Ok(shown);
-                    }
-                }
-                Lookup::Miss => {}
-            }
+        let known = self.inner().keys.borrow().get(&entry.path).cloned();
+        if let Some(key) = &known
+            && let Some(shown) = self.cached(entry, key).await
+        {
+            return Ok(shown);
         }
-        let origin = inner.sources.borrow().origin(entry);
-        let blob = origin.blob(inner.storage, &entry.path).await?;
-        let shown = self
-            .decode_into_cache(entry, &blob, known.clone(), None)
+        let original = self.read_original(entry).await?;
+        if known.is_none()
+            && let Some(shown) = self.cached(entry, &original.key).await
+        {
+            return Ok(shown);
+        }
+        self.decode_into_cache(entry, &original, None)
             .await?
-            .ok_or(ProjectLoadError::Superseded)?;
-        if known.is_none() {
-            // First sight of this image in the session: it was not looked up by key yet.
-            let key = inner.keys.borrow().get(&entry.path).cloned();
-            if let Some(key) = key {
-                inner.policy.borrow_mut().lookup(&key);
-            }
+            .ok_or(ProjectLoadError::Superseded)
+    }
+
+    /// The counted lookup of `key`, and the image from the tier that holds it.
+    async fn cached(&self, entry: &ImageEntry, key: &str) -> Option<Shown> {
+        let lookup = self.inner().policy.borrow_mut().lookup(&key.to_owned());
+        match lookup {
+            Lookup::Memory => self.memory_hit(key),
+            Lookup::Store => self.promote(entry, key).await,
+            Lookup::Miss => None,
         }
-        Ok(shown)
+    }
+
+    /// The original of `entry`, checked (`core::image_check`) and named by its content key
+    /// (hashed unless known, and remembered).
+    async fn read_original(&self, entry: &ImageEntry) -> Result<Original, ProjectLoadError> {
+        let inner = self.inner();
+        let path = &entry.path;
+        let origin = inner.sources.borrow().origin(entry);
+        let blob = origin.blob(inner.storage, path).await?;
+        let read_error = |detail: String| ProjectLoadError::Read {
+            path: path.clone(),
+            detail,
+        };
+        let bytes = bytes_of(&blob).await.map_err(read_error)?;
+        let checked = check_image(path, &bytes).map_err(|problem| ProjectLoadError::Bad {
+            path: path.clone(),
+            problem,
+        })?;
+        let known = inner.keys.borrow().get(path).cloned();
+        let key = match known {
+            Some(key) => key,
+            None => {
+                let key = content_key(&bytes)
+                    .await
+                    .map_err(|e| read_error(e.to_string()))?;
+                inner.keys.borrow_mut().insert(path.clone(), key.clone());
+                key
+            }
+        };
+        Ok(Original {
+            blob,
+            key,
+            header: (checked.size.width, checked.size.height),
+        })
     }
 
     fn memory_hit(&self, key: &str) -> Option<Shown> {
@@ -415,48 +450,24 @@ impl ImagePipeline {
         })
     }
 
-    /// Checks, hashes and decodes an original, and caches the bitmap. A prefetch passes
-    /// its `generation`: it waits behind the user's own requests and gives up (`None`) when
-    /// a navigation has made it unwanted before its decode starts.
+    /// Decodes an original and caches the bitmap. A prefetch passes its `generation`: it
+    /// waits behind the user's own requests and gives up (`None`) when a navigation has made
+    /// it unwanted before its decode starts.
     async fn decode_into_cache(
         &self,
         entry: &ImageEntry,
-        blob: &Blob,
-        known: Option<String>,
+        original: &Original,
         generation: Option<u64>,
     ) -> Result<Option<Shown>, ProjectLoadError> {
         let inner = self.inner();
         let path = entry.path.clone();
-        let bytes = bytes_of(blob)
-            .await
-            .map_err(|detail| ProjectLoadError::Read {
-                path: path.clone(),
-                detail,
-            })?;
-        check_image(&path, &bytes).map_err(|problem| ProjectLoadError::Bad {
-            path: path.clone(),
-            problem,
-        })?;
-        let key = match known {
-            Some(key) => key,
-            None => {
-                let key = content_key(&bytes)
-                    .await
-                    .map_err(|detail| ProjectLoadError::Read {
-                        path: path.clone(),
-                        detail: detail.to_string(),
-                    })?;
-                inner.keys.borrow_mut().insert(path.clone(), key.clone());
-                key
-            }
-        };
-        drop(bytes);
+        let key = original.key.clone();
         let slot = inner.slots.acquire(generation.is_none()).await;
         if generation.is_some_and(|g| g != inner.generation.get()) {
             return Ok(None);
         }
         let started = now_ms();
-        let bitmap = crate::image_loader::decode_blob(blob)
+        let bitmap = crate::image_loader::decode_blob(&original.blob)
             .await
             .map_err(|detail| ProjectLoadError::Decode {
                 path: path.clone(),
@@ -480,7 +491,7 @@ impl ImagePipeline {
     /// Puts a bitmap in tier 1 and carries out what the policy says follows.
     fn cache(&self, key: &str, bitmap: ImageBitmap, natural: (u32, u32), entry: &ImageEntry) {
         let inner = self.inner();
-        let (level_width, level_height) = level_size(natural.0, natural.1);
+        let (level_width, level_height) = level_size(natural.0, natural.1, LEVEL_SIDE);
         let memory_bytes = u64::from(bitmap.width()) * u64::from(bitmap.height()) * 4;
         let store_bytes = u64::from(level_width) * u64::from(level_height) * 4;
         inner.memory.borrow_mut().insert(key.to_owned(), bitmap);
@@ -537,18 +548,20 @@ impl ImagePipeline {
     /// cannot be written is forgotten.
     fn demote(&self, key: String, bitmap: ImageBitmap) {
         let pipeline = *self;
-        let inner = self.inner();
-        let natural = inner
-            .natural
-            .borrow()
-            .get(&key)
-            .copied()
-            .unwrap_or((bitmap.width(), bitmap.height()));
-        let (width, height) = level_size(natural.0, natural.1);
-        let pixels = level_pixels(&bitmap, width, height);
-        self.release(&key, &bitmap);
         leptos::task::spawn_local(async move {
+            // The read-back (a scaled draw and `getImageData` of up to 2048²) waits for the
+            // next task, so it never delays the open whose insert demoted this image.
+            decode::next_task().await;
             let inner = pipeline.inner();
+            let natural = inner
+                .natural
+                .borrow()
+                .get(&key)
+                .copied()
+                .unwrap_or((bitmap.width(), bitmap.height()));
+            let (width, height) = level_size(natural.0, natural.1, LEVEL_SIDE);
+            let pixels = level_pixels(&bitmap, width, height);
+            pipeline.release(&key, &bitmap);
             let Ok(pixels) = pixels else {
                 inner.policy.borrow_mut().forget_stored(&key);
                 return;
@@ -573,18 +586,12 @@ impl ImagePipeline {
             };
             let mut written = store.put_level(&row, &index).await;
             if written.as_ref().is_err_and(|e| e.is_quota()) {
-                let actions = inner.policy.borrow_mut().make_room_in_store(bytes);
-                let keys: Vec<String> = actions
-                    .into_iter()
-                    .filter_map(|action| match action {
-                        CacheAction::Evict(evicted) if evicted != key => {
-                            Some(level_key(&evicted, LEVEL_SIDE))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                let _ = store.delete_levels(&keys).await;
-                written = store.put_level(&row, &index).await;
+                let evicted = evicted_levels(inner.policy.borrow_mut().make_room_in_store(bytes));
+                let _ = store.delete_levels(&evicted).await;
+                // Room made by evicting this very level leaves nothing to retry.
+                if !evicted.contains(&row.key) {
+                    written = store.put_level(&row, &index).await;
+                }
             }
             if written.is_err() {
                 inner.policy.borrow_mut().forget_stored(&key);
@@ -605,24 +612,20 @@ impl ImagePipeline {
                 return;
             };
             rows.sort_by(|a, b| a.used_ms.total_cmp(&b.used_ms));
-            let suffix = format!("@{LEVEL_SIDE}");
-            let mut actions = Vec::new();
+            let mut stale = Vec::new();
             for row in rows {
                 // Levels of another side (an older build) are not this cache's: drop them.
-                let Some(key) = row.key.strip_suffix(&suffix) else {
-                    actions.push(row.key);
+                let Some(key) = level_content_key(&row.key, LEVEL_SIDE) else {
+                    stale.push(row.key);
                     continue;
                 };
                 let evicted = inner
                     .policy
                     .borrow_mut()
                     .restore_stored(key.to_owned(), row.bytes);
-                actions.extend(evicted.into_iter().filter_map(|a| match a {
-                    CacheAction::Evict(k) => Some(level_key(&k, LEVEL_SIDE)),
-                    _ => None,
-                }));
+                stale.extend(evicted_levels(evicted));
             }
-            let _ = store.delete_levels(&actions).await;
+            let _ = store.delete_levels(&stale).await;
             pipeline.refresh_figures();
         });
     }

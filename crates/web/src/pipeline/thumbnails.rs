@@ -7,15 +7,13 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashSet, VecDeque};
 
 use leptos::prelude::*;
-use sightline_core::image_check::check_image;
 use sightline_core::project::ImageEntry;
 use sightline_idb_store::JsBytes;
 use sightline_protocol::store::ThumbnailRow;
 
 use super::ImagePipeline;
 use super::decode::thumbnail;
-use super::source::bytes_of;
-use crate::folder_import::content_key;
+use crate::project_loader::ProjectLoadError;
 
 /// The longer side of a thumbnail, in pixels (two list rows' worth on a 2× screen).
 pub const THUMBNAIL_SIDE: u32 = 160;
@@ -142,53 +140,36 @@ impl ImagePipeline {
             Ok(store) => store,
             Err(error) => return failed(error),
         };
-        let mut key = inner.keys.borrow().get(&entry.path).cloned();
-        if let Some(key) = &key
+        let known = inner.keys.borrow().get(&entry.path).cloned();
+        if let Some(key) = &known
             && let Ok(Some(row)) = store.thumbnail(key).await
         {
             return object_url(&row);
         }
-        let origin = inner.sources.borrow().origin(entry);
-        let blob = match origin.blob(inner.storage, &entry.path).await {
-            Ok(blob) => blob,
-            Err(error) => return failed(error),
-        };
-        let bytes = match bytes_of(&blob).await {
-            Ok(bytes) => bytes,
-            Err(error) => return failed(error),
-        };
-        let checked = match check_image(&entry.path, &bytes) {
-            Ok(checked) => checked,
-            Err(problem) => {
-                self.set_problem(&entry.path, Some(format!("{}: {problem}", entry.path)));
-                return failed(problem);
+        let original = match self.read_original(entry).await {
+            Ok(original) => original,
+            Err(error) => {
+                // A bad file's reason goes to the list as well.
+                if let ProjectLoadError::Bad { problem, .. } = &error {
+                    self.set_problem(&entry.path, Some(error.to_string()));
+                    return failed(problem);
+                }
+                return failed(error);
             }
         };
-        if key.is_none() {
-            let Ok(hashed) = content_key(&bytes).await else {
-                return failed("could not hash the file");
-            };
-            inner
-                .keys
-                .borrow_mut()
-                .insert(entry.path.clone(), hashed.clone());
-            if let Ok(Some(row)) = store.thumbnail(&hashed).await {
-                return object_url(&row);
-            }
-            key = Some(hashed);
+        if known.is_none()
+            && let Ok(Some(row)) = store.thumbnail(&original.key).await
+        {
+            return object_url(&row);
         }
-        drop(bytes);
-        let Some(key) = key else {
-            return failed("no content key");
-        };
         let slot = inner.slots.acquire(false).await;
-        let header = (checked.size.width, checked.size.height);
-        let made = thumbnail(&blob, header, THUMBNAIL_SIDE).await;
+        let made = thumbnail(&original.blob, original.header, THUMBNAIL_SIDE).await;
         drop(slot);
         let (image, width, height, mime) = match made {
             Ok(made) => made,
             Err(error) => return failed(error),
         };
+        let key = original.key;
         let row = ThumbnailRow {
             key,
             width,
