@@ -112,22 +112,48 @@ pub fn name_matches(name: &str, query: &str) -> bool {
         .all(|term| name.contains(&term.to_lowercase()))
 }
 
-/// The nearest index after (`forward`) or before `from` in `0..len` satisfying `pred`,
-/// without wrapping around. `from == None` starts before the first (forward) or after the
-/// last (backward) index.
-pub fn next_where(
-    len: usize,
+/// Where `from` falls in `listed` (ascending indices): the positions of the first listed
+/// index after it and one past the last listed index before it. `from` need not be listed
+/// (the open image may be filtered out); `None` lies before the first and after the last.
+fn split_at(listed: &[usize], from: Option<usize>) -> (usize, usize) {
+    match from {
+        Some(from) => (
+            listed.partition_point(|&i| i <= from),
+            listed.partition_point(|&i| i < from),
+        ),
+        None => (0, listed.len()),
+    }
+}
+
+/// The nearest listed index after (`forward`) or before `from` satisfying `pred`, without
+/// wrapping around. `listed` holds the listed indices in ascending order (what the image
+/// filter and the search keep), `from` is the open image's.
+pub fn next_listed(
+    listed: &[usize],
     from: Option<usize>,
     forward: bool,
     pred: impl Fn(usize) -> bool,
 ) -> Option<usize> {
+    let (after, before) = split_at(listed, from);
     if forward {
-        let start = from.map_or(0, |from| from.saturating_add(1));
-        (start..len).find(|&i| pred(i))
+        listed[after..].iter().copied().find(|&i| pred(i))
     } else {
-        let end = from.map_or(len, |from| from.min(len));
-        (0..end).rev().find(|&i| pred(i))
+        listed[..before].iter().rev().copied().find(|&i| pred(i))
     }
+}
+
+/// Up to `depth` listed indices on each side of `from`, nearest first, alternating forward
+/// and back: what to prefetch.
+pub fn around(listed: &[usize], from: usize, depth: usize) -> Vec<usize> {
+    let (after, before) = split_at(listed, Some(from));
+    let mut ahead = listed[after..].iter().take(depth);
+    let mut behind = listed[..before].iter().rev().take(depth);
+    let mut order = Vec::with_capacity(depth * 2);
+    for _ in 0..depth {
+        order.extend(ahead.next());
+        order.extend(behind.next());
+    }
+    order
 }
 
 /// The `scroll_top` that brings row `index` fully into view, moving as little as possible:

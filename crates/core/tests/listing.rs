@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use sightline_core::listing::{
-    GridWindow, VirtualWindow, grid_window, list_window, name_matches, next_where, scroll_into_view,
+    GridWindow, VirtualWindow, around, grid_window, list_window, name_matches, next_listed,
+    scroll_into_view,
 };
 
 /// The rows a viewport at `scroll_top` shows at least a pixel of, found row by row.
@@ -78,19 +79,40 @@ proptest! {
     }
 
     #[test]
-    fn next_where_finds_the_nearest_match_like_a_scan(
-        marks in prop::collection::vec(any::<bool>(), 0..40),
+    fn next_listed_finds_the_nearest_listed_match_like_a_scan(
+        cells in prop::collection::vec((any::<bool>(), any::<bool>()), 0..40),
         from in prop::option::of(0usize..45),
         forward in any::<bool>(),
     ) {
-        let len = marks.len();
-        let found = next_where(len, from, forward, |i| marks[i]);
+        let len = cells.len();
+        let listed: Vec<usize> = (0..len).filter(|&i| cells[i].0).collect();
+        let marked = |i: usize| cells[i].1;
+        let found = next_listed(&listed, from, forward, marked);
+        let wanted = |i: &usize| cells[*i].0 && marked(*i);
         let want = if forward {
-            (0..len).find(|&i| marks[i] && from.is_none_or(|f| i > f))
+            (0..len).filter(wanted).find(|&i| from.is_none_or(|f| i > f))
         } else {
-            (0..len).rev().find(|&i| marks[i] && from.is_none_or(|f| i < f))
+            (0..len).rev().filter(wanted).find(|&i| from.is_none_or(|f| i < f))
         };
         prop_assert_eq!(found, want);
+    }
+
+    #[test]
+    fn around_alternates_the_nearest_listed_neighbours(
+        listed_mask in prop::collection::vec(any::<bool>(), 0..40),
+        from in 0usize..45,
+        depth in 0usize..5,
+    ) {
+        let listed: Vec<usize> = (0..listed_mask.len()).filter(|&i| listed_mask[i]).collect();
+        let ahead: Vec<usize> = listed.iter().copied().filter(|&i| i > from).take(depth).collect();
+        let behind: Vec<usize> =
+            listed.iter().rev().copied().filter(|&i| i < from).take(depth).collect();
+        let mut want: Vec<usize> = Vec::new();
+        for d in 0..depth {
+            want.extend(ahead.get(d));
+            want.extend(behind.get(d));
+        }
+        prop_assert_eq!(around(&listed, from, depth), want);
     }
 }
 
@@ -147,16 +169,26 @@ fn names_match_every_term_case_insensitively() {
 }
 
 #[test]
-fn next_where_does_not_wrap() {
+fn next_listed_does_not_wrap() {
+    let all = [0, 1, 2, 3, 4];
     let unlabelled = [false, true, false, true, false];
     let pred = |i: usize| unlabelled[i];
-    assert_eq!(next_where(5, Some(1), true, pred), Some(3));
-    assert_eq!(next_where(5, Some(3), true, pred), None);
-    assert_eq!(next_where(5, None, true, pred), Some(1));
-    assert_eq!(next_where(5, Some(3), false, pred), Some(1));
-    assert_eq!(next_where(5, Some(1), false, pred), None);
-    assert_eq!(next_where(5, None, false, pred), Some(3));
-    assert_eq!(next_where(0, None, true, pred), None);
+    assert_eq!(next_listed(&all, Some(1), true, pred), Some(3));
+    assert_eq!(next_listed(&all, Some(3), true, pred), None);
+    assert_eq!(next_listed(&all, None, true, pred), Some(1));
+    assert_eq!(next_listed(&all, Some(3), false, pred), Some(1));
+    assert_eq!(next_listed(&all, Some(1), false, pred), None);
+    assert_eq!(next_listed(&all, None, false, pred), Some(3));
+    assert_eq!(next_listed(&[], None, true, pred), None);
+}
+
+#[test]
+fn next_listed_steps_from_an_image_the_filter_hides() {
+    // Image 2 is open but not listed: forward finds 3, back finds 1.
+    let listed = [1, 3, 4];
+    assert_eq!(next_listed(&listed, Some(2), true, |_| true), Some(3));
+    assert_eq!(next_listed(&listed, Some(2), false, |_| true), Some(1));
+    assert_eq!(around(&listed, 2, 2), vec![3, 1, 4]);
 }
 
 #[test]

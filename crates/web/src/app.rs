@@ -112,11 +112,9 @@ pub fn App() -> impl IntoView {
             }
             // U: the next image without shapes; Shift+U the previous one.
             "u" | "U" if plain => {
-                let labelled = |path: &str| {
-                    doc.dataset
-                        .with_untracked(|d| d.image(path).is_some_and(|i| !i.shapes.is_empty()))
-                };
-                nav.step_where(!event.shift_key(), |path| !labelled(path));
+                doc.labelled.with_untracked(|labelled| {
+                    nav.step_where(!event.shift_key(), |path| !labelled.contains(path));
+                });
                 true
             }
             "i" | "I" if plain => {

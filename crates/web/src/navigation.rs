@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use sightline_core::listing::{name_matches, next_where};
+use sightline_core::listing::{around, name_matches, next_listed};
 use sightline_core::project::{ImageCursor, ImageEntry, Manifest};
 use sightline_core::view::Size;
 use sightline_protocol::{FilterParams, ImageRef, ImageSource, PRECISION_PROBE_IMAGES};
@@ -48,20 +48,43 @@ pub struct Navigation {
     pub filter: RwSignal<Option<ImageFilter>>,
     /// The image list's search by file name (`core::listing::name_matches`).
     pub query: RwSignal<String>,
+    /// The project indices of the listed images, ascending: those the image filter keeps
+    /// whose names match the search. One memo for the list, the grid, A/D and prefetch.
+    pub listed: Memo<Vec<usize>>,
     /// Where the project's images are loaded, cached and checked.
     pub pipeline: ImagePipeline,
 }
 
 impl Navigation {
     pub fn new(manifest_url: &str, pipeline: ImagePipeline) -> Self {
+        let manifest = RwSignal::new(None::<Manifest>);
+        let filter = RwSignal::new(None::<ImageFilter>);
+        let query = RwSignal::new(String::new());
+        let listed = Memo::new(move |_| {
+            query.with(|query| {
+                filter.with(|filter| {
+                    manifest.with(|m| {
+                        m.iter()
+                            .flat_map(|m| m.images.iter().enumerate())
+                            .filter(|(_, e)| {
+                                filter.as_ref().is_none_or(|f| f.matching.contains(&e.path))
+                            })
+                            .filter(|(_, e)| name_matches(&e.name, query))
+                            .map(|(index, _)| index)
+                            .collect()
+                    })
+                })
+            })
+        });
         Self {
-            manifest: RwSignal::new(None),
+            manifest,
             manifest_url: RwSignal::new(manifest_url.to_owned()),
             cursor: RwSignal::new(ImageCursor::new(0)),
             open_image: RwSignal::new_local(OpenImage::None),
             project_error: RwSignal::new(None),
-            filter: RwSignal::new(None),
-            query: RwSignal::new(String::new()),
+            filter,
+            query,
+            listed,
             pipeline,
         }
     }
@@ -93,24 +116,14 @@ impl Navigation {
             .with_untracked(|m| m.as_ref().map(|m| m.images.clone()).unwrap_or_default())
     }
 
-    /// Whether image `index` is listed: it matches the image filter in force and the search
-    /// (untracked).
-    fn is_listed(&self, images: &[ImageEntry], index: usize) -> bool {
-        let entry = &images[index];
-        let query = self.query.get_untracked();
-        self.filter
-            .with_untracked(|f| f.as_ref().is_none_or(|f| f.matching.contains(&entry.path)))
-            && name_matches(&entry.name, &query)
-    }
-
-    /// The nearest listed image after (`forward`) or before the open one that satisfies
-    /// `wanted` (given the image's path), if any (untracked).
+    /// The nearest listed image after (`forward`) or before the open one whose path
+    /// satisfies `wanted`, if any (untracked).
     fn nearest(&self, forward: bool, wanted: impl Fn(&str) -> bool) -> Option<usize> {
         let from = self.cursor.get_untracked().index();
-        self.manifest.with_untracked(|m| {
-            let images = &m.as_ref()?.images;
-            next_where(images.len(), from, forward, |i| {
-                self.is_listed(images, i) && wanted(&images[i].path)
+        self.listed.with_untracked(|listed| {
+            self.manifest.with_untracked(|m| {
+                let images = &m.as_ref()?.images;
+                next_listed(listed, from, forward, |i| wanted(&images[i].path))
             })
         })
     }
@@ -135,19 +148,13 @@ impl Navigation {
         let Some(index) = self.cursor.get_untracked().index() else {
             return Vec::new();
         };
+        let order = self
+            .listed
+            .with_untracked(|listed| around(listed, index, depth));
         self.manifest.with_untracked(|m| {
             let Some(images) = m.as_ref().map(|m| &m.images) else {
                 return Vec::new();
             };
-            let listed = |i: &usize| self.is_listed(images, *i);
-            let ahead = (index + 1..images.len()).filter(listed).take(depth);
-            let behind = (0..index).rev().filter(listed).take(depth);
-            let (ahead, behind): (Vec<usize>, Vec<usize>) = (ahead.collect(), behind.collect());
-            let mut order: Vec<usize> = Vec::with_capacity(ahead.len() + behind.len());
-            for d in 0..depth {
-                order.extend(ahead.get(d).copied());
-                order.extend(behind.get(d).copied());
-            }
             order.into_iter().map(|i| images[i].clone()).collect()
         })
     }

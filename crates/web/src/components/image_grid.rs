@@ -7,9 +7,9 @@
 //! DOM (`core::listing::grid_window`).
 
 use leptos::prelude::*;
-use sightline_core::listing::{grid_window, scroll_into_view};
+use sightline_core::listing::grid_window;
 
-use super::listed::{Thumbnail, Viewport, entries_at, labelled_paths, listed_images};
+use super::listed::{Thumbnail, Viewport, listed_entries};
 use crate::navigation::Navigation;
 use crate::pipeline::ImagePipeline;
 use crate::studio::{Centre, Document, UiState};
@@ -39,8 +39,8 @@ fn Tiles() -> impl IntoView {
     let doc = expect_context::<Document>();
     let ui = expect_context::<UiState>();
     let pipeline = expect_context::<ImagePipeline>();
-    let listed = listed_images(nav);
-    let labelled = labelled_paths(doc);
+    let listed = nav.listed;
+    let labelled = doc.labelled;
     let viewport = Viewport::new();
 
     let window = Memo::new(move |_| {
@@ -56,30 +56,10 @@ fn Tiles() -> impl IntoView {
     });
     let tiles = move || {
         let window = window.get();
-        listed.with(|listed| entries_at(nav, &listed[window.first..window.end]))
+        listed_entries(nav, window.first, window.end)
     };
-
     // The grid opens on the open image's row.
-    Effect::new(move || {
-        let Some(index) = nav.cursor.get().index() else {
-            return;
-        };
-        let Some(position) = listed.with_untracked(|l| l.binary_search(&index).ok()) else {
-            return;
-        };
-        viewport.measure();
-        let columns = window.get_untracked().columns.max(1);
-        let top = viewport.scroll_top.get_untracked();
-        let target = scroll_into_view(
-            position / columns,
-            CELL_PX,
-            top,
-            viewport.height.get_untracked(),
-        );
-        if target != top {
-            viewport.scroll_to(target);
-        }
-    });
+    viewport.follow_cursor(nav, CELL_PX, move || window.get_untracked().columns);
 
     let open = move |index: usize| {
         nav.cursor.update(|c| *c = c.go_to(index));

@@ -6,11 +6,9 @@
 //! open image is scrolled into view when the cursor moves.
 
 use leptos::prelude::*;
-use sightline_core::listing::{list_window, scroll_into_view};
+use sightline_core::listing::list_window;
 
-use super::listed::{
-    Thumbnail, Viewport, entries_at, labelled_paths, listed_count_text, listed_images,
-};
+use super::listed::{Thumbnail, Viewport, listed_count_text, listed_entries};
 use crate::navigation::Navigation;
 use crate::pipeline::ImagePipeline;
 use crate::studio::{Centre, Document, UiState};
@@ -26,8 +24,8 @@ pub fn ImageList() -> impl IntoView {
     let doc = expect_context::<Document>();
     let ui = expect_context::<UiState>();
     let pipeline = expect_context::<ImagePipeline>();
-    let listed = listed_images(nav);
-    let labelled = labelled_paths(doc);
+    let listed = nav.listed;
+    let labelled = doc.labelled;
     let viewport = Viewport::new();
 
     let window = Memo::new(move |_| {
@@ -41,29 +39,9 @@ pub fn ImageList() -> impl IntoView {
     });
     let rows = move || {
         let window = window.get();
-        listed.with(|listed| entries_at(nav, &listed[window.first..window.end]))
+        listed_entries(nav, window.first, window.end)
     };
-
-    // The open image stays in view as A/D (or the grid) move the cursor.
-    Effect::new(move || {
-        let Some(index) = nav.cursor.get().index() else {
-            return;
-        };
-        let Some(position) = listed.with_untracked(|l| l.binary_search(&index).ok()) else {
-            return;
-        };
-        viewport.measure();
-        let top = viewport.scroll_top.get_untracked();
-        let target = scroll_into_view(
-            position,
-            ROW_HEIGHT_PX,
-            top,
-            viewport.height.get_untracked(),
-        );
-        if target != top {
-            viewport.scroll_to(target);
-        }
-    });
+    viewport.follow_cursor(nav, ROW_HEIGHT_PX, || 1);
 
     let grid_shown = move || ui.centre.get() == Centre::Grid;
     view! {
@@ -71,7 +49,7 @@ pub fn ImageList() -> impl IntoView {
             <header>
                 <span>"Images"</span>
                 <span class="count" data-testid="image-count">
-                    {move || listed_count_text(nav, listed)}
+                    {move || listed_count_text(nav)}
                 </span>
                 <button class="view-toggle" data-testid="toggle-grid"
                     class:active=grid_shown

@@ -1,67 +1,36 @@
-//! What the image list and the thumbnail grid share: which images are listed (the image
-//! filter and the search by name), which have shapes, an image's thumbnail, and the
-//! scrolled viewport that decides which rows are in the DOM (`core::listing`).
-
-use std::collections::HashSet;
+//! What the image list and the thumbnail grid share: the count of the listed images
+//! (`Navigation::listed`), their entries, an image's thumbnail, and the scrolled viewport
+//! that decides which rows are in the DOM (`core::listing`).
 
 use leptos::html::Div;
 use leptos::prelude::*;
-use sightline_core::listing::name_matches;
+use sightline_core::listing::scroll_into_view;
 use sightline_core::project::ImageEntry;
 
 use crate::navigation::Navigation;
 use crate::pipeline::{ImagePipeline, ThumbState};
-use crate::studio::Document;
-
-/// The project indices of the images listed: those the image filter keeps whose names match
-/// the search, in project order (so a position is found by binary search).
-pub fn listed_images(nav: Navigation) -> Memo<Vec<usize>> {
-    Memo::new(move |_| {
-        let query = nav.query.get();
-        let filter = nav.filter.get();
-        nav.manifest.with(|m| {
-            m.iter()
-                .flat_map(|m| m.images.iter().enumerate())
-                .filter(|(_, e)| filter.as_ref().is_none_or(|f| f.matching.contains(&e.path)))
-                .filter(|(_, e)| name_matches(&e.name, &query))
-                .map(|(index, _)| index)
-                .collect()
-        })
-    })
-}
 
 /// The listed images' count as the list header shows it: "12 of 10003" while a filter or a
 /// search narrows the list, else the project's count.
-pub fn listed_count_text(nav: Navigation, listed: Memo<Vec<usize>>) -> String {
+pub fn listed_count_text(nav: Navigation) -> String {
     let total = nav.cursor.get().len();
     let narrowed = nav.filter.with(Option::is_some) || !nav.query.with(|q| q.trim().is_empty());
     if narrowed {
-        format!("{} of {total}", listed.with(Vec::len))
+        format!("{} of {total}", nav.listed.with(Vec::len))
     } else {
         total.to_string()
     }
 }
 
-/// The project's entries at `indices` (tracked), for the rows in the DOM.
-pub fn entries_at(nav: Navigation, indices: &[usize]) -> Vec<(usize, ImageEntry)> {
-    nav.manifest.with(|m| {
-        let Some(m) = m else { return Vec::new() };
-        indices
-            .iter()
-            .filter_map(|&i| Some((i, m.images.get(i)?.clone())))
-            .collect()
-    })
-}
-
-/// The paths of the images that have at least one shape. A memo, so that an edit that does
-/// not change which images are labelled (a drag) does not touch the rows.
-pub fn labelled_paths(doc: Document) -> Memo<HashSet<String>> {
-    Memo::new(move |_| {
-        doc.dataset.with(|d| {
-            d.images
+/// The listed images at positions `first..end` of the listing, with their project indices
+/// (tracked): the rows or tiles in the DOM.
+pub fn listed_entries(nav: Navigation, first: usize, end: usize) -> Vec<(usize, ImageEntry)> {
+    nav.listed.with(|listed| {
+        nav.manifest.with(|m| {
+            let Some(m) = m else { return Vec::new() };
+            listed[first.min(end)..end.min(listed.len())]
                 .iter()
-                .filter(|image| !image.shapes.is_empty())
-                .map(|image| image.image_path.clone())
+                .filter_map(|&i| Some((i, m.images.get(i)?.clone())))
                 .collect()
         })
     })
@@ -140,6 +109,26 @@ impl Viewport {
         set(self.scroll_top, element.scroll_top());
         set(self.width, element.client_width());
         set(self.height, element.client_height());
+    }
+
+    /// Keeps the open image in view as the cursor moves (A/D, a click in the other view):
+    /// rows of `per_row()` listed images, `pitch` px apart.
+    pub fn follow_cursor(self, nav: Navigation, pitch: f64, per_row: impl Fn() -> usize + 'static) {
+        Effect::new(move || {
+            let Some(index) = nav.cursor.get().index() else {
+                return;
+            };
+            let Some(position) = nav.listed.with_untracked(|l| l.binary_search(&index).ok()) else {
+                return;
+            };
+            self.measure();
+            let top = self.scroll_top.get_untracked();
+            let row = position / per_row().max(1);
+            let target = scroll_into_view(row, pitch, top, self.height.get_untracked());
+            if target != top {
+                self.scroll_to(target);
+            }
+        });
     }
 
     /// Scrolls the element to `top` (the scroll event then updates the signals).

@@ -5,7 +5,7 @@
 //! change marks what it touched in the [`SaveStatus`], and a refused change is explained
 //! in the notice line.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use leptos::prelude::*;
 use sightline_core::annotation::{Dataset, ImageAnnotations, ImageSize, Shape};
@@ -33,21 +33,35 @@ pub struct Document {
     /// Content keys of the stored originals of the open project's images, by path (projects
     /// opened from the user's files), written with each image record.
     pub blob_keys: StoredValue<HashMap<String, String>>,
+    /// The paths of the images with at least one shape. A memo, so an edit that does not
+    /// change which images are labelled (a drag) touches no list row.
+    pub labelled: Memo<HashSet<String>>,
     save: SaveStatus,
     ui: UiState,
 }
 
 impl Document {
     pub fn new(current_path: Signal<Option<String>>, save: SaveStatus, ui: UiState) -> Self {
+        let dataset = RwSignal::new(Dataset::default());
+        let labelled = Memo::new(move |_| {
+            dataset.with(|d: &Dataset| {
+                d.images
+                    .iter()
+                    .filter(|image| !image.shapes.is_empty())
+                    .map(|image| image.image_path.clone())
+                    .collect()
+            })
+        });
         Self {
             project_id: RwSignal::new(DEMO_PROJECT_ID.to_owned()),
             project_name: RwSignal::new(String::new()),
-            dataset: RwSignal::new(Dataset::default()),
+            dataset,
             current_path,
             histories: StoredValue::new(HashMap::new()),
             history_changed: RwSignal::new(0),
             class_colours: RwSignal::new(BTreeMap::new()),
             blob_keys: StoredValue::new(HashMap::new()),
+            labelled,
             save,
             ui,
         }
