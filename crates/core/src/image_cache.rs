@@ -332,8 +332,8 @@ impl<K: Clone + Eq + Hash> TieredLru<K> {
         self.store.contains(key)
     }
 
-    /// The keys of tier 2, least recent first: the glue persists this order and restores
-    /// it with [`restore_stored`](Self::restore_stored).
+    /// The keys of tier 2, least recent first (the order [`restore_stored`](Self::restore_stored)
+    /// rebuilds; the browser glue keeps it as each level's last use).
     pub fn stored_keys(&self) -> Vec<K> {
         self.store.order.values().cloned().collect()
     }

@@ -63,12 +63,14 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
 }
 
 /// The format a path's extension names (case-insensitive); `None` for any other extension.
+/// The one list of image extensions: a folder's images are the files it names
+/// (`formats::is_image_path`).
 pub fn format_of_path(path: &str) -> Option<ImageFormat> {
     let format = match extension(path)?.to_ascii_lowercase().as_str() {
-        "jpg" | "jpeg" | "jpe" | "jfif" => ImageFormat::Jpeg,
+        "jpg" | "jpeg" | "jfif" => ImageFormat::Jpeg,
         "png" => ImageFormat::Png,
         "gif" => ImageFormat::Gif,
-        "bmp" | "dib" => ImageFormat::Bmp,
+        "bmp" => ImageFormat::Bmp,
         "webp" => ImageFormat::WebP,
         "tif" | "tiff" => ImageFormat::Tiff,
         _ => return None,

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sightline_core::image_cache::CacheBudgets;
+use sightline_core::units::BYTES_PER_MB;
 
 use crate::{BackendChoice, DetectParams, PrecisionChoice};
 
@@ -141,8 +142,6 @@ const BATCH: Bounded = Bounded {
     range: BATCH_SIZE,
 };
 
-const MB: u64 = 1024 * 1024;
-
 impl Settings {
     /// The defaults on a machine with `hardware_concurrency` logical cores
     /// (`navigator.hardwareConcurrency`).
@@ -236,8 +235,8 @@ impl Settings {
     /// The cache budgets these settings ask for (1 MB = 1024 × 1024 bytes).
     pub fn cache_budgets(&self) -> CacheBudgets {
         CacheBudgets {
-            memory_bytes: u64::from(self.memory_cache_mb) * MB,
-            store_bytes: u64::from(self.store_cache_mb) * MB,
+            memory_bytes: u64::from(self.memory_cache_mb) * BYTES_PER_MB,
+            store_bytes: u64::from(self.store_cache_mb) * BYTES_PER_MB,
         }
     }
 }

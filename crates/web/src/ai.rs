@@ -21,7 +21,7 @@ use crate::autosave::Storage;
 use crate::folder_import::{FileError, content_key};
 use crate::image_loader::{fetch, js_error_text};
 use crate::pipeline::ImagePipeline;
-use crate::storage::{ModelSummary, StorageError};
+use crate::storage::{ModelSummary, StorageError, local_storage};
 use crate::worker_bridge::AiWorker;
 
 const ACTIVE_MODEL_KEY: &str = "sightline.active_model";
@@ -114,10 +114,6 @@ pub struct Ai {
     cache: StoredValue<DetectionCache>,
     /// Where inference times and job rates go (the performance panel).
     pipeline: ImagePipeline,
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
 }
 
 impl Ai {

@@ -9,8 +9,10 @@ use sightline_core::interaction::{Input, Key, TOOLS, Tool};
 use crate::studio::{Studio, ViewState};
 
 /// Every shortcut with what it does, for the help overlay (tools come from [`TOOLS`]).
-pub const SHORTCUTS: [(&str, &str); 20] = [
+pub const SHORTCUTS: [(&str, &str); 22] = [
     ("A / D, ← / →", "previous / next image"),
+    ("U / Shift+U", "next / previous unlabelled image"),
+    ("G", "thumbnail grid / back to the canvas"),
     ("I", "auto-label this image with the active model"),
     ("Click", "select a shape (select tool)"),
     (

@@ -9,7 +9,7 @@ use sightline_core::project::{ImageCursor, Manifest};
 use crate::autosave::{self, Storage};
 use crate::navigation::Navigation;
 use crate::project_loader::{self, DEMO_MANIFEST_URL};
-use crate::storage::ProjectRecord;
+use crate::storage::{ProjectRecord, local_storage};
 use crate::studio::{DEMO_PROJECT_ID, Studio};
 
 /// Where the id of the last opened project is remembered (`localStorage`), so a reload
@@ -17,17 +17,13 @@ use crate::studio::{DEMO_PROJECT_ID, Studio};
 const LAST_PROJECT_KEY: &str = "sightline.last_project";
 
 fn remember_project(id: &str) {
-    if let Some(local) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+    if let Some(local) = local_storage() {
         let _ = local.set_item(LAST_PROJECT_KEY, id);
     }
 }
 
 fn last_project() -> Option<String> {
-    web_sys::window()?
-        .local_storage()
-        .ok()??
-        .get_item(LAST_PROJECT_KEY)
-        .ok()?
+    local_storage()?.get_item(LAST_PROJECT_KEY).ok()?
 }
 
 /// Where an opened project's images come from, besides its manifest.

@@ -8,13 +8,10 @@ use sightline_protocol::settings::{Settings, SettingsError};
 
 use crate::ai::{Ai, AiSettings};
 use crate::pipeline::ImagePipeline;
+use crate::storage::local_storage;
 
 /// Where the settings are kept.
 const SETTINGS_KEY: &str = "sightline.settings";
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
 
 /// The browser's logical core count (`navigator.hardwareConcurrency`), for the defaults.
 pub fn hardware_concurrency() -> u32 {

@@ -80,6 +80,12 @@ impl StorageError {
     }
 }
 
+/// The page's `localStorage` (small settings: the last project, the AI and cache settings),
+/// `None` where the browser offers none.
+pub(crate) fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
 /// Original bytes of one file, to store under their content key.
 pub struct BlobRecord<'a> {
     pub key: &'a str,

@@ -267,14 +267,10 @@ pub struct ImportOptions {
     pub format: Option<Format>,
 }
 
-/// Image file extensions recognised in a folder.
-pub const IMAGE_EXTENSIONS: [&str; 9] = [
-    "jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff", "jfif",
-];
-
-/// Whether `path` names an image by its extension.
+/// Whether `path` names an image by its extension (JPEG, PNG, BMP, GIF, WebP, TIFF; see
+/// `image_check::format_of_path`).
 pub fn is_image_path(path: &str) -> bool {
-    extension(path).is_some_and(|ext| IMAGE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+    crate::image_check::format_of_path(path).is_some()
 }
 
 /// `/`-separated, without `./`, `..` resolved where possible.

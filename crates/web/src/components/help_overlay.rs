@@ -5,12 +5,6 @@ use leptos::prelude::*;
 use crate::keyboard::{SHORTCUTS, tool_shortcuts};
 use crate::studio::UiState;
 
-/// Moving through a large project: the image list's and the grid's keys.
-const IMAGE_SHORTCUTS: [(&str, &str); 2] = [
-    ("U / Shift+U", "next / previous unlabelled image"),
-    ("G", "thumbnail grid / back to the canvas"),
-];
-
 #[component]
 pub fn HelpOverlay() -> impl IntoView {
     let ui = expect_context::<UiState>();
@@ -30,7 +24,6 @@ pub fn HelpOverlay() -> impl IntoView {
                                 .collect_view()}
                             {SHORTCUTS
                                 .iter()
-                                .chain(IMAGE_SHORTCUTS.iter())
                                 .map(|(key, what)| view! { <tr><td><kbd>{*key}</kbd></td><td>{*what}</td></tr> })
                                 .collect_view()}
                         </tbody>

@@ -129,10 +129,9 @@ fn SettingsForm() -> impl IntoView {
             let refused = if unreadable.is_empty() {
                 state.save(draft).err()
             } else {
-                // The values that could be read are checked too, so every problem shows at once.
-                let unread = |e: &SettingsError| unreadable.iter().any(|u| u.field == e.field);
+                // The values that could be read are checked too, so every problem shows at
+                // once (an unreadable field kept its current, valid value in the draft).
                 let mut all = draft.validate().err().unwrap_or_default();
-                all.retain(|e| !unread(e));
                 all.extend(unreadable);
                 Some(all)
             };

@@ -111,7 +111,12 @@ struct Inner {
 #[derive(Clone, Copy)]
 pub struct ImagePipeline {
     inner: StoredValue<Rc<Inner>, LocalStorage>,
-    figures: RwSignal<PipelineFigures>,
+    /// Bumped whenever a figure may have changed; `figures` is computed from the state only
+    /// when read (the panel open), not on every decode or thumbnail.
+    changed: RwSignal<u64>,
+    figures: Memo<PipelineFigures>,
+    batch_rate: RwSignal<Option<f64>>,
+    import: RwSignal<Option<(usize, usize)>>,
     problems: RwSignal<HashMap<String, String>>,
     thumbs: RwSignal<HashMap<String, ThumbState>, LocalStorage>,
 }
@@ -150,9 +155,20 @@ impl ImagePipeline {
             displayed: RefCell::default(),
             thumbnails: thumbnails::Thumbnails::default(),
         });
+        let inner = StoredValue::new_local(inner);
+        let changed = RwSignal::new(0_u64);
+        let batch_rate = RwSignal::new(None);
+        let import = RwSignal::new(None);
+        let figures = Memo::new(move |_| {
+            changed.track();
+            figures_of(&inner.get_value(), batch_rate.get(), import.get())
+        });
         let pipeline = Self {
-            inner: StoredValue::new_local(inner),
-            figures: RwSignal::new(PipelineFigures::default()),
+            inner,
+            changed,
+            figures,
+            batch_rate,
+            import,
             problems: RwSignal::new(HashMap::new()),
             thumbs: RwSignal::new_local(HashMap::new()),
         };
@@ -165,8 +181,8 @@ impl ImagePipeline {
     }
 
     /// The live figures (tracked).
-    pub fn figures(&self) -> ReadSignal<PipelineFigures> {
-        self.figures.read_only()
+    pub fn figures(&self) -> Memo<PipelineFigures> {
+        self.figures
     }
 
     /// Why the image at `path` cannot be shown, if it cannot (tracked).
@@ -641,39 +657,46 @@ impl ImagePipeline {
 
     /// The images/s of the last batch job.
     pub fn record_batch_rate(&self, images_per_s: f64) {
-        self.figures
-            .update(|f| f.last_batch_images_per_s = Some(images_per_s));
+        self.batch_rate.set(Some(images_per_s));
     }
 
     /// Import progress for the panel (`None` when no import runs).
     pub fn set_import_progress(&self, progress: Option<(usize, usize)>) {
-        self.figures.update(|f| f.import = progress);
+        self.import.set(progress);
     }
 
     fn refresh_figures(&self) {
-        let inner = self.inner();
-        let cache = inner.policy.borrow().stats();
-        let timings = inner.timings.borrow();
-        let summaries = timings.summaries();
-        let decode = timings.summary("decode");
-        let open = summaries
+        self.changed.update(|n| *n += 1);
+    }
+}
+
+/// The performance panel's figures from the pipeline's state.
+fn figures_of(
+    inner: &Inner,
+    last_batch_images_per_s: Option<f64>,
+    import: Option<(usize, usize)>,
+) -> PipelineFigures {
+    let timings = inner.timings.borrow();
+    let summaries = timings.summaries();
+    let named = |prefix: &str| {
+        summaries
             .iter()
-            .filter(|(name, _)| name.starts_with("open "))
+            .filter(|(name, _)| name.starts_with(prefix))
             .cloned()
-            .collect();
-        let inference = summaries
+            .collect()
+    };
+    let (thumbnails_done, thumbnails_total) = inner.thumbnails.progress();
+    PipelineFigures {
+        cache: inner.policy.borrow().stats(),
+        decode: summaries
             .iter()
-            .filter(|(name, _)| name.starts_with("inference "))
-            .cloned()
-            .collect();
-        let (done, total) = inner.thumbnails.progress();
-        self.figures.update(|f| {
-            f.cache = cache;
-            f.decode = decode;
-            f.open = open;
-            f.inference = inference;
-            f.thumbnails_done = done;
-            f.thumbnails_total = total;
-        });
+            .find(|(name, _)| name == "decode")
+            .map(|(_, summary)| *summary),
+        open: named("open "),
+        inference: named("inference "),
+        last_batch_images_per_s,
+        thumbnails_done,
+        thumbnails_total,
+        import,
     }
 }
