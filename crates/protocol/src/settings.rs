@@ -86,16 +86,23 @@ pub struct SettingsError {
     pub reason: String,
 }
 
-/// A numeric field: where it lives in the JSON, its name and unit in messages, its limits.
-struct Bounded {
-    key: &'static str,
-    field: &'static str,
+/// A whole-number setting: where it lives in the JSON (and the dialog's test id), its name
+/// and unit in messages, its limits, and how to read and write it. [`NUMBERS`] lists them
+/// all, for validation, loading and the settings dialog.
+pub struct NumberSetting {
+    /// The [`Settings`] field's name in the JSON.
+    pub key: &'static str,
+    /// One of the [`field`] names.
+    pub field: &'static str,
     unit: &'static str,
-    range: RangeInclusive<u32>,
+    pub range: RangeInclusive<u32>,
+    pub get: fn(&Settings) -> u32,
+    pub set: fn(&mut Settings, u32),
 }
 
-impl Bounded {
-    fn check(&self, value: u32) -> Result<(), SettingsError> {
+impl NumberSetting {
+    /// `value` if within the limits, else why not.
+    pub fn check(&self, value: u32) -> Result<(), SettingsError> {
         let (min, max, unit) = (self.range.start(), self.range.end(), self.unit);
         let reason = if value < *min {
             format!("{value}{unit} is below the {min}{unit} minimum")
@@ -111,36 +118,49 @@ impl Bounded {
     }
 }
 
-const MEMORY: Bounded = Bounded {
-    key: "memory_cache_mb",
-    field: field::MEMORY_CACHE,
-    unit: " MB",
-    range: MEMORY_CACHE_MB,
-};
-const STORE: Bounded = Bounded {
-    key: "store_cache_mb",
-    field: field::STORE_CACHE,
-    unit: " MB",
-    range: STORE_CACHE_MB,
-};
-const PREFETCH: Bounded = Bounded {
-    key: "prefetch_depth",
-    field: field::PREFETCH_DEPTH,
-    unit: " images",
-    range: PREFETCH_DEPTH,
-};
-const DECODERS: Bounded = Bounded {
-    key: "decoder_concurrency",
-    field: field::DECODER_CONCURRENCY,
-    unit: " decoders",
-    range: DECODER_CONCURRENCY,
-};
-const BATCH: Bounded = Bounded {
-    key: "batch_size",
-    field: field::BATCH_SIZE,
-    unit: " images",
-    range: BATCH_SIZE,
-};
+/// Every whole-number setting, in the dialog's order.
+pub static NUMBERS: [NumberSetting; 5] = [
+    NumberSetting {
+        key: "memory_cache_mb",
+        field: field::MEMORY_CACHE,
+        unit: " MB",
+        range: MEMORY_CACHE_MB,
+        get: |s| s.memory_cache_mb,
+        set: |s, v| s.memory_cache_mb = v,
+    },
+    NumberSetting {
+        key: "store_cache_mb",
+        field: field::STORE_CACHE,
+        unit: " MB",
+        range: STORE_CACHE_MB,
+        get: |s| s.store_cache_mb,
+        set: |s, v| s.store_cache_mb = v,
+    },
+    NumberSetting {
+        key: "prefetch_depth",
+        field: field::PREFETCH_DEPTH,
+        unit: " images",
+        range: PREFETCH_DEPTH,
+        get: |s| s.prefetch_depth,
+        set: |s, v| s.prefetch_depth = v,
+    },
+    NumberSetting {
+        key: "decoder_concurrency",
+        field: field::DECODER_CONCURRENCY,
+        unit: " decoders",
+        range: DECODER_CONCURRENCY,
+        get: |s| s.decoder_concurrency,
+        set: |s, v| s.decoder_concurrency = v,
+    },
+    NumberSetting {
+        key: "batch_size",
+        field: field::BATCH_SIZE,
+        unit: " images",
+        range: BATCH_SIZE,
+        get: |s| s.batch_size,
+        set: |s, v| s.batch_size = v,
+    },
+];
 
 impl Settings {
     /// The defaults on a machine with `hardware_concurrency` logical cores
@@ -163,16 +183,10 @@ impl Settings {
     /// Every field out of range, each with why ("memory cache: 10 MB is below the 64 MB
     /// minimum").
     pub fn validate(&self) -> Result<(), Vec<SettingsError>> {
-        let errors: Vec<SettingsError> = [
-            MEMORY.check(self.memory_cache_mb),
-            STORE.check(self.store_cache_mb),
-            PREFETCH.check(self.prefetch_depth),
-            DECODERS.check(self.decoder_concurrency),
-            BATCH.check(self.batch_size),
-        ]
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
+        let errors: Vec<SettingsError> = NUMBERS
+            .iter()
+            .filter_map(|number| number.check((number.get)(self)).err())
+            .collect();
         if errors.is_empty() {
             Ok(())
         } else {
@@ -190,25 +204,20 @@ impl Settings {
             Err(err) => return (defaults, vec![unreadable_file(&err.to_string())]),
         };
         let mut errors = Vec::new();
-        let mut number = |bounded: &Bounded, default: u32| {
-            let value = read(&object, bounded.key, bounded.field, default, &mut errors);
-            match bounded.check(value) {
+        let mut settings = defaults.clone();
+        for number in &NUMBERS {
+            let default = (number.get)(&defaults);
+            let value = read(&object, number.key, number.field, default, &mut errors);
+            let value = match number.check(value) {
                 Ok(()) => value,
                 Err(mut err) => {
                     err.reason = format!("{}; the default {default} is used", err.reason);
                     errors.push(err);
                     default
                 }
-            }
-        };
-        let mut settings = Settings {
-            memory_cache_mb: number(&MEMORY, defaults.memory_cache_mb),
-            store_cache_mb: number(&STORE, defaults.store_cache_mb),
-            prefetch_depth: number(&PREFETCH, defaults.prefetch_depth),
-            decoder_concurrency: number(&DECODERS, defaults.decoder_concurrency),
-            batch_size: number(&BATCH, defaults.batch_size),
-            ..defaults
-        };
+            };
+            (number.set)(&mut settings, value);
+        }
         settings.backend = read(
             &object,
             "backend",

@@ -4,75 +4,25 @@
 //! its field with the reason beside it, and the dialog stays open. Cancel, Escape or a
 //! click outside closes it unchanged.
 
-use std::ops::RangeInclusive;
-
 use leptos::prelude::*;
-use sightline_protocol::settings::{self, Settings, SettingsError, field};
+use sightline_protocol::settings::{NUMBERS, Settings, SettingsError, field};
 use sightline_protocol::{BackendChoice, PrecisionChoice};
 
 use crate::settings_state::SettingsState;
 use crate::studio::UiState;
 
-/// A whole-number setting as the dialog shows it.
-struct NumberField {
-    /// The `Settings` field, also the input's test id (`setting-<key>`).
-    key: &'static str,
-    /// The name `SettingsError` gives the field.
-    field: &'static str,
-    label: &'static str,
-    unit: &'static str,
-    range: RangeInclusive<u32>,
-    get: fn(&Settings) -> u32,
-    set: fn(&mut Settings, u32),
+/// How the dialog labels a whole-number setting (`settings::NUMBERS`, by key): its label
+/// and the unit beside the input.
+fn label_of(key: &str) -> (&'static str, &'static str) {
+    match key {
+        "memory_cache_mb" => ("Memory cache", "MB"),
+        "store_cache_mb" => ("Stored cache", "MB (0: off)"),
+        "prefetch_depth" => ("Prefetch depth", "images each way"),
+        "decoder_concurrency" => ("Decoders at once", "decoders"),
+        "batch_size" => ("Batch size", "images per pass"),
+        _ => ("", ""),
+    }
 }
-
-static NUMBER_FIELDS: [NumberField; 5] = [
-    NumberField {
-        key: "memory_cache_mb",
-        field: field::MEMORY_CACHE,
-        label: "Memory cache",
-        unit: "MB",
-        range: settings::MEMORY_CACHE_MB,
-        get: |s| s.memory_cache_mb,
-        set: |s, v| s.memory_cache_mb = v,
-    },
-    NumberField {
-        key: "store_cache_mb",
-        field: field::STORE_CACHE,
-        label: "Stored cache",
-        unit: "MB (0: off)",
-        range: settings::STORE_CACHE_MB,
-        get: |s| s.store_cache_mb,
-        set: |s, v| s.store_cache_mb = v,
-    },
-    NumberField {
-        key: "prefetch_depth",
-        field: field::PREFETCH_DEPTH,
-        label: "Prefetch depth",
-        unit: "images each way",
-        range: settings::PREFETCH_DEPTH,
-        get: |s| s.prefetch_depth,
-        set: |s, v| s.prefetch_depth = v,
-    },
-    NumberField {
-        key: "decoder_concurrency",
-        field: field::DECODER_CONCURRENCY,
-        label: "Decoders at once",
-        unit: "decoders",
-        range: settings::DECODER_CONCURRENCY,
-        get: |s| s.decoder_concurrency,
-        set: |s, v| s.decoder_concurrency = v,
-    },
-    NumberField {
-        key: "batch_size",
-        field: field::BATCH_SIZE,
-        label: "Batch size",
-        unit: "images per pass",
-        range: settings::BATCH_SIZE,
-        get: |s| s.batch_size,
-        set: |s, v| s.batch_size = v,
-    },
-];
 
 const BACKENDS: [(BackendChoice, &str, &str); 3] = [
     (BackendChoice::Auto, "auto", "Auto"),
@@ -102,7 +52,7 @@ fn SettingsForm() -> impl IntoView {
     let ui = expect_context::<UiState>();
     let state = expect_context::<SettingsState>();
     let current = state.settings().get_untracked();
-    let texts: Vec<RwSignal<String>> = NUMBER_FIELDS
+    let texts: Vec<RwSignal<String>> = NUMBERS
         .iter()
         .map(|f| RwSignal::new((f.get)(&current).to_string()))
         .collect();
@@ -184,21 +134,23 @@ fn SettingsForm() -> impl IntoView {
                     event.prevent_default();
                     save();
                 }>
-                    {NUMBER_FIELDS.iter().zip(texts.iter().copied()).map(|(f, text)| view! {
+                    {NUMBERS.iter().zip(texts.iter().copied()).map(|(f, text)| {
+                        let (label, unit) = label_of(f.key);
+                        view! {
                         <div class="setting">
                             <label>
-                                <span class="label">{f.label}</span>
+                                <span class="label">{label}</span>
                                 <input type="number" step="1" min=*f.range.start() max=*f.range.end()
                                     data-testid=format!("setting-{}", f.key)
                                     aria-invalid=move || has_error(f.field)().to_string()
                                     prop:value=move || text.get()
                                     on:input=move |event| text.set(event_target_value(&event)) />
-                                <span class="unit">{f.unit}</span>
+                                <span class="unit">{unit}</span>
                             </label>
                             <p class="hint">{format!("{} to {}", f.range.start(), f.range.end())}</p>
                             {error_list(f.field, f.key)}
                         </div>
-                    }).collect_view()}
+                    }}).collect_view()}
                     <div class="setting">
                         <label>
                             <span class="label">"Backend"</span>
@@ -246,7 +198,7 @@ fn SettingsForm() -> impl IntoView {
 fn read_form(current: &Settings, texts: &[RwSignal<String>]) -> (Settings, Vec<SettingsError>) {
     let mut draft = current.clone();
     let mut unreadable = Vec::new();
-    for (f, text) in NUMBER_FIELDS.iter().zip(texts) {
+    for (f, text) in NUMBERS.iter().zip(texts) {
         let text = text.get_untracked();
         match text.trim().parse::<u32>() {
             Ok(value) => (f.set)(&mut draft, value),
