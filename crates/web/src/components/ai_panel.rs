@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use sightline_core::history::Command;
 use sightline_core::project::ImageEntry;
+use sightline_protocol::settings::BATCH_SIZE;
 use sightline_protocol::{BackendChoice, DetectParams, FilterParams, ModelTask, PrecisionChoice};
 use wasm_bindgen::JsCast;
 
@@ -303,9 +304,11 @@ pub fn AiPanel() -> impl IntoView {
                         <label>"IoU" <input type="number" min="0" max="1" step="0.05"
                             prop:value=move || format!("{:.2}", settings().params.iou)
                             on:change=move |e| set_param(&|s, v| s.params.iou = v as f32, e) /></label>
-                        <label>"batch" <input type="number" min="1" max="64" step="1" data-testid="ai-batch"
+                        <label>"batch" <input type="number" min=*BATCH_SIZE.start() max=*BATCH_SIZE.end() step="1" data-testid="ai-batch"
                             prop:value=move || settings().params.batch
-                            on:change=move |e| set_param(&|s, v| s.params.batch = v.clamp(1.0, 64.0) as u32, e) /></label>
+                            on:change=move |e| set_param(&|s, v| {
+                                s.params.batch = v.clamp(f64::from(*BATCH_SIZE.start()), f64::from(*BATCH_SIZE.end())) as u32;
+                            }, e) /></label>
                         <label title="f16 is used only when it finds what f32 finds on the first images">"precision "
                             <select data-testid="ai-precision" on:change=move |e| {
                                 let precision = match event_target_value(&e).as_str() {
