@@ -167,10 +167,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let (decoded, decoders) = decode_ahead(dir, images.clone(), decoder_threads(), 2 * batch);
         for group in detect_in_batches(&decoded, &detector, batch) {
             for detected in &group {
-                timings.record("overlapped.decode", detected.decode_ms);
-                if let Some(ms) = detected.detect_ms {
-                    timings.record("overlapped.detect", ms);
-                }
+                detected.record_as("overlapped.", &mut timings);
             }
         }
         for decoder in decoders {

@@ -222,9 +222,14 @@ pub struct Detected {
 impl Detected {
     /// Records this image's stages as the spans "decode" and "detect" (for `--stats`).
     pub fn record(&self, timings: &mut Timings) {
-        timings.record("decode", self.decode_ms);
+        self.record_as("", timings);
+    }
+
+    /// Records this image's stages as the spans "<prefix>decode" and "<prefix>detect".
+    pub fn record_as(&self, prefix: &str, timings: &mut Timings) {
+        timings.record(&format!("{prefix}decode"), self.decode_ms);
         if let Some(ms) = self.detect_ms {
-            timings.record("detect", ms);
+            timings.record(&format!("{prefix}detect"), ms);
         }
     }
 }
