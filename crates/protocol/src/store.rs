@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sightline_core::annotation::ImageAnnotations;
+use sightline_core::annotation::{ImageAnnotations, ImageSize};
 
 use crate::ContentKey;
 
@@ -198,6 +198,22 @@ pub struct ImageRecord {
     /// when it was imported; the list shows it as an error tile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+}
+
+impl ImageRecord {
+    /// The record of image `path` of `project_id`, named by its file name, with the size
+    /// when known; no stored bytes, no problem.
+    pub fn new(project_id: &str, path: &str, size: Option<ImageSize>) -> Self {
+        Self {
+            project_id: project_id.to_owned(),
+            path: path.to_owned(),
+            name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+            width: size.map(|s| s.width),
+            height: size.map(|s| s.height),
+            blob_key: None,
+            problem: None,
+        }
+    }
 }
 
 /// The annotations of one image with the version of this save (1 for the first).

@@ -259,18 +259,13 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
             .filter_map(|record| {
                 let size = record.annotations.image_size?;
                 let path = &record.annotations.image_path;
+                // It decoded, so it is shown: no problem to keep.
                 Some(ImageRecord {
-                    project_id: record.project_id.clone(),
-                    path: path.clone(),
-                    name: path.rsplit('/').next().unwrap_or(path).to_owned(),
-                    width: Some(size.width),
-                    height: Some(size.height),
                     blob_key: studio
                         .doc
                         .blob_keys
                         .with_value(|keys| keys.get(path).cloned()),
-                    // It decoded, so it is shown: no problem to keep.
-                    problem: None,
+                    ..ImageRecord::new(&record.project_id, path, Some(size))
                 })
             })
             .collect();

@@ -173,18 +173,7 @@ pub async fn start_import(
     let image_records: Vec<ImageRecord> = plan
         .images
         .iter()
-        .map(|(_, path)| {
-            let size = sizes.get(path).copied().flatten();
-            ImageRecord {
-                project_id: project_id.clone(),
-                path: path.clone(),
-                name: path.rsplit('/').next().unwrap_or(path).to_owned(),
-                width: size.map(|s| s.width),
-                height: size.map(|s| s.height),
-                blob_key: None,
-                problem: None,
-            }
-        })
+        .map(|(_, path)| ImageRecord::new(&project_id, path, sizes.get(path).copied().flatten()))
         .collect();
 
     // Annotations of every format, attached to the images by path.
@@ -363,15 +352,10 @@ pub async fn store_originals(
             if let Some(problem) = &problem {
                 problems.push(format!("{path}: {problem}"));
             }
-            let size = checked.ok().map(|c| c.size);
             records.push(ImageRecord {
-                project_id: project_id.clone(),
-                path: path.clone(),
-                name: path.rsplit('/').next().unwrap_or(path).to_owned(),
-                width: size.map(|s| s.width),
-                height: size.map(|s| s.height),
                 blob_key: Some(key.clone()),
                 problem,
+                ..ImageRecord::new(&project_id, path, checked.ok().map(|c| c.size))
             });
             read.push((key, bytes, file.type_()));
         }
