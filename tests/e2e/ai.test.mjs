@@ -112,6 +112,15 @@ test('add the demo model, label person.jpg, cancel a folder run, filter, refuse 
       assert.equal(saved['person.jpg'].annotations.shapes.length, personCount,
         'running the model again on person.jpg replaced its predictions, never doubled them');
 
+      // The performance panel times inference per image by backend, and the job's rate.
+      await page.getByTestId('open-perf').click();
+      const inference = page.locator('[data-testid="perf-span"][data-span^="inference "]');
+      await inference.first().waitFor();
+      assert.ok(Number(await inference.first().getAttribute('data-count')) >= 2, 'each request timed');
+      assert.ok(Number(await inference.first().getAttribute('data-p95')) > 0);
+      assert.match(await page.getByTestId('perf-batch-rate').textContent(), /^\d+\.\d images\/s$/);
+      await page.getByTestId('open-perf').click();
+
       // The filter: confident "Normal" only.
       await page.locator('[data-testid="filter-class"][value="Normal"]').check();
       await page.getByTestId('filter-min').fill('0.5');

@@ -4,11 +4,14 @@
 // IndexedDB actually holds); settings persist across a reload and refuse invalid values.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, serveStatic, launchChromium, openApp, screenshot } from './support/harness.mjs';
+import {
+  ROOT, serveStatic, launchChromium, launchProfile, openApp, screenshot,
+} from './support/harness.mjs';
 import { writeFolder, writeBadImages } from './support/images.mjs';
+import { canvasFrame, drag, waitForShapeCount } from './support/studio.mjs';
 
 let server;
 before(async () => { server = await serveStatic(); });
@@ -58,6 +61,21 @@ test('a folder of hundreds opens at once; list and grid are virtualised; bad ima
     assert.match(await page.getByTestId('image-count').textContent(), /404/);
     const rows = await page.locator('[data-testid="image-item"]').count();
     assert.ok(rows > 5 && rows < 100, `only the visible rows are in the DOM (${rows} of 404)`);
+
+    // U / Shift+U skip labelled images: label img-00001, then step over it both ways.
+    await page.keyboard.press('d');
+    await waitForImage(page, 'img-00001.png');
+    const { at } = await canvasFrame(page);
+    await page.keyboard.press('r');
+    await drag(page, at(-40, -40), at(40, 40));
+    await waitForShapeCount(page, 1);
+    await page.locator('[data-testid="image-item"][data-index="1"] [data-testid="labelled-mark"]').waitFor();
+    await page.keyboard.press('a');
+    await waitForImage(page, 'img-00000.png');
+    await page.keyboard.press('u');
+    await waitForImage(page, 'img-00002.png');
+    await page.keyboard.press('Shift+U');
+    await waitForImage(page, 'img-00000.png');
 
     // Search by name narrows the list and what D steps through.
     await page.getByTestId('image-search').fill('img-0039');
@@ -161,5 +179,134 @@ test('the cache keeps both tiers within their budgets when overfilled; settings 
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
+  }
+});
+
+/** Each image record of the project named `name`: its path and whether its bytes are stored. */
+const storedImages = (page, name) => page.evaluate((projectName) => new Promise((resolve, reject) => {
+  const open = indexedDB.open('sightline');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const tx = db.transaction(['projects', 'images']);
+    const projects = tx.objectStore('projects').getAll();
+    const images = tx.objectStore('images').getAll();
+    tx.oncomplete = () => {
+      db.close();
+      const project = projects.result.map((r) => JSON.parse(r.json)).find((p) => p.name === projectName);
+      resolve(images.result.map((r) => JSON.parse(r.json)).filter((i) => i.project_id === project?.id)
+        .map((i) => ({ path: i.path, stored: Boolean(i.blob_key) })));
+    };
+    tx.onerror = () => reject(tx.error);
+  };
+}), name);
+
+test('a tab closed mid-import keeps what was stored; picking the folder again stores the rest', async () => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'sightline-resume-')), 'resume');
+  const count = 240;
+  await writeFolder(dir, count, 256, { noise: true }); // 192 KB each: storing takes a while
+  const browser = await launchChromium({ webgpu: false });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const errors = [];
+    const watch = (page) => page.on('pageerror', (err) => errors.push(String(err)));
+    let page = await context.newPage();
+    watch(page);
+    await page.goto(server.url);
+    await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 60_000 });
+    await page.getByTestId('open-folder').setInputFiles(dir);
+    await waitForImage(page, 'img-00000.png');
+    // Close the tab (no unload handlers) part-way through storing the originals.
+    await page.waitForFunction(() => {
+      const m = document.querySelector('[data-testid="import-progress"]')?.textContent.match(/(\d+)\/(\d+)/);
+      return m && Number(m[1]) >= 16;
+    }, null, { timeout: 60_000, polling: 20 });
+    await page.close({ runBeforeUnload: false });
+
+    // The next start opens the project with the images stored so far; the rest say why not.
+    page = await context.newPage();
+    watch(page);
+    await page.goto(server.url);
+    await waitForImage(page, 'img-00000.png');
+    const before = await storedImages(page, 'resume');
+    assert.equal(before.length, count, 'every image is listed');
+    const stored = before.filter((i) => i.stored).length;
+    assert.ok(stored >= 16 && stored < count, `cut short after ${stored} of ${count}`);
+    await page.getByTestId('image-search').fill(`img-${String(count - 1).padStart(5, '0')}`);
+    await page.locator('[data-testid="image-problem"]').waitFor();
+    assert.match(await page.locator('[data-testid="image-problem"]').getAttribute('title'), /not stored yet/);
+    await page.getByTestId('image-search').fill('');
+
+    // Picking the same folder again resumes: only the missing images are stored.
+    await page.getByTestId('open-folder').setInputFiles(dir);
+    await page.getByTestId('import-report').waitFor();
+    assert.match(await page.getByTestId('import-report').textContent(),
+      new RegExp(`Resuming the import of “resume”: ${count - stored} image\\(s\\) left to store`));
+    await page.waitForFunction(() => !document.querySelector('[data-testid="import-progress"]'),
+      null, { timeout: 120_000 });
+    const after = await storedImages(page, 'resume');
+    assert.equal(after.filter((i) => i.stored).length, count, 'every original stored once resumed');
+    const projects = await page.locator('[data-testid="project-item"]', { hasText: 'resume' }).count();
+    assert.equal(projects, 1, 'the same project, not a second one');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a full disk (quota) evicts cached levels and retries; the originals stay', async () => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'sightline-quota-')), 'quota');
+  const count = 28;
+  await writeFolder(dir, count, 1024, { noise: true }); // incompressible: 4 MiB per level
+  let originals = 0;
+  for (const name of await readdir(dir)) originals += (await stat(join(dir, name))).size;
+  const context = await launchProfile(await mkdtemp(join(tmpdir(), 'sightline-profile-')), { webgpu: false });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    // The quota is fixed before the page first opens its database (Chromium reads it then):
+    // the originals, and room for about seven of the twelve levels that memory will demote.
+    const cdp = await context.newCDPSession(page);
+    const origin = new URL(server.url).origin;
+    const headroom = 30 * MIB;
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: originals + headroom });
+    await page.goto(server.url);
+    await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 60_000 });
+    await page.getByTestId('open-settings').click();
+    await page.getByTestId('setting-memory_cache_mb').fill('64');
+    await page.getByTestId('setting-prefetch_depth').fill('0');
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('settings-dialog').waitFor({ state: 'detached' });
+    await page.getByTestId('open-folder').setInputFiles(dir);
+    await waitForImage(page, 'img-00000.png');
+    await page.waitForFunction(() => !document.querySelector('[data-testid="import-progress"]'),
+      null, { timeout: 120_000 });
+
+    for (let i = 1; i < count; i += 1) {
+      await page.keyboard.press('d');
+      await waitForImage(page, `img-${String(i).padStart(5, '0')}.png`);
+    }
+    await page.getByTestId('open-perf').click();
+    await page.waitForFunction(async () => {
+      const row = document.querySelector('[data-testid="perf-tier"][data-tier="store"]');
+      const db = await new Promise((ok) => { const r = indexedDB.open('sightline'); r.onsuccess = () => ok(r.result); });
+      const stored = await new Promise((ok) => { const r = db.transaction('levels').objectStore('levels').count(); r.onsuccess = () => ok(r.result); });
+      db.close();
+      return row && Number(row.dataset.entries) === stored;
+    }, null, { timeout: 30_000, polling: 500 });
+    const { store } = await tiers(page);
+    assert.ok(store.evictions > 0, 'the quota made room by evicting levels');
+    assert.ok(store.resident <= headroom && store.resident < store.budget,
+      `evicted for the quota, not the budget (${store.resident} of ${store.budget})`);
+    assert.ok(store.entries >= 1, 'levels were written again after making room');
+    const blobs = await page.evaluate(() => new Promise((ok) => {
+      const r = indexedDB.open('sightline');
+      r.onsuccess = () => { const c = r.result.transaction('blobs').objectStore('blobs').count(); c.onsuccess = () => { r.result.close(); ok(c.result); }; };
+    }));
+    assert.equal(blobs, count, 'no original was evicted');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
   }
 });

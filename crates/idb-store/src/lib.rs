@@ -29,9 +29,10 @@ pub enum Error {
     /// IndexedDB refused a request: a closed connection, a missing store, the quota...
     #[error(transparent)]
     Idb(#[from] idb::Error),
-    /// The transaction ended without committing.
-    #[error("the browser aborted the transaction")]
-    Aborted,
+    /// The transaction ended without committing; `reason` is the browser's, when it gave
+    /// one (`QuotaExceededError: …` when the disk or the origin's quota is full).
+    #[error("the browser aborted the transaction{}", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Aborted { reason: Option<String> },
 }
 
 /// A row that could not be turned into a JS object or read back from one.
@@ -52,8 +53,18 @@ pub async fn in_transaction<T>(
     let names: Vec<&str> = stores.iter().map(|store| store.name).collect();
     let transaction = database.transaction(&names, mode)?;
     let value = body(&transaction).await?;
-    if mode == TransactionMode::ReadWrite && !transaction.commit()?.await?.is_committed() {
-        return Err(Error::Aborted);
+    if mode == TransactionMode::ReadWrite {
+        // A second handle on the same transaction: awaiting the commit consumes the first,
+        // and the reason of an abort is read from the transaction afterwards.
+        let handle = JsValue::from(transaction);
+        let watched = Transaction::try_from(handle.clone())?;
+        let transaction = Transaction::try_from(handle)?;
+        if !transaction.commit()?.await?.is_committed() {
+            let reason = watched
+                .error()
+                .map(|error| format!("{}: {}", error.name(), error.message()));
+            return Err(Error::Aborted { reason });
+        }
     }
     Ok(value)
 }

@@ -79,8 +79,7 @@ pub fn App() -> impl IntoView {
             doc.note_image_size(&path, natural.width as u32, natural.height as u32);
             let is_level = shown.is_level();
             nav.open_image.set(OpenImage::Loaded(shown));
-            let depth = user_settings.settings().get_untracked().prefetch_depth as usize;
-            pipeline.prefetch(nav.neighbours(depth));
+            pipeline.prefetch(nav.neighbours(pipeline.prefetch_depth()));
             if is_level
                 && let Ok(original) = pipeline.open_original(&entry).await
                 && current()

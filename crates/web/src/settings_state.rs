@@ -36,6 +36,9 @@ pub fn load_saved() -> Settings {
 #[derive(Clone, Copy)]
 pub struct SettingsState {
     saved: RwSignal<Settings>,
+    /// The settings in force: the saved ones, with the AI panel's batch size, backend and
+    /// precision.
+    current: Signal<Settings>,
     ai: Ai,
     pipeline: ImagePipeline,
 }
@@ -43,18 +46,8 @@ pub struct SettingsState {
 impl SettingsState {
     /// `saved` as `load_saved` read it (the pipeline was made with it).
     pub fn new(saved: Settings, ai: Ai, pipeline: ImagePipeline) -> Self {
-        Self {
-            saved: RwSignal::new(saved),
-            ai,
-            pipeline,
-        }
-    }
-
-    /// The settings in force (tracked): the saved ones, with the AI panel's batch size,
-    /// backend and precision.
-    pub fn settings(&self) -> Signal<Settings> {
-        let (saved, ai) = (self.saved, self.ai);
-        Signal::derive(move || {
+        let saved = RwSignal::new(saved);
+        let current = Signal::derive(move || {
             let ai = ai.settings.get();
             Settings {
                 batch_size: ai.params.batch,
@@ -62,7 +55,18 @@ impl SettingsState {
                 precision: ai.params.precision,
                 ..saved.get()
             }
-        })
+        });
+        Self {
+            saved,
+            current,
+            ai,
+            pipeline,
+        }
+    }
+
+    /// The settings in force (tracked).
+    pub fn settings(&self) -> Signal<Settings> {
+        self.current
     }
 
     /// Validates, persists and applies `settings`; refused with every field's reason.

@@ -57,10 +57,11 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// Whether the browser refused a write for want of space (`QuotaExceededError`):
-    /// the image cache makes room and retries; annotations keep the edit in memory.
+    /// Whether the browser refused a write for want of space (`QuotaExceededError`, as
+    /// `sightline_idb_store::Error` words it): the image cache makes room and retries;
+    /// annotations keep the edit in memory.
     pub fn is_quota(&self) -> bool {
-        matches!(self, Self::Write { detail, .. } if detail.contains("Quota"))
+        matches!(self, Self::Write { detail, .. } if detail.contains("QuotaExceededError"))
     }
 
     /// A failed read of `store`.

@@ -49,8 +49,7 @@ export async function serveStatic(dir = DIST) {
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
 }
 
-/** Debian's Chromium, headless, fresh profile; `webgpu` adds --enable-unsafe-webgpu. */
-export async function launchChromium({ webgpu }) {
+function chromiumArgs(webgpu) {
   const args = [
     '--no-sandbox',
     '--disable-quic',
@@ -61,10 +60,20 @@ export async function launchChromium({ webgpu }) {
     '--disable-dev-shm-usage',
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu');
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args,
+  return { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args };
+}
+
+/** Debian's Chromium, headless, fresh profile; `webgpu` adds --enable-unsafe-webgpu. */
+export async function launchChromium({ webgpu }) {
+  return chromium.launch(chromiumArgs(webgpu));
+}
+
+/** A browser context on a profile kept on disk in `dir` (what the DevTools quota override
+ *  needs: an in-memory profile ignores it). */
+export async function launchProfile(dir, { webgpu }) {
+  return chromium.launchPersistentContext(dir, {
+    ...chromiumArgs(webgpu),
+    viewport: { width: 1280, height: 800 },
   });
 }
 

@@ -26,8 +26,9 @@ function chunk(type, data) {
 }
 
 /** An RGB PNG of `width`×`height`: a gradient tinted by `seed`, with the seed's bits as a
- *  row of blocks so no two images are alike. */
-export function png(width, height, seed) {
+ *  row of blocks so no two images are alike; with `noise`, random pixels instead, which no
+ *  codec or store compresses (photo-like bytes). */
+export function png(width, height, seed, { noise = false } = {}) {
   const row = 1 + width * 3;
   const raw = Buffer.alloc(row * height);
   for (let y = 0; y < height; y += 1) {
@@ -36,6 +37,12 @@ export function png(width, height, seed) {
       const i = y * row + 1 + x * 3;
       const bit = (seed >> Math.floor((x / width) * 16)) & 1;
       const block = y < height / 8 && bit ? 255 : 0;
+      if (noise) {
+        raw[i] = Math.random() * 256;
+        raw[i + 1] = Math.random() * 256;
+        raw[i + 2] = Math.random() * 256;
+        continue;
+      }
       raw[i] = (x * 255) / width;
       raw[i + 1] = block || (y * 255) / height;
       raw[i + 2] = (seed * 37) & 255;
@@ -70,14 +77,16 @@ export function pngClaiming(width, height) {
 }
 
 /** Writes `count` generated PNGs (`img-00000.png`…) of `size`² into `dir`; returns `dir`. */
-export async function writeFolder(dir, count, size) {
+export async function writeFolder(dir, count, size, { noise = false } = {}) {
   await mkdir(dir, { recursive: true });
   const one = png(size, size, 0);
   for (let i = 0; i < count; i += 1) {
     const name = `img-${String(i).padStart(5, '0')}.png`;
     // Large folders reuse one encoding with the seed in a tEXt-free trailer chunk: every file
     // still differs (its SHA-256, so its cache key) while writing 10,000 stays quick.
-    const bytes = size <= 64 ? Buffer.concat([one.subarray(0, one.length - 12), chunk('tEXt', Buffer.from(`n\0${i}`)), one.subarray(one.length - 12)]) : png(size, size, i);
+    const bytes = size <= 64 && !noise
+      ? Buffer.concat([one.subarray(0, one.length - 12), chunk('tEXt', Buffer.from(`n\0${i}`)), one.subarray(one.length - 12)])
+      : png(size, size, i, { noise });
     await writeFile(join(dir, name), bytes);
   }
   return dir;

@@ -295,13 +295,16 @@ impl ImagePipeline {
         shown.ok_or(ProjectLoadError::Superseded)
     }
 
+    /// How many images ahead and behind the open one to prefetch (a setting).
+    pub fn prefetch_depth(&self) -> usize {
+        self.inner().prefetch_depth.get()
+    }
+
     /// Loads `entries` ahead (the neighbours of the open image, nearest first) until the
     /// next navigation.
     pub fn prefetch(&self, entries: Vec<ImageEntry>) {
-        let inner = self.inner();
-        let generation = inner.generation.get();
-        let depth = inner.prefetch_depth.get();
-        for entry in entries.into_iter().take(depth * 2) {
+        let generation = self.inner().generation.get();
+        for entry in entries {
             let pipeline = *self;
             leptos::task::spawn_local(async move {
                 let inner = pipeline.inner();
@@ -609,7 +612,9 @@ impl ImagePipeline {
                     written = store.put_level(&row, &index).await;
                 }
             }
-            if written.is_err() {
+            if let Err(error) = written {
+                // Only a cache entry is lost; the console says why for whoever looks.
+                web_sys::console::warn_1(&format!("sightline cache: level not kept: {error}").into());
                 inner.policy.borrow_mut().forget_stored(&key);
             }
             pipeline.refresh_figures();

@@ -26,6 +26,9 @@ pub enum Origin {
     File(web_sys::File),
     Stored { key: String },
     Url(String),
+    /// Nowhere: an image of a stored project whose bytes were never stored (its import
+    /// was cut short).
+    Missing,
 }
 
 impl Sources {
@@ -36,6 +39,7 @@ impl Sources {
         }
         match &entry.blob_key {
             Some(key) => Origin::Stored { key: key.clone() },
+            None if self.manifest_url.is_empty() => Origin::Missing,
             None => Origin::Url(image_url(&self.manifest_url, &entry.path)),
         }
     }
@@ -55,6 +59,9 @@ impl Origin {
                         path: path.to_owned(),
                     })
             }
+            Origin::Missing => Err(ProjectLoadError::MissingBlob {
+                path: path.to_owned(),
+            }),
             Origin::Url(url) => {
                 let response = fetch(&url).await?;
                 let network = |err| LoadError::Network {
