@@ -22,6 +22,17 @@ pub struct CacheBudgets {
     pub store_bytes: u64,
 }
 
+/// The side of a tier-2 level for a screen whose longer side is `screen_side` CSS pixels at
+/// `device_pixel_ratio`: the screen's device pixels, so a level fills the screen at full
+/// quality while being as small as that allows (reading and decoding it is what a tier-2
+/// hit costs), rounded up to a multiple of 256 and kept within 1024..=4096.
+pub fn display_level_side(screen_side: f64, device_pixel_ratio: f64) -> u32 {
+    let pixels = screen_side * device_pixel_ratio;
+    let pixels = if pixels.is_finite() { pixels } else { 0.0 };
+    let rounded = (pixels / 256.0).ceil() * 256.0;
+    rounded.clamp(1024.0, 4096.0) as u32
+}
+
 /// The size of an image of `width`×`height` fitted into a square of `side` (a tier-2
 /// level), never enlarged and never empty.
 pub fn level_size(width: u32, height: u32, side: u32) -> (u32, u32) {
@@ -266,10 +277,11 @@ impl<K: Clone + Eq + Hash> TieredLru<K> {
         actions
     }
 
-    /// Records an entry found in tier 2 at start-up (call oldest first) as the most recent
-    /// one there, evicting older ones as needed. One bigger than the whole store budget is
-    /// evicted itself.
-    pub fn restore_stored(&mut self, key: K, store_bytes: u64) -> Vec<CacheAction<K>> {
+    /// Records that tier 2 holds `key`'s level of `store_bytes`, as the most recent entry
+    /// there, evicting older ones as needed: an entry found at start-up (call oldest first),
+    /// or a demoted level once written, when its real size replaces the upper bound it was
+    /// demoted with. One bigger than the whole store budget is evicted itself.
+    pub fn record_stored(&mut self, key: K, store_bytes: u64) -> Vec<CacheAction<K>> {
         let mut actions = Vec::new();
         self.store.remove(&key);
         if !self.fits_store(store_bytes) {
@@ -332,7 +344,7 @@ impl<K: Clone + Eq + Hash> TieredLru<K> {
         self.store.contains(key)
     }
 
-    /// The keys of tier 2, least recent first (the order [`restore_stored`](Self::restore_stored)
+    /// The keys of tier 2, least recent first (the order [`record_stored`](Self::record_stored)
     /// rebuilds; the browser glue keeps it as each level's last use).
     pub fn stored_keys(&self) -> Vec<K> {
         self.store.order.values().cloned().collect()

@@ -110,7 +110,7 @@ impl Reference {
         out
     }
 
-    fn restore_stored(&mut self, key: Key, store_bytes: u64) -> Vec<CacheAction<Key>> {
+    fn record_stored(&mut self, key: Key, store_bytes: u64) -> Vec<CacheAction<Key>> {
         let mut out = Vec::new();
         self.store.retain(|e| e.0 != key);
         if !self.fits_store(store_bytes) {
@@ -244,8 +244,8 @@ proptest! {
                 }
                 Op::RestoreStored(key, store) => {
                     glue.store.insert(key);
-                    let actions = cache.restore_stored(key, store);
-                    prop_assert_eq!(&actions, &reference.restore_stored(key, store), "{:?}", op);
+                    let actions = cache.record_stored(key, store);
+                    prop_assert_eq!(&actions, &reference.record_stored(key, store), "{:?}", op);
                     actions
                 }
                 Op::MakeRoom(bytes) => {
@@ -354,7 +354,7 @@ fn an_entry_bigger_than_memory_leaves_at_once_without_pushing_others_out() {
 fn a_quota_error_evicts_the_least_recent_stored_levels_until_enough_is_free() {
     let mut cache = cache(100, 100);
     for key in ["a", "b", "c", "d"] {
-        assert!(cache.restore_stored(key, 3 * MB).is_empty());
+        assert!(cache.record_stored(key, 3 * MB).is_empty());
     }
     assert_eq!(cache.lookup(&"a"), Lookup::Store);
     assert_eq!(
@@ -378,8 +378,8 @@ fn a_zero_store_budget_turns_tier_two_off() {
 #[test]
 fn smaller_budgets_evict_then_demote_down_to_them() {
     let mut cache = cache(10, 10);
-    cache.restore_stored("old", 4 * MB);
-    cache.restore_stored("older", 4 * MB);
+    cache.record_stored("old", 4 * MB);
+    cache.record_stored("older", 4 * MB);
     cache.insert("a", 5 * MB, 2 * MB);
     cache.insert("b", 5 * MB, 2 * MB);
     let actions = cache.set_budgets(CacheBudgets {
@@ -406,4 +406,19 @@ fn levels_fit_the_side_keep_the_aspect_and_never_enlarge() {
     assert_eq!(level_size(2048, 10, 2048), (2048, 10));
     assert_eq!(level_size(100_000, 1, 2048), (2048, 1), "never empty");
     assert_eq!(level_size(0, 0, 2048), (1, 1));
+}
+
+#[test]
+fn a_level_is_as_large_as_the_screen_in_device_pixels() {
+    use sightline_core::image_cache::display_level_side;
+    assert_eq!(display_level_side(1280.0, 1.0), 1280);
+    assert_eq!(
+        display_level_side(1920.0, 1.0),
+        2048,
+        "rounded up to a multiple of 256"
+    );
+    assert_eq!(display_level_side(1440.0, 2.0), 3072);
+    assert_eq!(display_level_side(2560.0, 2.0), 4096, "at most 4096");
+    assert_eq!(display_level_side(640.0, 1.0), 1024, "at least 1024");
+    assert_eq!(display_level_side(f64::NAN, 1.0), 1024);
 }

@@ -13,8 +13,8 @@
 //!   bytes of projects opened from the user's files, shared by every project that holds the
 //!   same file; and [`MODELS`] (same key, of the ONNX bytes): model files for the worker.
 //!   Image records gain `blob_key`, project records `stored_images`.
-//! - v4: adds the image cache's stores: [`LEVELS`] (key `key` = [`level_key`]): decoded
-//!   pixels of a display-resolution level of an image (tier 2 of the decoded-image cache);
+//! - v4: adds the image cache's stores: [`LEVELS`] (key `key` = [`level_key`]): a
+//!   display-resolution level of an image, encoded (tier 2 of the decoded-image cache);
 //!   [`LEVEL_INDEX`] (same key): each level's size and last use, small rows read whole at
 //!   start-up so the cache's LRU order survives a reload without reading any pixels; and
 //!   [`THUMBNAILS`] (key `key` = content key): a small encoded thumbnail per image. All three
@@ -366,9 +366,8 @@ impl<B> ModelRow<B> {
     }
 }
 
-/// A row of [`LEVELS`]: RGBA pixels (held as `B`, as in [`BlobRow`]) of an image scaled to
-/// fit a square of the level's side, with the original's size (annotations are in its
-/// pixels).
+/// A row of [`LEVELS`]: an image scaled to fit a square of the level's side, encoded (held
+/// as `B`, as in [`BlobRow`]), with the original's size (annotations are in its pixels).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LevelRow<B> {
     pub key: String,
@@ -376,14 +375,17 @@ pub struct LevelRow<B> {
     pub height: u32,
     pub natural_width: u32,
     pub natural_height: u32,
-    pub pixels: B,
+    /// The encoded level's MIME type.
+    #[serde(rename = "type")]
+    pub mime: String,
+    pub image: B,
 }
 
 /// A row of [`LEVEL_INDEX`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LevelIndexRow {
     pub key: String,
-    /// The byte size of the level's pixels.
+    /// The byte size of the encoded level.
     pub bytes: u64,
     /// Milliseconds since the epoch of the last use (the LRU order after a reload).
     pub used_ms: f64,
@@ -475,7 +477,8 @@ mod tests {
             height: 1,
             natural_width: 1,
             natural_height: 1,
-            pixels: vec![0_u8; 4],
+            mime: "image/jpeg".into(),
+            image: vec![0_u8; 4],
         };
         assert!(field_names(&level).contains(&LEVELS.key_path.to_owned()));
         let index = LevelIndexRow {

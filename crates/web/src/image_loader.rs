@@ -72,6 +72,14 @@ pub async fn fetch(url: &str) -> Result<Response, LoadError> {
     Ok(response)
 }
 
+/// `bytes` (held in JS memory) as a `Blob` of type `mime`.
+pub(crate) fn blob_of(bytes: &js_sys::Uint8Array, mime: &str) -> Result<Blob, BitmapError> {
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(bytes), &options)
+        .map_err(BitmapError::browser)
+}
+
 /// Decodes image bytes held in a blob with the browser's decoder, which runs off the main
 /// thread; EXIF orientation is applied, as cameras expect.
 pub async fn decode_blob(blob: &Blob) -> Result<ImageBitmap, BitmapError> {

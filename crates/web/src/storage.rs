@@ -430,13 +430,8 @@ impl Store {
         let Some(row) = self.row::<BlobRow<JsBytes>>(BLOBS, key).await? else {
             return Ok(None);
         };
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type(&row.mime);
-        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(
-            &js_sys::Array::of1(&row.bytes.0),
-            &options,
-        )
-        .map_err(|e| StorageError::read(BLOBS, crate::image_loader::js_error_text(&e)))?;
+        let blob = crate::image_loader::blob_of(&row.bytes.0, &row.mime)
+            .map_err(|e| StorageError::read(BLOBS, e))?;
         Ok(Some(blob))
     }
 

@@ -4,8 +4,9 @@
 //! A thin adapter: DOM events become `core::interaction` inputs ([`Studio::interact`]), and
 //! what is drawn is a function of the state alone — the transform comes from
 //! [`ViewState::transform`], never from an earlier frame — so the order in which redraws
-//! land cannot change the picture. The canvas's `data-shape-count` and `data-drawn` say
-//! what the last frame drew, so tests can wait for the frame rather than for the state.
+//! land cannot change the picture. The canvas's `data-shape-count`, `data-drawn` and
+//! `data-image` (the drawn image's path) say what the last frame drew, so tests can wait
+//! for the frame rather than for the state.
 
 use leptos::prelude::*;
 use sightline_core::interaction::{Button, Input, Key, Modifiers, TOOLS, Tool};
@@ -25,10 +26,10 @@ fn point_in_view(canvas: &HtmlCanvasElement, event: &MouseEvent) -> Point {
 }
 
 /// What the last frame drew.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct Frame {
-    /// Whether an image was drawn.
-    image: bool,
+    /// The path of the image drawn, if one was.
+    image: Option<String>,
     shapes: usize,
 }
 
@@ -71,7 +72,7 @@ fn draw_scene(
                 let transform = transform.unwrap_or(ViewTransform::IDENTITY);
                 render::draw(canvas, bitmap, &transform, &scene)?;
                 Ok(Frame {
-                    image: bitmap.is_some(),
+                    image: bitmap.and(path.clone()),
                     shapes: shapes.len(),
                 })
             })
@@ -220,7 +221,8 @@ pub fn CanvasView() -> impl IntoView {
         })
     };
     let undo_redo = move || studio.doc.can_undo_redo();
-    let drawn = move || frame.with(|f| f.image);
+    let drawn = move || frame.with(|f| f.image.is_some());
+    let drawn_image = move || frame.with(|f| f.image.clone());
     let shape_count = move || frame.with(|f| f.shapes);
 
     view! {
@@ -279,6 +281,7 @@ pub fn CanvasView() -> impl IntoView {
                     node_ref=canvas_ref
                     data-testid="canvas"
                     data-drawn=move || if drawn() { "true" } else { "false" }
+                    data-image=drawn_image
                     data-shape-count=shape_count
                     class:tool-create=move || studio.tool.get() != Tool::Select
                     on:pointerdown=on_pointer_down

@@ -1,19 +1,18 @@
-//! The browser's image primitives the pipeline is built from: decoding original bytes off the
-//! main thread (`createImageBitmap`, EXIF orientation applied) at most N at a time, reading a
-//! decoded bitmap back as the pixels of a smaller level and turning such pixels into a bitmap
-//! again, and encoding thumbnails.
+//! The browser's image primitives the pipeline is built from: at most N decodes at a time,
+//! encoding a decoded bitmap as a smaller level (tier 2) or a thumbnail, and waiting for the
+//! next task.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
-use js_sys::{Promise, Uint8Array, Uint8ClampedArray};
+use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Blob, ImageBitmap, ImageBitmapOptions, ImageData, ImageEncodeOptions, ImageOrientation,
-    OffscreenCanvas, OffscreenCanvasRenderingContext2d, ResizeQuality,
+    Blob, ImageBitmap, ImageBitmapOptions, ImageEncodeOptions, ImageOrientation, OffscreenCanvas,
+    OffscreenCanvasRenderingContext2d, ResizeQuality,
 };
 
 use crate::image_loader::{BitmapError, js_error_text};
@@ -60,14 +59,39 @@ fn offscreen(
     Ok((canvas, context))
 }
 
-/// The RGBA pixels of `bitmap` scaled to `width`×`height`, kept in JS memory (a level of
-/// 2048² is 16 MB: it goes from the canvas to IndexedDB without a copy into wasm).
-pub fn level_pixels(
+/// The canvas's picture encoded as `mime` at `quality`: its bytes (in JS memory) and the
+/// type the browser actually wrote.
+async fn encoded(
+    canvas: &OffscreenCanvas,
+    mime: &str,
+    quality: f64,
+) -> Result<(Uint8Array, String), BitmapError> {
+    let options = ImageEncodeOptions::new();
+    options.set_type(mime);
+    options.set_quality(quality);
+    let blob: Blob = JsFuture::from(
+        canvas
+            .convert_to_blob_with_options(&options)
+            .map_err(browser)?,
+    )
+    .await
+    .map_err(browser)?
+    .unchecked_into();
+    let written = blob.type_();
+    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(browser)?;
+    Ok((Uint8Array::new(&buffer), written))
+}
+
+/// `bitmap` scaled to `width`×`height` and encoded as a JPEG: a tier-2 level. JPEG, not raw
+/// RGBA: a 2048×1536 level is about 1 MB instead of 12.6 MB, and reading and decoding it
+/// is faster than reading the raw pixels back from IndexedDB, measured in
+/// `benchmarks/README.md`. It is a stand-in shown at once; the original is decoded behind it.
+pub async fn encode_level(
     bitmap: &ImageBitmap,
     width: u32,
     height: u32,
-) -> Result<Uint8Array, BitmapError> {
-    let (_canvas, context) = offscreen(width, height)?;
+) -> Result<(Uint8Array, String), BitmapError> {
+    let (canvas, context) = offscreen(width, height)?;
     context
         .draw_image_with_image_bitmap_and_dw_and_dh(
             bitmap,
@@ -77,29 +101,7 @@ pub fn level_pixels(
             f64::from(height),
         )
         .map_err(browser)?;
-    let data = context
-        .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
-        .map_err(browser)?;
-    let clamped: Uint8ClampedArray = js_sys::Reflect::get(&data, &"data".into())
-        .map_err(browser)?
-        .unchecked_into();
-    Ok(Uint8Array::new(&clamped.buffer()))
-}
-
-/// A bitmap of stored RGBA `pixels` (`width`×`height`).
-pub async fn bitmap_from_pixels(
-    pixels: &Uint8Array,
-    width: u32,
-    height: u32,
-) -> Result<ImageBitmap, BitmapError> {
-    let clamped = Uint8ClampedArray::new_with_byte_offset_and_length(
-        &pixels.buffer(),
-        pixels.byte_offset(),
-        pixels.length(),
-    );
-    let data =
-        ImageData::new_with_js_u8_clamped_array_and_sh(&clamped, width, height).map_err(browser)?;
-    bitmap_of(global()?.create_image_bitmap_with_image_data(&data)).await
+    encoded(&canvas, "image/jpeg", 0.9).await
 }
 
 /// A thumbnail of `blob` whose longer side (by the header's `width`×`height`) is `side`,
@@ -127,22 +129,8 @@ pub async fn thumbnail(
         .draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
         .map_err(browser)?;
     bitmap.close();
-    let encode = ImageEncodeOptions::new();
-    encode.set_type("image/webp");
-    encode.set_quality(0.8);
-    let encoded: Blob = JsFuture::from(
-        canvas
-            .convert_to_blob_with_options(&encode)
-            .map_err(browser)?,
-    )
-    .await
-    .map_err(browser)?
-    .unchecked_into();
-    let mime = encoded.type_();
-    let buffer = JsFuture::from(encoded.array_buffer())
-        .await
-        .map_err(browser)?;
-    Ok((Uint8Array::new(&buffer), width, height, mime))
+    let (bytes, mime) = encoded(&canvas, "image/webp", 0.8).await?;
+    Ok((bytes, width, height, mime))
 }
 
 /// At most `limit` decodes at once (a setting; each 12 MP decode holds 48 MB while it runs).

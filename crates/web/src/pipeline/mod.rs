@@ -1,7 +1,7 @@
 //! The image pipeline: every image the page shows goes through here. It owns the
 //! decoded-image cache — tier 1 decoded `ImageBitmap`s in memory, tier 2 a display-resolution
-//! level of their pixels in IndexedDB, under `core::image_cache::TieredLru`'s policy and
-//! byte budgets — decoding off the main thread at most N at a time, prefetching the
+//! level of each, JPEG-encoded, in IndexedDB, under `core::image_cache::TieredLru`'s policy
+//! and byte budgets — decoding off the main thread at most N at a time, prefetching the
 //! neighbours of the open image (a navigation cancels what is no longer wanted), the
 //! thumbnails of the list and grid, what is known wrong with each image, and the live
 //! figures of the performance panel.
@@ -19,7 +19,9 @@ use std::rc::Rc;
 
 use futures_channel::oneshot;
 use leptos::prelude::*;
-use sightline_core::image_cache::{CacheAction, CacheStats, Lookup, TieredLru, level_size};
+use sightline_core::image_cache::{
+    CacheAction, CacheStats, Lookup, TieredLru, display_level_side, level_size,
+};
 use sightline_core::image_check::check_image;
 use sightline_core::project::ImageEntry;
 use sightline_core::timing::{SpanSummary, Timings};
@@ -33,14 +35,23 @@ pub use thumbnails::ThumbState;
 
 use crate::autosave::Storage;
 use crate::folder_import::content_key;
+use crate::image_loader::{blob_of, decode_blob};
 use crate::project_loader::ProjectLoadError;
-use decode::{DecodeSlots, bitmap_from_pixels, level_pixels};
+use decode::{DecodeSlots, encode_level};
 use source::{Sources, bytes_of};
 
-/// The longest side of a tier-2 level: about a screen's worth of pixels, so a tier-2 hit
-/// draws at once at full view quality while the original decodes only if the user zooms
-/// past it (see `benchmarks/README.md` for the measurement that chose it).
-pub const LEVEL_SIDE: u32 = 2048;
+/// The longest side of this screen's tier-2 levels (`core::image_cache::display_level_side`).
+fn screen_level_side() -> u32 {
+    let Some(window) = web_sys::window() else {
+        return display_level_side(0.0, 1.0);
+    };
+    let side = window
+        .screen()
+        .ok()
+        .and_then(|s| Some(s.width().ok()?.max(s.height().ok()?)))
+        .unwrap_or(0);
+    display_level_side(f64::from(side), window.device_pixel_ratio())
+}
 
 /// An image ready to draw.
 #[derive(Clone, Debug)]
@@ -53,10 +64,10 @@ pub struct Shown {
 }
 
 impl Shown {
-    /// True when the bitmap is a level smaller than the original (a tier-2 hit of a large
-    /// image): the original is decoded next, for zooming in.
+    /// True when the bitmap is a tier-2 level (smaller, and encoded lossily): the original
+    /// is decoded next, for zooming in and exact pixels.
     pub fn is_level(&self) -> bool {
-        f64::from(self.bitmap.width()) < self.natural.width
+        self.from == Lookup::Store
     }
 }
 
@@ -95,6 +106,8 @@ struct Inner {
     keys: RefCell<HashMap<String, String>>,
     sources: RefCell<Sources>,
     slots: Rc<DecodeSlots>,
+    /// The longest side of tier-2 levels on this screen.
+    level_side: u32,
     timings: RefCell<Timings>,
     /// Bumped by every navigation: prefetches of an older generation stop.
     generation: Cell<u64>,
@@ -121,12 +134,12 @@ pub struct ImagePipeline {
     thumbs: RwSignal<HashMap<String, ThumbState>, LocalStorage>,
 }
 
-/// The tier-2 rows that the evictions among `actions` name.
-fn evicted_levels(actions: Vec<CacheAction<String>>) -> Vec<String> {
+/// The tier-2 rows (levels of `side`) that the evictions among `actions` name.
+fn evicted_levels(actions: Vec<CacheAction<String>>, side: u32) -> Vec<String> {
     actions
         .into_iter()
         .filter_map(|action| match action {
-            CacheAction::Evict(key) => Some(level_key(&key, LEVEL_SIDE)),
+            CacheAction::Evict(key) => Some(level_key(&key, side)),
             _ => None,
         })
         .collect()
@@ -148,6 +161,7 @@ impl ImagePipeline {
             keys: RefCell::default(),
             sources: RefCell::default(),
             slots: DecodeSlots::new(settings.decoder_concurrency as usize),
+            level_side: screen_level_side(),
             timings: RefCell::new(Timings::new()),
             generation: Cell::new(0),
             prefetch_depth: Cell::new(settings.prefetch_depth as usize),
@@ -439,26 +453,28 @@ impl ImagePipeline {
     /// stays). `None` when the level turns out missing or unreadable (it is forgotten).
     async fn promote(&self, entry: &ImageEntry, key: &str) -> Option<Shown> {
         let inner = self.inner();
-        let level_key = level_key(key, LEVEL_SIDE);
+        let level_key = level_key(key, inner.level_side);
         let read = async {
             let store = inner.storage.store().await.ok()?;
             let row = store.level(&level_key).await.ok()??;
-            let bitmap = bitmap_from_pixels(&row.pixels.0, row.width, row.height)
+            let bitmap = decode_blob(&blob_of(&row.image.0, &row.mime).ok()?)
                 .await
                 .ok()?;
-            let _ = store
-                .touch_level(&LevelIndexRow {
-                    key: level_key.clone(),
-                    bytes: u64::from(row.width) * u64::from(row.height) * 4,
-                    used_ms: js_sys::Date::now(),
-                })
-                .await;
-            Some((row, bitmap))
+            Some((store, row, bitmap))
         };
-        let Some((row, bitmap)) = read.await else {
+        let Some((store, row, bitmap)) = read.await else {
             inner.policy.borrow_mut().forget_stored(&key.to_owned());
             return None;
         };
+        // Its last use, for the LRU order after a reload: written after the image is shown.
+        let index = LevelIndexRow {
+            key: level_key,
+            bytes: u64::from(row.image.0.length()),
+            used_ms: js_sys::Date::now(),
+        };
+        leptos::task::spawn_local(async move {
+            let _ = store.touch_level(&index).await;
+        });
         let natural = (row.natural_width, row.natural_height);
         inner.natural.borrow_mut().insert(key.to_owned(), natural);
         self.cache(key, bitmap.clone(), natural, entry);
@@ -486,12 +502,13 @@ impl ImagePipeline {
             return Ok(None);
         }
         let started = now_ms();
-        let bitmap = crate::image_loader::decode_blob(&original.blob)
-            .await
-            .map_err(|detail| ProjectLoadError::Decode {
-                path: path.clone(),
-                detail,
-            })?;
+        let bitmap =
+            decode_blob(&original.blob)
+                .await
+                .map_err(|detail| ProjectLoadError::Decode {
+                    path: path.clone(),
+                    detail,
+                })?;
         inner
             .timings
             .borrow_mut()
@@ -510,7 +527,7 @@ impl ImagePipeline {
     /// Puts a bitmap in tier 1 and carries out what the policy says follows.
     fn cache(&self, key: &str, bitmap: ImageBitmap, natural: (u32, u32), entry: &ImageEntry) {
         let inner = self.inner();
-        let (level_width, level_height) = level_size(natural.0, natural.1, LEVEL_SIDE);
+        let (level_width, level_height) = level_size(natural.0, natural.1, inner.level_side);
         let memory_bytes = u64::from(bitmap.width()) * u64::from(bitmap.height()) * 4;
         let store_bytes = u64::from(level_width) * u64::from(level_height) * 4;
         inner.memory.borrow_mut().insert(key.to_owned(), bitmap);
@@ -541,7 +558,7 @@ impl ImagePipeline {
                         self.release(&key, &bitmap);
                     }
                 }
-                CacheAction::Evict(key) => evicted.push(level_key(&key, LEVEL_SIDE)),
+                CacheAction::Evict(key) => evicted.push(level_key(&key, inner.level_side)),
             }
         }
         if !evicted.is_empty() {
@@ -568,8 +585,8 @@ impl ImagePipeline {
     fn demote(&self, key: String, bitmap: ImageBitmap) {
         let pipeline = *self;
         leptos::task::spawn_local(async move {
-            // The read-back (a scaled draw and `getImageData` of up to 2048²) waits for the
-            // next task, so it never delays the open whose insert demoted this image.
+            // The encoding (a scaled draw and a JPEG of up to 2048²) waits for the next
+            // task, so it never delays the open whose insert demoted this image.
             decode::next_task().await;
             let inner = pipeline.inner();
             let natural = inner
@@ -578,44 +595,65 @@ impl ImagePipeline {
                 .get(&key)
                 .copied()
                 .unwrap_or((bitmap.width(), bitmap.height()));
-            let (width, height) = level_size(natural.0, natural.1, LEVEL_SIDE);
-            let pixels = level_pixels(&bitmap, width, height);
+            let (width, height) = level_size(natural.0, natural.1, inner.level_side);
+            let encoded = encode_level(&bitmap, width, height).await;
             pipeline.release(&key, &bitmap);
-            let Ok(pixels) = pixels else {
+            let (Ok((image, mime)), Ok(store)) = (encoded, inner.storage.store().await) else {
                 inner.policy.borrow_mut().forget_stored(&key);
                 return;
             };
-            let bytes = u64::from(width) * u64::from(height) * 4;
+            // The level was demoted with an upper bound of its size (raw RGBA); its real
+            // size now takes that place, which may evict others or, if it no longer fits,
+            // the level itself.
+            let bytes = u64::from(image.length());
+            let evicted = evicted_levels(
+                inner.policy.borrow_mut().record_stored(key.clone(), bytes),
+                inner.level_side,
+            );
             let row = LevelRow {
-                key: level_key(&key, LEVEL_SIDE),
+                key: level_key(&key, inner.level_side),
                 width,
                 height,
                 natural_width: natural.0,
                 natural_height: natural.1,
-                pixels: JsBytes(pixels),
+                mime,
+                image: JsBytes(image),
             };
+            let _ = store.delete_levels(&evicted).await;
+            if evicted.contains(&row.key) {
+                return;
+            }
             let index = LevelIndexRow {
                 key: row.key.clone(),
                 bytes,
                 used_ms: js_sys::Date::now(),
             };
-            let Ok(store) = inner.storage.store().await else {
-                inner.policy.borrow_mut().forget_stored(&key);
-                return;
-            };
             let mut written = store.put_level(&row, &index).await;
             if written.as_ref().is_err_and(|e| e.is_quota()) {
-                let evicted = evicted_levels(inner.policy.borrow_mut().make_room_in_store(bytes));
+                let evicted = evicted_levels(
+                    inner.policy.borrow_mut().make_room_in_store(bytes),
+                    inner.level_side,
+                );
                 let _ = store.delete_levels(&evicted).await;
                 // Room made by evicting this very level leaves nothing to retry.
                 if !evicted.contains(&row.key) {
                     written = store.put_level(&row, &index).await;
                 }
             }
-            if let Err(error) = written {
-                // Only a cache entry is lost; the console says why for whoever looks.
-                web_sys::console::warn_1(&format!("sightline cache: level not kept: {error}").into());
-                inner.policy.borrow_mut().forget_stored(&key);
+            match written {
+                // Forgotten while it was being written (a read found it missing): the row
+                // must not outlive the policy's knowledge of it.
+                Ok(()) if !inner.policy.borrow().in_store(&key) => {
+                    let _ = store.delete_levels(std::slice::from_ref(&row.key)).await;
+                }
+                Ok(()) => {}
+                Err(error) => {
+                    // Only a cache entry is lost; the console says why for whoever looks.
+                    web_sys::console::warn_1(
+                        &format!("sightline cache: level not kept: {error}").into(),
+                    );
+                    inner.policy.borrow_mut().forget_stored(&key);
+                }
             }
             pipeline.refresh_figures();
         });
@@ -636,15 +674,15 @@ impl ImagePipeline {
             let mut stale = Vec::new();
             for row in rows {
                 // Levels of another side (an older build) are not this cache's: drop them.
-                let Some(key) = level_content_key(&row.key, LEVEL_SIDE) else {
+                let Some(key) = level_content_key(&row.key, inner.level_side) else {
                     stale.push(row.key);
                     continue;
                 };
                 let evicted = inner
                     .policy
                     .borrow_mut()
-                    .restore_stored(key.to_owned(), row.bytes);
-                stale.extend(evicted_levels(evicted));
+                    .record_stored(key.to_owned(), row.bytes);
+                stale.extend(evicted_levels(evicted, inner.level_side));
             }
             let _ = store.delete_levels(&stale).await;
             pipeline.refresh_figures();

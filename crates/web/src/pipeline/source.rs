@@ -24,7 +24,9 @@ pub struct Sources {
 /// Where one image's original is.
 pub enum Origin {
     File(web_sys::File),
-    Stored { key: String },
+    Stored {
+        key: String,
+    },
     Url(String),
     /// Nowhere: an image of a stored project whose bytes were never stored (its import
     /// was cut short).

@@ -13,6 +13,7 @@ use sightline_protocol::store::ThumbnailRow;
 
 use super::ImagePipeline;
 use super::decode::thumbnail;
+use crate::image_loader::blob_of;
 use crate::project_loader::ProjectLoadError;
 
 /// The longer side of a thumbnail, in pixels (two list rows' worth on a 2× screen).
@@ -184,14 +185,11 @@ impl ImagePipeline {
 }
 
 fn object_url(row: &ThumbnailRow<JsBytes>) -> ThumbState {
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(&row.mime);
-    let url = web_sys::Blob::new_with_u8_array_sequence_and_options(
-        &js_sys::Array::of1(&row.image.0),
-        &options,
-    )
-    .and_then(|blob| web_sys::Url::create_object_url_with_blob(&blob));
-    match url {
+    let blob = match blob_of(&row.image.0, &row.mime) {
+        Ok(blob) => blob,
+        Err(error) => return failed(error),
+    };
+    match web_sys::Url::create_object_url_with_blob(&blob) {
         Ok(url) => ThumbState::Ready(url),
         Err(error) => failed(crate::image_loader::js_error_text(&error)),
     }
