@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, serveStatic, launchChromium } from '../../tests/e2e/support/harness.mjs';
 import { writeFolder } from '../../tests/e2e/support/images.mjs';
+import { saveSettings } from '../../tests/e2e/support/studio.mjs';
 
 const imagesArg = process.argv.indexOf('--images');
 const FOLDER_SIZE = imagesArg > 0 ? Number(process.argv[imagesArg + 1]) : 10_000;
@@ -38,15 +39,6 @@ async function spans(page) {
       hits: Number(r.dataset.hits), misses: Number(r.dataset.misses) }])));
   await page.getByTestId('open-perf').click();
   return { spans: out, tiers };
-}
-
-async function setSettings(page, values) {
-  await page.getByTestId('open-settings').click();
-  for (const [field, value] of Object.entries(values)) {
-    await page.getByTestId(`setting-${field}`).fill(String(value));
-  }
-  await page.getByTestId('settings-save').click();
-  await page.getByTestId('settings-dialog').waitFor({ state: 'detached' });
 }
 
 /** Installs a probe: the time of each key press / pick, and of each image drawn after it. */
@@ -129,7 +121,7 @@ async function main() {
       await page.goto(server.url);
       await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 120_000 });
       await probe(page);
-      await setSettings(page, { prefetch_depth: 0 });
+      await saveSettings(page, { prefetch_depth: 0 });
       await page.getByTestId('open-folder').setInputFiles(photos);
       await waitFor(page, 'photo-0.jpg');
       // Tier 1: the default 512 MB holds all three; cycle through them.
@@ -142,7 +134,7 @@ async function main() {
       }
       const memory = await spans(page);
       // Tier 2: 64 MB holds one 12 MP bitmap; every step demotes the last image.
-      await setSettings(page, { memory_cache_mb: 64 });
+      await saveSettings(page, { memory_cache_mb: 64 });
       for (let round = 0; round < 8; round += 1) {
         for (const k of ['d', 'd', 'a', 'a']) {
           const before = await page.evaluate(() => window.__marks.drawn.length);
@@ -170,7 +162,7 @@ async function main() {
       await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 120_000 });
       await probe(page);
       // 256 MB holds five 12 MP bitmaps: what is ahead has to be prefetched to be a hit.
-      await setSettings(page, { prefetch_depth: prefetch, memory_cache_mb: 256 });
+      await saveSettings(page, { prefetch_depth: prefetch, memory_cache_mb: 256 });
       await page.getByTestId('open-folder').setInputFiles(photos);
       await waitFor(page, 'photo-0.jpg');
       await page.waitForTimeout(1500);
@@ -190,7 +182,7 @@ async function main() {
       await page.goto(server.url);
       await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 120_000 });
       await probe(page);
-      await setSettings(page, { prefetch_depth: prefetch });
+      await saveSettings(page, { prefetch_depth: prefetch });
       await page.getByTestId('open-folder').setInputFiles(many);
       await waitFor(page, 'img-00000.png');
       const first = await page.evaluate(() => window.__marks.drawn.find((d) => d.name.includes('img-00000')).at - window.__marks.picks.at(-1));

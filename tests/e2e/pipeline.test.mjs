@@ -4,14 +4,14 @@
 // IndexedDB actually holds); settings persist across a reload and refuse invalid values.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ROOT, serveStatic, launchChromium, launchProfile, openApp, screenshot,
 } from './support/harness.mjs';
-import { writeFolder, writeBadImages } from './support/images.mjs';
-import { canvasFrame, drag, waitForShapeCount } from './support/studio.mjs';
+import { writeFolder, writeBadImages, withExifOrientation } from './support/images.mjs';
+import { canvasFrame, drag, saveSettings, waitForShapeCount } from './support/studio.mjs';
 
 let server;
 before(async () => { server = await serveStatic(); });
@@ -34,6 +34,22 @@ const tiers = (page) => page.$$eval('[data-testid="perf-tier"]', (rows) =>
     resident: Number(r.dataset.residentBytes), budget: Number(r.dataset.budgetBytes),
   }])));
 
+/** Waits until the levels being written settle: IndexedDB then holds exactly as many as the
+ *  cache reports (the performance panel is open). */
+async function levelsSettled(page) {
+  await page.waitForFunction(async () => {
+    const row = document.querySelector('[data-testid="perf-tier"][data-tier="store"]');
+    const db = await new Promise((ok) => { const r = indexedDB.open('sightline'); r.onsuccess = () => ok(r.result); });
+    const stored = await new Promise((ok) => { const r = db.transaction('levels').objectStore('levels').count(); r.onsuccess = () => ok(r.result); });
+    db.close();
+    return row && Number(row.dataset.entries) === stored;
+  }, null, { timeout: 30_000, polling: 500 });
+}
+
+/** Waits until the import has stored every original. */
+const importDone = (page) => page.waitForFunction(
+  () => !document.querySelector('[data-testid="import-progress"]'), null, { timeout: 120_000 });
+
 /** How many levels IndexedDB really holds (tier 2). */
 const storedLevels = (page) => page.evaluate(() => new Promise((resolve, reject) => {
   const open = indexedDB.open('sightline');
@@ -50,6 +66,9 @@ test('a folder of hundreds opens at once; list and grid are virtualised; bad ima
   const dir = join(await mkdtemp(join(tmpdir(), 'sightline-pipeline-')), 'many');
   await writeFolder(dir, 400, 48);
   const bad = await writeBadImages(dir, join(ROOT, 'public/demo/dog.jpg'));
+  const dog = await readFile(join(ROOT, 'public/demo/dog.jpg'));
+  await writeFile(join(dir, 'yy-upright.jpg'), dog);
+  await writeFile(join(dir, 'yy-turned.jpg'), withExifOrientation(dog, 6));
   const browser = await launchChromium({ webgpu: false });
   try {
     const { page, errors } = await openApp(browser, server.url);
@@ -57,9 +76,9 @@ test('a folder of hundreds opens at once; list and grid are virtualised; bad ima
 
     await page.getByTestId('open-folder').setInputFiles(dir);
     await waitForImage(page, 'img-00000.png');
-    assert.match(await page.getByTestId('image-count').textContent(), /404/);
+    assert.match(await page.getByTestId('image-count').textContent(), /406/);
     const rows = await page.locator('[data-testid="image-item"]').count();
-    assert.ok(rows > 5 && rows < 100, `only the visible rows are in the DOM (${rows} of 404)`);
+    assert.ok(rows > 5 && rows < 100, `only the visible rows are in the DOM (${rows} of 406)`);
 
     // U / Shift+U skip labelled images: label img-00001, then step over it both ways.
     await page.keyboard.press('d');
@@ -94,13 +113,24 @@ test('a folder of hundreds opens at once; list and grid are virtualised; bad ima
     await page.waitForFunction(() => /not an image/.test(document.querySelector('main.canvas-area')?.textContent ?? ''));
     await screenshot(page, 'pipeline-bad-image.png');
 
+    // EXIF orientation is applied: the turned copy of a photo opens with its sides swapped.
+    const size = () => page.locator('footer.status-bar span').nth(1).textContent();
+    await page.getByTestId('image-search').fill('yy-');
+    await page.locator('[data-testid="image-item"]', { hasText: 'yy-upright.jpg' }).click();
+    await waitForImage(page, 'yy-upright.jpg');
+    const [width, height] = (await size()).split(' × ');
+    assert.ok(Number(width) > Number(height), `the demo dog is landscape (${width} × ${height})`);
+    await page.locator('[data-testid="image-item"]', { hasText: 'yy-turned.jpg' }).click();
+    await waitForImage(page, 'yy-turned.jpg');
+    assert.equal(await size(), `${height} × ${width}`);
+
     // The thumbnail grid shows the same listed images, virtualised, with error tiles.
     await page.getByTestId('image-search').fill('');
     await page.keyboard.press('Escape');
     await page.getByTestId('toggle-grid').click();
     await page.getByTestId('image-grid').waitFor();
     const tiles = await page.locator('[data-testid="grid-tile"]').count();
-    assert.ok(tiles > 5 && tiles < 200, `only the visible tiles are in the DOM (${tiles} of 404)`);
+    assert.ok(tiles > 5 && tiles < 200, `only the visible tiles are in the DOM (${tiles} of 406)`);
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="grid-tile"] img')]
       .filter((img) => img.complete && img.naturalWidth > 0).length >= 5, null, { timeout: 60_000 });
     await screenshot(page, 'pipeline-grid.png');
@@ -151,13 +181,7 @@ test('the cache keeps both tiers within their budgets when overfilled; settings 
     await page.getByTestId('open-perf').click();
     await page.getByTestId('perf-panel').waitFor();
     // The levels being written settle; then IndexedDB holds exactly what the cache counts.
-    await page.waitForFunction(async () => {
-      const row = document.querySelector('[data-testid="perf-tier"][data-tier="store"]');
-      const db = await new Promise((ok) => { const r = indexedDB.open('sightline'); r.onsuccess = () => ok(r.result); });
-      const stored = await new Promise((ok) => { const r = db.transaction('levels').objectStore('levels').count(); r.onsuccess = () => ok(r.result); });
-      db.close();
-      return row && Number(row.dataset.entries) === stored;
-    }, null, { timeout: 30_000, polling: 500 });
+    await levelsSettled(page);
     const { memory, store } = await tiers(page);
     assert.equal(memory.budget, 64 * MIB);
     assert.equal(store.budget, 16 * MIB);
@@ -242,8 +266,7 @@ test('a tab closed mid-import keeps what was stored; picking the folder again st
     await page.getByTestId('import-report').waitFor();
     assert.match(await page.getByTestId('import-report').textContent(),
       new RegExp(`Resuming the import of “resume”: ${count - stored} image\\(s\\) left to store`));
-    await page.waitForFunction(() => !document.querySelector('[data-testid="import-progress"]'),
-      null, { timeout: 120_000 });
+    await importDone(page);
     const after = await storedImages(page, 'resume');
     assert.equal(after.filter((i) => i.stored).length, count, 'every original stored once resumed');
     const projects = await page.locator('[data-testid="project-item"]', { hasText: 'resume' }).count();
@@ -273,28 +296,17 @@ test('a full disk (quota) evicts cached levels and retries; the originals stay',
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: originals + headroom });
     await page.goto(server.url);
     await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 60_000 });
-    await page.getByTestId('open-settings').click();
-    await page.getByTestId('setting-memory_cache_mb').fill('64');
-    await page.getByTestId('setting-prefetch_depth').fill('0');
-    await page.getByTestId('settings-save').click();
-    await page.getByTestId('settings-dialog').waitFor({ state: 'detached' });
+    await saveSettings(page, { memory_cache_mb: 64, prefetch_depth: 0 });
     await page.getByTestId('open-folder').setInputFiles(dir);
     await waitForImage(page, 'img-00000.png');
-    await page.waitForFunction(() => !document.querySelector('[data-testid="import-progress"]'),
-      null, { timeout: 120_000 });
+    await importDone(page);
 
     for (let i = 1; i < count; i += 1) {
       await page.keyboard.press('d');
       await waitForImage(page, `img-${String(i).padStart(5, '0')}.png`);
     }
     await page.getByTestId('open-perf').click();
-    await page.waitForFunction(async () => {
-      const row = document.querySelector('[data-testid="perf-tier"][data-tier="store"]');
-      const db = await new Promise((ok) => { const r = indexedDB.open('sightline'); r.onsuccess = () => ok(r.result); });
-      const stored = await new Promise((ok) => { const r = db.transaction('levels').objectStore('levels').count(); r.onsuccess = () => ok(r.result); });
-      db.close();
-      return row && Number(row.dataset.entries) === stored;
-    }, null, { timeout: 30_000, polling: 500 });
+    await levelsSettled(page);
     const { store } = await tiers(page);
     assert.ok(store.evictions > 0, 'the quota made room by evicting levels');
     assert.ok(store.resident <= headroom && store.resident < store.budget,

@@ -92,6 +92,32 @@ export async function writeFolder(dir, count, size, { noise = false } = {}) {
   return dir;
 }
 
+/** `jpeg` with its EXIF blocks replaced by one saying `orientation` (6: the camera was turned a
+ *  quarter clockwise), first after the start-of-image marker. */
+export function withExifOrientation(jpeg, orientation) {
+  const tiff = Buffer.from([
+    0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08, // big-endian TIFF, first IFD at 8
+    0x00, 0x01, // one entry
+    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00, // Orientation
+    0x00, 0x00, 0x00, 0x00, // no next IFD
+  ]);
+  const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(payload.length + 2);
+  // The segments before the scan, without the EXIF ones the photo came with.
+  const kept = [];
+  let at = 2;
+  while (at + 4 <= jpeg.length && jpeg[at] === 0xff && jpeg[at + 1] !== 0xda) {
+    const end = at + 2 + jpeg.readUInt16BE(at + 2);
+    const exif = jpeg[at + 1] === 0xe1 && jpeg.subarray(at + 4, at + 10).toString('latin1') === 'Exif\0\0';
+    if (!exif) kept.push(jpeg.subarray(at, end));
+    at = end;
+  }
+  return Buffer.concat([
+    jpeg.subarray(0, 2), Buffer.from([0xff, 0xe1]), length, payload, ...kept, jpeg.subarray(at),
+  ]);
+}
+
 /** The bad files of the spec: each with the words its error tile must contain. */
 export async function writeBadImages(dir, demoJpeg) {
   const jpeg = await readFile(demoJpeg);

@@ -70,3 +70,13 @@ export async function savedAnnotations(page, projectId = 'demo') {
     };
   }), projectId);
 }
+
+/** Opens the settings dialog, fills `values` (by field name) and saves; waits for it to close. */
+export async function saveSettings(page, values) {
+  await page.getByTestId('open-settings').click();
+  for (const [field, value] of Object.entries(values)) {
+    await page.getByTestId(`setting-${field}`).fill(String(value));
+  }
+  await page.getByTestId('settings-save').click();
+  await page.getByTestId('settings-dialog').waitFor({ state: 'detached' });
+}

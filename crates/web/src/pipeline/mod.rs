@@ -585,7 +585,7 @@ impl ImagePipeline {
     fn demote(&self, key: String, bitmap: ImageBitmap) {
         let pipeline = *self;
         leptos::task::spawn_local(async move {
-            // The encoding (a scaled draw and a JPEG of up to 2048²) waits for the next
+            // The encoding (a scaled draw and a JPEG of a screenful) waits for the next
             // task, so it never delays the open whose insert demoted this image.
             decode::next_task().await;
             let inner = pipeline.inner();
