@@ -1,11 +1,12 @@
 //! The `sightline` command line: whole-dataset jobs natively (label, filter, convert, run,
-//! bench) over the same `core` and `vision` code that the browser uses.
+//! bench, quality) over the same `core` and `vision` code that the browser uses.
 
 mod bench;
 mod convert;
 mod filter;
 mod label;
 mod pipeline;
+mod quality;
 mod run;
 
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ enum Command {
     Filter(filter::Args),
     /// Times a model here: forward per image, and whole-folder images/s.
     Bench(bench::Args),
+    /// Scores image quality (pyiqa's metrics), with or without reference images, and finds
+    /// near-duplicates.
+    Quality(quality::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -42,5 +46,6 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Label(args) => label::run(&args),
         Command::Filter(args) => filter::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Quality(args) => quality::run(&args),
     }
 }

@@ -3,15 +3,11 @@
 //! images Ultralytics' detections say should match, `bench` reports its timings.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sightline_core::formats::{self, Format, ImportOptions, InputFile};
 
-/// This package's folder, read when the test runs (a binary built by another clone of the
-/// repository and reused from a shared target directory must not read that clone's files).
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
-}
+mod common;
+use common::{manifest_dir, path_text, scratch, sightline};
 
 fn demo() -> String {
     path_text(manifest_dir().join("../../public/demo"))
@@ -23,24 +19,6 @@ fn tiny() -> String {
 
 fn refs() -> PathBuf {
     manifest_dir().join("../vision/tests/data/fall-yolov8s.detections.json")
-}
-
-fn path_text(path: PathBuf) -> String {
-    path.to_str().expect("utf-8 path").to_owned()
-}
-
-fn sightline(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sightline-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 fn files_under(root: &Path, dir: &Path, out: &mut Vec<InputFile>) {

@@ -14,6 +14,7 @@
 
 pub mod annotation;
 pub mod detection;
+pub mod duplicates;
 pub mod editing;
 pub mod formats;
 pub mod geometry;
@@ -23,6 +24,7 @@ pub mod image_check;
 pub mod interaction;
 pub mod listing;
 pub mod project;
+pub mod quality;
 pub mod timing;
 pub mod units;
 pub mod view;

@@ -112,22 +112,30 @@ pub fn name_matches(name: &str, query: &str) -> bool {
         .all(|term| name.contains(&term.to_lowercase()))
 }
 
-/// Where `from` falls in `listed` (ascending indices): the positions of the first listed
-/// index after it and one past the last listed index before it. `from` need not be listed
-/// (the open image may be filtered out); `None` lies before the first and after the last.
+/// Where `from` falls in `listed` (the listed indices in display order): the positions of
+/// the first listed index after it and one past the last listed index before it. In project
+/// order (ascending) `from` need not be listed (the open image may be filtered out) and
+/// falls between its neighbours; in another order (sorted by a score) an unlisted `from`
+/// has no place, and lies before the first and after the last, as `None` does.
 fn split_at(listed: &[usize], from: Option<usize>) -> (usize, usize) {
-    match from {
-        Some(from) => (
+    let Some(from) = from else {
+        return (0, listed.len());
+    };
+    if listed.is_sorted() {
+        return (
             listed.partition_point(|&i| i <= from),
             listed.partition_point(|&i| i < from),
-        ),
+        );
+    }
+    match listed.iter().position(|&i| i == from) {
+        Some(at) => (at + 1, at),
         None => (0, listed.len()),
     }
 }
 
 /// The nearest listed index after (`forward`) or before `from` satisfying `pred`, without
-/// wrapping around. `listed` holds the listed indices in ascending order (what the image
-/// filter and the search keep), `from` is the open image's.
+/// wrapping around. `listed` holds the listed indices in display order (what the filters and
+/// the search keep, in project order or sorted by a score), `from` is the open image's.
 pub fn next_listed(
     listed: &[usize],
     from: Option<usize>,

@@ -98,6 +98,27 @@ proptest! {
     }
 
     #[test]
+    fn in_a_sorted_order_moves_follow_the_display_order(
+        order in Just((0..30usize).collect::<Vec<_>>()).prop_shuffle(),
+        keep in prop::collection::vec(any::<bool>(), 30),
+        at in 0usize..30,
+        forward in any::<bool>(),
+    ) {
+        let listed: Vec<usize> = order.into_iter().filter(|&i| keep[i]).collect();
+        let even = |i: usize| i % 2 == 0;
+        let found = next_listed(&listed, Some(at), forward, even);
+        let want = match listed.iter().position(|&i| i == at) {
+            Some(p) if forward => listed[p + 1..].iter().copied().find(|&i| even(i)),
+            Some(p) => listed[..p].iter().rev().copied().find(|&i| even(i)),
+            // An image the filters hide has no place in a sorted list: from either end.
+            None if listed.is_sorted() => found,
+            None if forward => listed.iter().copied().find(|&i| even(i)),
+            None => listed.iter().rev().copied().find(|&i| even(i)),
+        };
+        prop_assert_eq!(found, want);
+    }
+
+    #[test]
     fn around_alternates_the_nearest_listed_neighbours(
         listed_mask in prop::collection::vec(any::<bool>(), 0..40),
         from in 0usize..45,

@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 /// One object a model found, in original-image pixels: the type the vision decoder returns,
 /// carried as it is (the serde field names are this protocol's).
 pub use sightline_core::detection::Detection;
+pub use sightline_core::duplicates::PerceptualHash;
+pub use sightline_core::quality::{Metric, Scores};
 
 /// Version of this protocol; the page refuses a worker that speaks another.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Identifies one request so its replies can be matched to it.
 pub type RequestId = u64;
@@ -72,9 +74,41 @@ pub enum RequestBody {
         params: DetectParams,
         filter: FilterParams,
     },
+    /// Scores images with no-reference quality metrics (and their perceptual hash when
+    /// `hash`). Progress counts images; the reply holds one result per image, in order.
+    /// Answered with [`ReplyBody::Quality`]; a cancel ends it with
+    /// [`WorkerError::Cancelled`] (the page sends few images per request and keeps what
+    /// earlier requests returned).
+    Quality {
+        images: Vec<ImageRef>,
+        metrics: Vec<Metric>,
+        #[serde(default)]
+        hash: bool,
+    },
+    /// Measures how alike each pair of images is (SSIM of their grey versions at a common
+    /// size): what confirms a near-duplicate candidate found by hash. Answered with
+    /// [`ReplyBody::Similarity`].
+    Similarity { pairs: Vec<(ImageRef, ImageRef)> },
     /// Stops request `target` at the next image boundary. Answered at once with
     /// [`ReplyBody::CancelRequested`].
     Cancel { target: RequestId },
+}
+
+/// What the quality metrics made of one image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QualityResult {
+    pub name: String,
+    /// The scores (finite values only) and the hash, or the error that stopped the image
+    /// (the others go on).
+    pub outcome: Result<ImageQuality, ImageError>,
+}
+
+/// An image's quality scores.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageQuality {
+    pub scores: Scores,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phash: Option<PerceptualHash>,
 }
 
 /// Which backend the user wants.
@@ -345,6 +379,15 @@ pub enum ReplyBody {
     /// One result per requested image, in request order.
     Detections {
         results: Vec<ImageResult>,
+    },
+    /// One result per requested image, in request order.
+    Quality {
+        results: Vec<QualityResult>,
+    },
+    /// The SSIM of each requested pair, in request order, or why a pair could not be
+    /// compared.
+    Similarity {
+        ssim: Vec<Result<f64, ImageError>>,
     },
     /// A `Cancel` was noted; the request it names ends with `WorkerError::Cancelled` at its
     /// next image (or normally, if it had finished).
@@ -721,8 +764,65 @@ mod tests {
         let ready = Message::Ready {
             protocol_version: PROTOCOL_VERSION,
         };
-        assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":3}"#);
+        assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":4}"#);
         assert_eq!(decode::<Message>(&encode(&ready)).expect("decodes"), ready);
+    }
+
+    #[test]
+    fn quality_requests_and_replies_round_trip() {
+        let image = ImageRef {
+            name: "a.jpg".into(),
+            source: ImageSource::Stored { key: "ab".into() },
+        };
+        let request = Request {
+            id: 9,
+            body: RequestBody::Quality {
+                images: vec![image.clone()],
+                metrics: vec![Metric::BlurEffect, Metric::Piqe],
+                hash: true,
+            },
+        };
+        let text = encode(&request);
+        assert!(text.contains(r#""metrics":["blur_effect","piqe"]"#), "{text}");
+        assert_eq!(decode::<Request>(&text).expect("decodes"), request);
+        let scores = Scores::from([(Metric::BlurEffect, 0.4), (Metric::Piqe, 33.5)]);
+        for body in [
+            ReplyBody::Quality {
+                results: vec![
+                    QualityResult {
+                        name: "a.jpg".into(),
+                        outcome: Ok(ImageQuality {
+                            scores,
+                            phash: Some(PerceptualHash(0xdead_beef_0000_0001)),
+                        }),
+                    },
+                    QualityResult {
+                        name: "b.jpg".into(),
+                        outcome: Err(ImageError::Decode {
+                            detail: "truncated".into(),
+                        }),
+                    },
+                ],
+            },
+            ReplyBody::Similarity {
+                ssim: vec![
+                    Ok(0.97),
+                    Err(ImageError::Read {
+                        detail: "gone".into(),
+                    }),
+                ],
+            },
+        ] {
+            let message = Message::Reply(Reply {
+                id: 9,
+                outcome: Ok(body),
+            });
+            assert_eq!(decode::<Message>(&encode(&message)).expect("decodes"), message);
+        }
+        let pairs = RequestBody::Similarity {
+            pairs: vec![(image.clone(), image)],
+        };
+        assert_eq!(decode::<RequestBody>(&encode(&pairs)).expect("decodes"), pairs);
     }
 
     #[test]

@@ -20,6 +20,10 @@
 //!   [`THUMBNAILS`] (key `key` = content key): a small encoded thumbnail per image. All three
 //!   are a cache: anything in them can be dropped and made again from `blobs`. Image records
 //!   gain `problem`.
+//! - v5: adds [`QUALITY`] (key `key` = an image's [`crate::ImageSource::cache_key`]): the
+//!   quality scores and perceptual hash of an image's content, so a second quality run
+//!   computes only what is new (a cache too); and [`CURATION`] (key [`record_key`]): the
+//!   user's flags and export exclusions per image of a project.
 //!
 //! No store has an index: every read is by key or by a project's key range
 //! ([`project_key_bounds`]).
@@ -42,7 +46,7 @@ use crate::ContentKey;
 pub const DATABASE_NAME: &str = "sightline";
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// One object store of the schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,8 +115,23 @@ pub const THUMBNAILS: StoreSpec = StoreSpec {
     since: 4,
 };
 
+/// Quality scores per image content: [`JsonRow`]s of [`QualityRecord`].
+pub const QUALITY: StoreSpec = StoreSpec {
+    name: "quality",
+    key_path: "key",
+    since: 5,
+};
+
+/// Flags and export exclusions per image of a project: [`JsonRow`]s of [`CurationRecord`],
+/// keyed by [`record_key`].
+pub const CURATION: StoreSpec = StoreSpec {
+    name: "curation",
+    key_path: "key",
+    since: 5,
+};
+
 /// Every store, in the order the migrations create them.
-pub const SCHEMA: [StoreSpec; 8] = [
+pub const SCHEMA: [StoreSpec; 10] = [
     PROJECTS,
     ANNOTATIONS,
     IMAGES,
@@ -121,6 +140,8 @@ pub const SCHEMA: [StoreSpec; 8] = [
     LEVELS,
     LEVEL_INDEX,
     THUMBNAILS,
+    QUALITY,
+    CURATION,
 ];
 
 /// The key of an image's level in [`LEVELS`]: the original's content key and the longest
@@ -224,6 +245,37 @@ pub struct AnnotationRecord {
     pub annotations: ImageAnnotations,
 }
 
+/// What the quality job found for one image content ([`QUALITY`]): shared by every
+/// project holding the same bytes, so it names no project.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QualityRecord {
+    /// [`crate::ImageSource::cache_key`] of the image.
+    pub key: String,
+    pub scores: crate::Scores,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phash: Option<crate::PerceptualHash>,
+}
+
+/// What the user decided about one image of a project ([`CURATION`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CurationRecord {
+    pub project_id: String,
+    pub path: String,
+    /// Marked for a second look (shown in the list and the grid).
+    #[serde(default)]
+    pub flagged: bool,
+    /// Left out of exports, and why (a preset's label, "duplicate of …", or the user's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<String>,
+}
+
+impl CurationRecord {
+    /// Whether the record says nothing (and need not be stored).
+    pub fn is_empty(&self) -> bool {
+        !self.flagged && self.excluded.is_none()
+    }
+}
+
 /// A model file the user added, as listed by the model manager (the `json` of its
 /// [`ModelRow`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -272,6 +324,26 @@ impl JsonRecord for AnnotationRecord {
     const STORE: StoreSpec = ANNOTATIONS;
     fn key(&self) -> String {
         record_key(&self.project_id, &self.annotations.image_path)
+    }
+    fn project_id(&self) -> &str {
+        &self.project_id
+    }
+}
+
+impl JsonRecord for QualityRecord {
+    const STORE: StoreSpec = QUALITY;
+    fn key(&self) -> String {
+        self.key.clone()
+    }
+    fn project_id(&self) -> &str {
+        ""
+    }
+}
+
+impl JsonRecord for CurationRecord {
+    const STORE: StoreSpec = CURATION;
+    fn key(&self) -> String {
+        record_key(&self.project_id, &self.path)
     }
     fn project_id(&self) -> &str {
         &self.project_id
@@ -559,6 +631,27 @@ mod tests {
         let row = JsonRow::of(&annotations).expect("row");
         assert_eq!(row.key, record_key("p2", "b.png"));
         assert_eq!(row.record::<AnnotationRecord>().expect("read"), annotations);
+
+        let quality = QualityRecord {
+            key: "sha256:ab".into(),
+            scores: crate::Scores::from([(crate::Metric::Entropy, 7.25)]),
+            phash: Some(crate::PerceptualHash(42)),
+        };
+        let row = JsonRow::of(&quality).expect("row");
+        assert_eq!(row.key, "sha256:ab");
+        assert!(row.json.contains(r#""scores":{"entropy":7.25}"#), "{}", row.json);
+        assert_eq!(row.record::<QualityRecord>().expect("read"), quality);
+
+        let curation = CurationRecord {
+            project_id: "p3".into(),
+            path: "x/c.png".into(),
+            flagged: true,
+            excluded: Some("blurry".into()),
+        };
+        let row = JsonRow::of(&curation).expect("row");
+        assert_eq!(row.key, record_key("p3", "x/c.png"));
+        assert_eq!(row.record::<CurationRecord>().expect("read"), curation);
+        assert!(CurationRecord::default().is_empty() && !curation.is_empty());
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum VisionError {
     /// The model outputs do not look like a YOLO detector of a known kind.
     #[error("unexpected model outputs: {0}")]
     Outputs(String),
+    /// A quality metric cannot score these images (unknown name, sizes differ, ...).
+    #[error("{0}")]
+    Quality(String),
     /// The backend failed (device lost, out of memory, ...).
     #[error("backend error: {0}")]
     Backend(String),

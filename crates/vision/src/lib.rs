@@ -24,6 +24,7 @@ pub mod model_config;
 pub mod npy;
 pub mod onnx;
 mod ops;
+pub mod quality;
 pub mod runtime;
 pub mod yolo;
 

@@ -65,6 +65,11 @@ impl Job {
         }
     }
 
+    /// Whether the user cancelled the job.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+
     /// Seconds left at the rate so far.
     pub fn eta_seconds(&self) -> Option<f64> {
         let rate = self.rate();
@@ -318,7 +323,8 @@ impl Ai {
         }
     }
 
-    fn start_job(&self, title: String, total: usize) -> Option<Job> {
+    /// Starts a job (one at a time: the worker's queue is shared), or says why not.
+    pub(crate) fn start_job(&self, title: String, total: usize) -> Option<Job> {
         if self.job.with_untracked(Option::is_some) {
             self.message.set(Some(
                 "Another AI job is running; wait or cancel it.".to_owned(),
@@ -355,25 +361,13 @@ impl Ai {
                 return Err(AiError::Cancelled);
             }
             let refs: Vec<ImageRef> = chunk.iter().map(|(_, r)| r.clone()).collect();
-            let job_signal = self.job;
-            let base = done;
-            let (id, reply) = self.worker.send(
-                RequestBody::Detect {
-                    model: model.to_owned(),
-                    images: refs,
-                    params,
-                },
-                move |progress| {
-                    job_signal.update(|job| {
-                        if let Some(job) = job {
-                            job.done = base + progress.done as usize;
-                        }
-                    });
-                },
-            );
-            job.request.set(Some(id));
             let started = js_sys::Date::now();
-            let reply = reply.await;
+            let request = RequestBody::Detect {
+                model: model.to_owned(),
+                images: refs,
+                params,
+            };
+            let reply = self.job_request(job, request, done).await;
             let per_image = (js_sys::Date::now() - started) / chunk.len() as f64;
             if let Some(backend) = self.worker.backend_label() {
                 self.pipeline.record_inference(backend, per_image);
@@ -387,7 +381,6 @@ impl Ai {
                 ),
                 Err(error) => (Vec::new(), Some(AiError::Worker(error))),
             };
-            job.request.set(None);
             for (result, (path, image)) in results.iter().zip(chunk) {
                 if let Ok(found) = &result.outcome {
                     self.cache.update_value(|cache| {
@@ -551,7 +544,59 @@ impl Ai {
         });
     }
 
-    fn finish_job(&self, outcome: Result<String, AiError>) {
+    /// Sets the running job's total (what is left after the cache answered).
+    pub(crate) fn set_job_total(&self, total: usize) {
+        self.job.update(|job| {
+            if let Some(job) = job {
+                job.total = total;
+            }
+        });
+    }
+
+    /// Sets how many of the running job's items are done.
+    pub(crate) fn set_job_done(&self, done: usize) {
+        self.job.update(|job| {
+            if let Some(job) = job {
+                job.done = done;
+            }
+        });
+    }
+
+    /// Starts a new stage of the running job: its title and total, nothing done yet.
+    pub(crate) fn set_job_title(&self, title: String, total: usize) {
+        self.job.update(|job| {
+            if let Some(job) = job {
+                job.title = title;
+                job.total = total;
+                job.done = 0;
+                job.started_ms = js_sys::Date::now();
+            }
+        });
+    }
+
+    /// Sends one request of `job` (so Cancel reaches it); its progress counts on from `base`.
+    pub(crate) async fn job_request(
+        &self,
+        job: &Job,
+        body: RequestBody,
+        base: usize,
+    ) -> Result<ReplyBody, WorkerError> {
+        let job_signal = self.job;
+        let (id, reply) = self.worker.send(body, move |progress| {
+            job_signal.update(|job| {
+                if let Some(job) = job {
+                    job.done = base + progress.done as usize;
+                }
+            });
+        });
+        job.request.set(Some(id));
+        let reply = reply.await;
+        job.request.set(None);
+        reply
+    }
+
+    /// Ends the running job, telling its outcome.
+    pub(crate) fn finish_job(&self, outcome: Result<String, AiError>) {
         if let Some(job) = self.job.get_untracked()
             && job.done > 0
         {

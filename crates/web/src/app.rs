@@ -7,13 +7,14 @@ use crate::ai::Ai;
 use crate::autosave::{self, Storage};
 use crate::components::{
     AiPanel, CanvasView, ExportPanel, HelpOverlay, ImageGrid, ImageList, LabelsPanel, PerfPanel,
-    ProjectList, SettingsDialog, StatusBar, label_images,
+    ProjectList, QualityPanel, SettingsDialog, StatusBar, label_images,
 };
 use crate::keyboard;
 use crate::navigation::{Navigation, OpenImage};
 use crate::pipeline::ImagePipeline;
 use crate::project_loader::{DEMO_MANIFEST_URL, ProjectLoadError};
 use crate::project_open::open_start_project;
+use crate::quality::Quality;
 use crate::settings_state::{self, SettingsState};
 use crate::studio::{Studio, ViewState};
 
@@ -41,6 +42,16 @@ pub fn App() -> impl IntoView {
     provide_context(ai);
     let user_settings = SettingsState::new(settings, ai, pipeline);
     provide_context(user_settings);
+    let quality = Quality::new();
+    provide_context(quality);
+    quality.drive(nav);
+    // Each project's flags, exclusions and cached scores, loaded when it opens.
+    Effect::new(move || {
+        let project_id = doc.project_id.get();
+        if nav.manifest.with(Option::is_some) {
+            leptos::task::spawn_local(quality.load_project(storage, nav, project_id));
+        }
+    });
 
     open_start_project(nav, studio, storage);
 
@@ -149,6 +160,7 @@ pub fn App() -> impl IntoView {
             <div class="side right">
                 <LabelsPanel />
                 <AiPanel />
+                <QualityPanel />
                 <ExportPanel />
             </div>
             <StatusBar />

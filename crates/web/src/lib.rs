@@ -19,6 +19,7 @@ mod navigation;
 mod pipeline;
 mod project_loader;
 mod project_open;
+mod quality;
 mod render;
 mod settings_state;
 pub mod storage;

@@ -48,8 +48,13 @@ pub struct Navigation {
     pub filter: RwSignal<Option<ImageFilter>>,
     /// The image list's search by file name (`core::listing::name_matches`).
     pub query: RwSignal<String>,
-    /// The project indices of the listed images, ascending: those the image filter keeps
-    /// whose names match the search. One memo for the list, the grid, A/D and prefetch.
+    /// The paths the quality panel keeps, when it narrows the list.
+    pub keep: RwSignal<Option<BTreeSet<String>>>,
+    /// Project indices in the order the quality panel sorts by; `None`: project order.
+    pub order: RwSignal<Option<Vec<usize>>>,
+    /// The project indices of the listed images, in display order: those the image filter
+    /// and the quality panel keep whose names match the search, in project order or the
+    /// quality panel's. One memo for the list, the grid, A/D and prefetch.
     pub listed: Memo<Vec<usize>>,
     /// Where the project's images are loaded, cached and checked.
     pub pipeline: ImagePipeline,
@@ -60,19 +65,25 @@ impl Navigation {
         let manifest = RwSignal::new(None::<Manifest>);
         let filter = RwSignal::new(None::<ImageFilter>);
         let query = RwSignal::new(String::new());
+        let keep = RwSignal::new(None::<BTreeSet<String>>);
+        let order = RwSignal::new(None::<Vec<usize>>);
         let listed = Memo::new(move |_| {
-            query.with(|query| {
-                filter.with(|filter| {
-                    manifest.with(|m| {
-                        m.iter()
-                            .flat_map(|m| m.images.iter().enumerate())
-                            .filter(|(_, e)| {
-                                filter.as_ref().is_none_or(|f| f.matching.contains(&e.path))
-                            })
-                            .filter(|(_, e)| name_matches(&e.name, query))
-                            .map(|(index, _)| index)
-                            .collect()
-                    })
+            let wanted = |e: &ImageEntry| {
+                filter.with(|f| f.as_ref().is_none_or(|f| f.matching.contains(&e.path)))
+                    && keep.with(|k| k.as_ref().is_none_or(|k| k.contains(&e.path)))
+                    && query.with(|q| name_matches(&e.name, q))
+            };
+            manifest.with(|m| {
+                let Some(m) = m else { return Vec::new() };
+                order.with(|order| match order {
+                    Some(order) => order
+                        .iter()
+                        .copied()
+                        .filter(|&i| m.images.get(i).is_some_and(wanted))
+                        .collect(),
+                    None => (0..m.images.len())
+                        .filter(|&i| wanted(&m.images[i]))
+                        .collect(),
                 })
             })
         });
@@ -84,6 +95,8 @@ impl Navigation {
             project_error: RwSignal::new(None),
             filter,
             query,
+            keep,
+            order,
             listed,
             pipeline,
         }

@@ -21,13 +21,14 @@ use std::collections::HashSet;
 use idb::{Database, DatabaseEvent, Factory, KeyRange, TransactionMode};
 use sightline_idb_store::{JsBytes, from_js, get, in_transaction, migrate, to_js};
 use sightline_protocol::store::{
-    ANNOTATIONS, BLOBS, BlobRow, IMAGES, JsonRecord, JsonRow, MODELS, ModelRow, PROJECTS,
-    StoreSpec, project_key_bounds,
+    ANNOTATIONS, BLOBS, BlobRow, CURATION, IMAGES, JsonRecord, JsonRow, MODELS, ModelRow,
+    PROJECTS, StoreSpec, project_key_bounds,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
 pub use sightline_protocol::store::{
-    AnnotationRecord, DATABASE_NAME, ImageRecord, ModelSummary, ProjectRecord, SCHEMA_VERSION,
+    AnnotationRecord, CurationRecord, DATABASE_NAME, ImageRecord, ModelSummary, ProjectRecord,
+    QualityRecord, SCHEMA_VERSION,
 };
 
 /// Why the store could not do what was asked, in words for the user.
@@ -327,18 +328,41 @@ impl Store {
         self.records(Some(project_id)).await
     }
 
-    /// Deletes a project with its images and annotations, in one transaction; then the
+    /// Saves quality scores (schema v5), by image content.
+    pub async fn put_quality(&self, records: &[QualityRecord]) -> Result<(), StorageError> {
+        self.put_records(records).await
+    }
+
+    /// Every stored quality record (they are by content, shared between projects).
+    pub async fn quality(&self) -> Result<(Vec<QualityRecord>, Vec<StorageError>), StorageError> {
+        self.records(None).await
+    }
+
+    /// Saves the user's flags and exclusions of some images (schema v5).
+    pub async fn put_curation(&self, records: &[CurationRecord]) -> Result<(), StorageError> {
+        self.put_records(records).await
+    }
+
+    /// The flags and exclusions of a project's images.
+    pub async fn curation(
+        &self,
+        project_id: &str,
+    ) -> Result<(Vec<CurationRecord>, Vec<StorageError>), StorageError> {
+        self.records(Some(project_id)).await
+    }
+
+    /// Deletes a project with its images, annotations and curation, in one transaction; then the
     /// stored image bytes that no other project holds.
     pub async fn delete_project(&self, project_id: &str) -> Result<(), StorageError> {
         let (own, _) = self.images(project_id).await?;
         in_transaction(
             &self.database,
-            &[PROJECTS, ANNOTATIONS, IMAGES],
+            &[PROJECTS, ANNOTATIONS, IMAGES, CURATION],
             TransactionMode::ReadWrite,
             async |tx| {
                 tx.object_store(PROJECTS.name)?
                     .delete(JsValue::from_str(project_id))?;
-                for store in [ANNOTATIONS, IMAGES] {
+                for store in [ANNOTATIONS, IMAGES, CURATION] {
                     let range = project_range(project_id)?;
                     tx.object_store(store.name)?.delete(range)?;
                 }

@@ -96,7 +96,7 @@ impl Engine {
         self.cancelled.borrow_mut().insert(target);
     }
 
-    fn take_cancelled(&self, id: RequestId) -> bool {
+    pub(crate) fn take_cancelled(&self, id: RequestId) -> bool {
         self.cancelled.borrow_mut().remove(&id)
     }
 
@@ -422,7 +422,7 @@ async fn load_detector(
 }
 
 /// An image's bytes read from wherever it lives, then decoded to RGB.
-async fn read_and_decode(host: &impl Host, image: &ImageRef) -> Result<RgbImage, ImageError> {
+pub(crate) async fn read_and_decode(host: &impl Host, image: &ImageRef) -> Result<RgbImage, ImageError> {
     let bytes = host.read_image(&image.source).await?;
     sightline_vision::image_io::decode_image(&bytes).map_err(|e| ImageError::Decode {
         detail: e.to_string(),

@@ -4,10 +4,11 @@
 //! start-up which compute backend models run on (WebGPU when the browser offers an adapter,
 //! else the CPU fallback; the user may override it), loads the models the page stored in
 //! IndexedDB into a cache keyed by content, and runs them on images with progress and
-//! cancel (`engine.rs`). Model execution itself lives in the `vision` crate; the
+//! cancel (`engine.rs`), and scores image quality (`quality.rs`). Model execution itself lives in the `vision` crate; the
 //! browser-only code is in `web.rs`, chosen here once by `cfg`.
 
 pub mod engine;
+mod quality;
 
 use engine::{Engine, Host};
 use sightline_protocol::{
@@ -93,6 +94,12 @@ pub async fn handle_request(engine: &Engine, host: &impl Host, request: Request)
                 .detect(host, id, &model, &images, &params, Some(&filter))
                 .await
         }
+        RequestBody::Quality {
+            images,
+            metrics,
+            hash,
+        } => engine.quality(host, id, &images, &metrics, hash).await,
+        RequestBody::Similarity { pairs } => engine.similarity(host, id, &pairs).await,
         RequestBody::Cancel { target } => {
             engine.cancel(target);
             Ok(ReplyBody::CancelRequested { target })

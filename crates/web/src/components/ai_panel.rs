@@ -19,6 +19,8 @@ use crate::project_loader::image_url;
 use crate::studio::Studio;
 use crate::worker_bridge::WorkerState;
 
+use super::job_status::JobStatus;
+
 /// Reads the picked model files: one ONNX, optionally with its AnyLabeling YAML.
 async fn picked_model(
     files: Vec<web_sys::File>,
@@ -351,16 +353,7 @@ pub fn AiPanel() -> impl IntoView {
                         <button data-testid="label-all" disabled=move || ai.job.with(Option::is_some)
                             on:click=move |_| label_many(false)>"All"</button>
                     </div>
-                    {move || ai.job.get().map(|job| view! {
-                        <div class="job" role="status" data-testid="ai-job">
-                            <span>{job.title.clone()}</span>
-                            <progress max=job.total.max(1) value=job.done></progress>
-                            <span data-testid="ai-job-count">{format!("{}/{}", job.done, job.total)}</span>
-                            <span>{format!("{:.1} img/s", job.rate())}</span>
-                            <span>{job.eta_seconds().map(|s| format!("ETA {s:.0} s")).unwrap_or_default()}</span>
-                            <button data-testid="ai-cancel" on:click=move |_| ai.cancel_job()>"Cancel"</button>
-                        </div>
-                    })}
+                    <JobStatus prefix="ai" />
                     <div class="row">
                         <button data-testid="accept-all" title="Accept every prediction on this image"
                             on:click=accept_all>"Accept all"</button>

@@ -1,25 +1,39 @@
-//! Export (a zip of the project's annotations in LabelMe / YOLO / COCO / VOC) and import of
-//! LabelMe JSON files onto the project's images, with the import report.
+//! Export (a zip of the project's annotations in LabelMe / YOLO / COCO / VOC, without the
+//! images the quality panel excluded, saying how many and why) and import of LabelMe JSON
+//! files onto the project's images, with the import report.
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 use sightline_core::annotation::Dataset;
 use sightline_core::formats::{self, ExportOptions, Format, ImportOptions, InputFile};
 use sightline_core::history::Command;
+use sightline_core::quality::left_out_summary;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::image_loader::js_error_text;
 use crate::navigation::Navigation;
+use crate::quality::Quality;
 use crate::studio::Studio;
 
 /// The project's dataset with an entry for every image of the manifest.
 fn dataset_of(nav: Navigation, studio: Studio) -> Dataset {
+    dataset_without(nav, studio, &HashMap::new())
+}
+
+/// The project's dataset with an entry for every image of the manifest but those in
+/// `excluded` (left out by the quality panel).
+fn dataset_without(nav: Navigation, studio: Studio, excluded: &HashMap<String, String>) -> Dataset {
     let mut dataset = studio.doc.dataset.with_untracked(Clone::clone);
     nav.manifest.with_untracked(|manifest| {
         for entry in manifest.iter().flat_map(|m| &m.images) {
             dataset.image_mut_or_insert(&entry.path);
         }
     });
+    dataset
+        .images
+        .retain(|image| !excluded.contains_key(&image.image_path));
     dataset
 }
 
@@ -44,8 +58,14 @@ fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn export_zip(nav: Navigation, studio: Studio, format: Format) -> Result<String, String> {
-    let dataset = dataset_of(nav, studio);
+fn export_zip(
+    nav: Navigation,
+    studio: Studio,
+    quality: Quality,
+    format: Format,
+) -> Result<String, String> {
+    let excluded = quality.excluded();
+    let dataset = dataset_without(nav, studio, &excluded);
     let export = formats::export(&dataset, format, &ExportOptions::default())
         .map_err(|e| format!("Export failed: {e}."))?;
     let entries = export
@@ -66,6 +86,9 @@ fn export_zip(nav: Navigation, studio: Studio, format: Format) -> Result<String,
         format.name(),
         dataset.shape_count()
     );
+    if let Some(left_out) = left_out_summary(excluded.values().map(String::as_str)) {
+        message.push_str(&format!(" {left_out}."));
+    }
     if !export.issues.is_empty() {
         message.push_str(&format!(" {} problem(s): ", export.issues.len()));
         let shown: Vec<String> = export
@@ -160,9 +183,15 @@ async fn import_files(nav: Navigation, studio: Studio, files: web_sys::FileList)
 pub fn ExportPanel() -> impl IntoView {
     let nav = expect_context::<Navigation>();
     let studio = expect_context::<Studio>();
+    let quality = expect_context::<Quality>();
     let format = RwSignal::new(Format::Labelme);
+    let left_out = move || {
+        quality.curation.with(|all| {
+            left_out_summary(all.values().filter_map(|r| r.excluded.as_deref()))
+        })
+    };
     let on_export = move |_| {
-        let message = match export_zip(nav, studio, format.get_untracked()) {
+        let message = match export_zip(nav, studio, quality, format.get_untracked()) {
             Ok(message) | Err(message) => message,
         };
         studio.ui.notice.set(Some(message));
@@ -197,6 +226,9 @@ pub fn ExportPanel() -> impl IntoView {
                 </select>
                 <button data-testid="export" on:click=on_export>"Export zip"</button>
             </div>
+            {move || left_out().map(|text| view! {
+                <p class="muted" data-testid="export-left-out">{text}" (quality panel)"</p>
+            })}
             <label class="import">
                 "Import LabelMe JSON: "
                 <input type="file" multiple accept=".json,application/json" data-testid="import"

@@ -1,7 +1,8 @@
 //! The thumbnail grid (centre, instead of the canvas, key G): the listed images — the same
 //! filter and search as the image list — as tiles with the thumbnail, the name and a mark
-//! when labelled; an image that cannot be shown is a tile with the reason. Clicking a tile
-//! opens the image on the canvas.
+//! when labelled, and the value of the quality metric the list is sorted by with the image's
+//! flag and exclusion; an image that cannot be shown is a tile with the reason. Clicking a
+//! tile opens the image on the canvas.
 //!
 //! Virtualised like the list: only the rows of tiles in view (and one each side) are in the
 //! DOM (`core::listing::grid_window`).
@@ -9,9 +10,10 @@
 use leptos::prelude::*;
 use sightline_core::listing::grid_window;
 
-use super::listed::{Thumbnail, Viewport, listed_entries};
+use super::listed::{QualityMarks, Thumbnail, Viewport, listed_entries};
 use crate::navigation::Navigation;
 use crate::pipeline::ImagePipeline;
+use crate::quality::Quality;
 use crate::studio::{Centre, Document, UiState};
 
 /// Side of a tile in px; `.image-grid li` in the stylesheet has the same.
@@ -39,9 +41,11 @@ fn Tiles() -> impl IntoView {
     let doc = expect_context::<Document>();
     let ui = expect_context::<UiState>();
     let pipeline = expect_context::<ImagePipeline>();
+    let quality = expect_context::<Quality>();
     let listed = nav.listed;
     let labelled = doc.labelled;
     let viewport = Viewport::new();
+    let sorted_metric = Signal::derive(move || quality.sort.get().map(|(m, _)| m).into_iter().collect());
 
     let window = Memo::new(move |_| {
         grid_window(
@@ -101,6 +105,7 @@ fn Tiles() -> impl IntoView {
                                         <Show when=move || labelled.with(|l| l.contains(&labelled_path))>
                                             <span class="labelled" title="Has shapes">"●"</span>
                                         </Show>
+                                        <QualityMarks path=entry.path.clone() metrics=sorted_metric />
                                     </span>
                                 </li>
                             }

@@ -1,5 +1,6 @@
 //! The list of the project's images (left): search by file name, and per image a thumbnail,
-//! its name, a mark when it has shapes and one with the reason when it cannot be shown.
+//! its name, a mark when it has shapes and one with the reason when it cannot be shown, and
+//! once scored its quality columns (sortable by their headers), flag and exclusion.
 //!
 //! Virtualised: only the rows in view (and a few each side) are in the DOM, inside a spacer
 //! as high as the whole list, so a folder of 10,000 images costs what one of 30 does. The
@@ -8,9 +9,10 @@
 use leptos::prelude::*;
 use sightline_core::listing::list_window;
 
-use super::listed::{Thumbnail, Viewport, listed_count_text, listed_entries};
+use super::listed::{QualityMarks, Thumbnail, Viewport, listed_count_text, listed_entries};
 use crate::navigation::Navigation;
 use crate::pipeline::ImagePipeline;
+use crate::quality::Quality;
 use crate::studio::{Centre, Document, UiState};
 
 /// Height of a row in px; `.image-list li` in the stylesheet has the same.
@@ -24,7 +26,9 @@ pub fn ImageList() -> impl IntoView {
     let doc = expect_context::<Document>();
     let ui = expect_context::<UiState>();
     let pipeline = expect_context::<ImagePipeline>();
+    let quality = expect_context::<Quality>();
     let listed = nav.listed;
+    let scored = move || quality.scores.with(|s| !s.is_empty());
     let labelled = doc.labelled;
     let viewport = Viewport::new();
 
@@ -63,6 +67,28 @@ pub fn ImageList() -> impl IntoView {
                 placeholder="Search by name" aria-label="Search images by name"
                 prop:value=move || nav.query.get()
                 on:input=move |event| nav.query.set(event_target_value(&event)) />
+            <Show when=scored>
+                <div class="metric-header" data-testid="metric-header">
+                    <For each=move || quality.columns.get() key=|m| *m let:metric>
+                        <button class="sort" data-testid="sort-by" data-metric=metric.name()
+                            title=format!("Sort by {} (again: reverse)", metric.name())
+                            class:active=move || quality.sort.get().is_some_and(|(m, _)| m == metric)
+                            on:click=move |_| quality.sort.update(|sort| {
+                                *sort = match *sort {
+                                    Some((m, descending)) if m == metric => Some((m, !descending)),
+                                    _ => Some((metric, !metric.higher_is_better())),
+                                };
+                            })>
+                            {metric.label()}
+                            {move || match quality.sort.get() {
+                                Some((m, true)) if m == metric => " ▾",
+                                Some((m, false)) if m == metric => " ▴",
+                                _ => "",
+                            }}
+                        </button>
+                    </For>
+                </div>
+            </Show>
             <Show when=move || nav.project_error.with(Option::is_some)>
                 <p class="error" role="alert">{move || nav.project_error.get()}</p>
             </Show>
@@ -93,6 +119,7 @@ pub fn ImageList() -> impl IntoView {
                                         {move || problem.get().map(|reason| view! {
                                             <span class="problem" title=reason data-testid="image-problem">"⚠"</span>
                                         })}
+                                        <QualityMarks path=entry.path.clone() metrics=quality.columns />
                                     </li>
                                 }
                             }

@@ -6,15 +6,19 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use sightline_core::listing::scroll_into_view;
 use sightline_core::project::ImageEntry;
+use sightline_core::quality::Metric;
 
 use crate::navigation::Navigation;
 use crate::pipeline::{ImagePipeline, ThumbState};
+use crate::quality::Quality;
 
 /// The listed images' count as the list header shows it: "12 of 10003" while a filter or a
 /// search narrows the list, else the project's count.
 pub fn listed_count_text(nav: Navigation) -> String {
     let total = nav.cursor.get().len();
-    let narrowed = nav.filter.with(Option::is_some) || !nav.query.with(|q| q.trim().is_empty());
+    let narrowed = nav.filter.with(Option::is_some)
+        || nav.keep.with(Option::is_some)
+        || !nav.query.with(|q| q.trim().is_empty());
     if narrowed {
         format!("{} of {total}", nav.listed.with(Vec::len))
     } else {
@@ -56,6 +60,49 @@ pub fn Thumbnail(entry: ImageEntry) -> impl IntoView {
             <span class="thumb failed" title=reason aria-hidden="true">"!"</span>
         }
         .into_any(),
+    }
+}
+
+/// What the quality panel knows of an image, for its row or tile: a flag, an exclusion from
+/// export (with the reason as its title) and the values of `metrics`.
+#[component]
+pub fn QualityMarks(path: String, #[prop(into)] metrics: Signal<Vec<Metric>>) -> impl IntoView {
+    let quality = expect_context::<Quality>();
+    let curation_path = path.clone();
+    let record = Memo::new(move |_| quality.curation.with(|c| c.get(&curation_path).cloned()));
+    let values = move || {
+        let scores = quality.scores.with(|s| s.get(&path).cloned()).unwrap_or_default();
+        metrics
+            .get()
+            .into_iter()
+            .filter_map(|m| Some((m, *scores.get(&m)?)))
+            .map(|(metric, value)| {
+                view! {
+                    <span class="metric" data-testid="metric-value" data-metric=metric.name()
+                        data-value=value.to_string() title=metric.label()>
+                        {format_score(value)}
+                    </span>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        {values}
+        {move || record.get().filter(|r| r.flagged).map(|_| view! {
+            <span class="flag" title="Flagged" data-testid="flag-mark">"⚑"</span>
+        })}
+        {move || record.get().and_then(|r| r.excluded).map(|reason| view! {
+            <span class="excluded" title=format!("Left out of exports: {reason}") data-testid="excluded-mark">"⊘"</span>
+        })}
+    }
+}
+
+/// A score in three significant digits, as a column shows it.
+pub fn format_score(value: f64) -> String {
+    match value.abs() {
+        v if v >= 100.0 => format!("{value:.0}"),
+        v if v >= 10.0 => format!("{value:.1}"),
+        _ => format!("{value:.2}"),
     }
 }
 
@@ -118,7 +165,8 @@ impl Viewport {
             let Some(index) = nav.cursor.get().index() else {
                 return;
             };
-            let Some(position) = nav.listed.with_untracked(|l| l.binary_search(&index).ok()) else {
+            let Some(position) = nav.listed.with_untracked(|l| l.iter().position(|&i| i == index))
+            else {
                 return;
             };
             self.measure();

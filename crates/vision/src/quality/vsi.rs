@@ -1,0 +1,272 @@
+//! VSI as pyiqa's `vsi` computes it (`archs/vsi_arch.py`, after piq).
+
+use std::sync::OnceLock;
+
+use burn::tensor::module::{avg_pool2d, interpolate};
+use burn::tensor::ops::{AvgPoolOptions, InterpolateMode, InterpolateOptions};
+use burn::tensor::{Tensor, TensorData};
+
+use super::color::mix;
+use super::filter::{Border, pad};
+use super::fsim::{gradient_magnitude, pool_size, similarity};
+use super::spectral::{C32, Fft2, ifftshift, meshgrid};
+
+/// `torch.finfo(dtype).eps` of the computation (f32 here).
+const EPS: f32 = f32::EPSILON;
+
+/// Similarity constants of the saliency, gradient and chroma (M, N) terms.
+const C1: f32 = 1.27;
+const C2: f32 = 386.0;
+const C3: f32 = 130.0;
+/// Exponents of the gradient and chroma similarities.
+const ALPHA: f32 = 0.4;
+const BETA: f32 = 0.02;
+/// SDSP: log-Gabor centre frequency and bandwidth, centre-bias and warm-colour widths.
+const OMEGA_0: f32 = 0.021;
+const SIGMA_F: f32 = 1.34;
+const SIGMA_D: f32 = 145.0;
+const SIGMA_C: f32 = 0.001;
+/// SDSP works on this square size.
+const SALIENCY_SIZE: usize = 256;
+
+/// pyiqa `vsi` with its defaults (`data_range=1`).
+///
+/// Conventions: the RGB images are scaled to `[0, 255]` (not rounded). The SDSP saliency
+/// map is computed at 256×256 (bilinear, half-pixel) in CIELAB (D50), log-Gabor filtered in
+/// the frequency domain, then resized back (bilinear, `align_corners=True`) and min-max
+/// normalised. Saliency and the LMN image are then averaged over `k = round(min(H, W) /
+/// 256)` pixels (Python's round, `k // 2` replicated rows and columns before on top and
+/// left, `(k - 1) // 2` after, stride `k`). Gradients are Scharr on L with zero padding;
+/// the chroma term is the real part of `(S_M S_N)^0.02`.
+///
+/// pyiqa runs VSI in float64; float32 here stays within about 1e-7 of it (checked against
+/// pyiqa with the `.double()` removed). The FFT runs on the host with `rustfft`, everything
+/// else on the images' device.
+pub fn vsi(x: Tensor<4>, y: Tensor<4>) -> f64 {
+    let [_, _, h, w] = x.dims();
+    // Both images as one batch of two, in [0, 255].
+    let images = Tensor::cat(vec![x, y], 0) * 255.0;
+    let saliency = sdsp(images.clone());
+    let lmn = Tensor::cat(
+        vec![
+            mix(images.clone(), [0.06, 0.63, 0.27], 0.0),
+            mix(images.clone(), [0.30, 0.04, -0.35], 0.0),
+            mix(images, [0.34, -0.6, 0.17], 0.0),
+        ],
+        1,
+    );
+
+    let k = pool_size(h, w);
+    let (saliency, lmn) = if k > 1 {
+        let (before, after) = (k / 2, (k - 1) / 2);
+        let shrink = |t: Tensor<4>| {
+            let t = pad(t, [before, after, before, after], Border::Replicate);
+            avg_pool2d(t, AvgPoolOptions::new([k, k]))
+        };
+        (shrink(saliency), shrink(lmn))
+    } else {
+        (saliency, lmn)
+    };
+    let [_, _, h, w] = lmn.dims();
+    let part = |t: &Tensor<4>, image: usize, c: usize| {
+        t.clone()
+            .slice([image..image + 1, c..c + 1, 0..h, 0..w])
+    };
+
+    let [grad_x, grad_y] = gradient_magnitude([part(&lmn, 0, 0), part(&lmn, 1, 0)]);
+    let (vs_x, vs_y) = (part(&saliency, 0, 0), part(&saliency, 1, 0));
+    let s_vs = similarity(vs_x.clone(), vs_y.clone(), C1);
+    let s_gm = similarity(grad_x, grad_y, C2);
+    let s_c = similarity(part(&lmn, 0, 1), part(&lmn, 1, 1), C3)
+        * similarity(part(&lmn, 0, 2), part(&lmn, 1, 2), C3);
+    // Re((S_M S_N)^β): |s|^β, times cos(βπ) where the product is negative.
+    let negative = s_c.clone().lower_elem(0.0);
+    let magnitude = s_c.abs().powf_scalar(BETA);
+    let s_c = magnitude
+        .clone()
+        .mask_where(negative, magnitude * (BETA * std::f32::consts::PI).cos());
+
+    let s = s_vs * s_gm.powf_scalar(ALPHA) * s_c;
+    let vs_max = vs_x.max_pair(vs_y);
+    let weighted = (s * vs_max.clone()).sum().add_scalar(EPS);
+    super::scalar(weighted / vs_max.sum().add_scalar(EPS))
+}
+
+/// Host tables for SDSP at 256×256: the FFT plan, the log-Gabor transfer function and the
+/// centre bias `s_d`.
+struct Tables {
+    fft: Fft2,
+    log_gabor: Vec<f32>,
+    centre_bias: Vec<f32>,
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let n = SALIENCY_SIZE;
+        let (xx, yy) = meshgrid(n, n);
+        // pyiqa's `_log_gabor`: radius zeroed beyond 0.5 (the filter is then exp(-inf) = 0
+        // there), the DC term zeroed.
+        let radius: Vec<f32> = xx
+            .iter()
+            .zip(&yy)
+            .map(|(x, y)| {
+                let r = (x * x + y * y).sqrt();
+                if r <= 0.5 { r } else { 0.0 }
+            })
+            .collect();
+        let mut radius = ifftshift(&radius, n, n);
+        radius[0] = 1.0;
+        let mut log_gabor: Vec<f32> = radius
+            .iter()
+            .map(|r| (-(r / OMEGA_0).ln().powi(2) / (2.0 * SIGMA_F * SIGMA_F)).exp())
+            .collect();
+        log_gabor[0] = 0.0;
+        // Centre bias on the (meshgrid * 256 + 1) coordinates.
+        let centre_bias = xx
+            .iter()
+            .zip(&yy)
+            .map(|(x, y)| {
+                let (cx, cy) = (x * n as f32 + 1.0, y * n as f32 + 1.0);
+                (-(cx * cx + cy * cy) / (SIGMA_D * SIGMA_D)).exp()
+            })
+            .collect();
+        Tables {
+            fft: Fft2::new(n, n),
+            log_gabor,
+            centre_bias,
+        }
+    })
+}
+
+/// pyiqa's `sdsp` of a `[N, 3, H, W]` batch in `[0, 255]`: `[N, 1, H, W]` saliency in
+/// `[0, 1]`.
+fn sdsp(x: Tensor<4>) -> Tensor<4> {
+    let device = x.device();
+    let [batch, _, h, w] = x.dims();
+    let n = SALIENCY_SIZE;
+    // pyiqa rescales by data_range (255) and back; kept for its rounding.
+    let x = x.div_scalar(255.0).mul_scalar(255.0);
+    let x = interpolate(
+        x,
+        InterpolateOptions::new(InterpolateMode::Bilinear)
+            .with_align_corners(false)
+            .with_output_size([n, n]),
+    );
+    let lab = rgb_to_lab(x.div_scalar(255.0));
+
+    // Frequency part: |ifft2(fft2(lab) * log_gabor).real| over the channels. The filter is
+    // real and even, so it maps real planes to real planes: two planes go through one
+    // complex FFT as real and imaginary parts.
+    let tables = tables();
+    let planes = lab
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap();
+    let plane_count = batch * 3;
+    let pairs: Vec<Vec<C32>> = (0..plane_count.div_ceil(2))
+        .map(|p| {
+            let re = &planes[2 * p * n * n..][..n * n];
+            let im = (2 * p + 1 < plane_count).then(|| &planes[(2 * p + 1) * n * n..][..n * n]);
+            (0..n * n)
+                .map(|i| C32::new(re[i], im.map_or(0.0, |im| im[i])))
+                .collect()
+        })
+        .collect();
+    let filter_pair = |mut plane: Vec<C32>| {
+        let mut work = Vec::new();
+        tables.fft.forward(&mut plane, &mut work);
+        for (z, g) in plane.iter_mut().zip(&tables.log_gabor) {
+            *z *= g;
+        }
+        tables.fft.inverse(&mut plane, &mut work);
+        plane
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let filtered: Vec<Vec<C32>> = {
+        use rayon::prelude::*;
+        pairs.into_par_iter().map(filter_pair).collect()
+    };
+    #[cfg(target_arch = "wasm32")]
+    let filtered: Vec<Vec<C32>> = pairs.into_iter().map(filter_pair).collect();
+    let plane = |index: usize| -> Vec<f32> {
+        let pair = &filtered[index / 2];
+        if index % 2 == 0 {
+            pair.iter().map(|z| z.re).collect()
+        } else {
+            pair.iter().map(|z| z.im).collect()
+        }
+    };
+    let mut frequency = Vec::with_capacity(batch * n * n);
+    for image in 0..batch {
+        let channels: Vec<Vec<f32>> = (0..3).map(|c| plane(image * 3 + c)).collect();
+        frequency.extend((0..n * n).map(|i| {
+            let sum: f32 = channels.iter().map(|c| c[i] * c[i]).sum();
+            (sum + EPS).sqrt()
+        }));
+    }
+    let s_f = Tensor::<4>::from_data(TensorData::new(frequency, [batch, 1, n, n]), &device);
+    let s_d = Tensor::<4>::from_data(
+        TensorData::new(tables.centre_bias.clone(), [1, 1, n, n]),
+        &device,
+    );
+
+    // Colour part: warm colours attract, from the min-max normalised a and b.
+    let normalized = min_max(lab);
+    let ab = normalized.slice([0..batch, 1..3, 0..n, 0..n]);
+    let norm = ab.powi_scalar(2).sum_dim(1);
+    let s_c = (norm.neg() / (SIGMA_C * SIGMA_C)).exp().neg().add_scalar(1.0);
+
+    let saliency = s_f * s_d * s_c;
+    let saliency = interpolate(
+        saliency,
+        InterpolateOptions::new(InterpolateMode::Bilinear)
+            .with_align_corners(true)
+            .with_output_size([h, w]),
+    );
+    min_max(saliency)
+}
+
+/// `(x - min) / (max - min + EPS)` per image and channel.
+fn min_max(x: Tensor<4>) -> Tensor<4> {
+    let min = x.clone().min_dims(&[2, 3]);
+    let max = x.clone().max_dims(&[2, 3]);
+    (x - min.clone()) / (max - min).add_scalar(EPS)
+}
+
+/// pyiqa's `rgb2lab` (sRGB to XYZ to CIELAB, D50 white, 2° observer) of RGB in `[0, 1]`.
+fn rgb_to_lab(x: Tensor<4>) -> Tensor<4> {
+    let linear = x
+        .clone()
+        .div_scalar(12.92)
+        .mask_where(
+            x.clone().greater_elem(0.04045),
+            x.clone().add_scalar(0.055).div_scalar(1.055).powf_scalar(2.4),
+        );
+    let white = [0.964_211_99_f32, 1.0, 0.825_188_3];
+    let xyz = [
+        [0.412_456_4, 0.357_576_1, 0.180_437_5],
+        [0.212_672_9, 0.715_152_2, 0.072_175_0],
+        [0.019_333_9, 0.119_192_0, 0.950_304_1],
+    ];
+    let f = |c: usize| {
+        let t = mix(linear.clone(), xyz[c], 0.0).div_scalar(white[c]);
+        let cube_root = t.clone().add_scalar(EPS).powf_scalar(1.0 / 3.0);
+        t.clone()
+            .mul_scalar(903.3)
+            .add_scalar(16.0)
+            .div_scalar(116.0)
+            .mask_where(t.greater_elem(0.008856), cube_root)
+    };
+    let (fx, fy, fz) = (f(0), f(1), f(2));
+    Tensor::cat(
+        vec![
+            fy.clone().mul_scalar(116.0).add_scalar(-16.0),
+            (fx * 500.0) - fy.clone() * 500.0,
+            (fy * 200.0) - fz * 200.0,
+        ],
+        1,
+    )
+}
