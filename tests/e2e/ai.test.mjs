@@ -2,7 +2,8 @@
 // demo by the setup) is added in the model manager and runs in the worker; auto-labelling
 // person.jpg finds the "Normal" person Ultralytics finds (IoU ≥ 0.9 with its box);
 // auto-labelling the folder is cancelled half-way with finished images kept whole; the filter
-// lists only the images with a confident "Normal" and re-filters from its cache; a broken
+// lists only the images with a confident "Normal" and re-filters from its cache, and combines
+// with a quality rule ("sharp images with a person"); a broken
 // model file is refused with a clear message and changes nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -141,7 +142,31 @@ test('add the demo model, label person.jpg, cancel a folder run, filter, refuse 
       await page.getByTestId('filter-min').dispatchEvent('change');
       await page.getByTestId('run-filter').click();
       await waitForMessage(page, /\(9 answered from the cache\)/, 10_000);
+      const people = await listed();
       await page.getByTestId('clear-filter').click();
+      assert.equal((await listed()).length, 9);
+
+      // Filters combine: a quality rule with the detections ("sharp images with a person").
+      await page.getByTestId('quality-toggle').click();
+      await page.getByTestId('quality-run').click();
+      await waitForMessage(page, /Scored 9 image\(s\)/);
+      const blur = await page.$$eval('[data-testid="image-item"]', (rows) => Object.fromEntries(rows.map((r) =>
+        [r.title, Number(r.querySelector('[data-metric="blur_effect"]').dataset.value)])));
+      const median = Object.values(blur).sort((a, b) => a - b)[4];
+      const sharp = Object.keys(blur).filter((n) => blur[n] <= median);
+      await page.getByTestId('quality-add-rule').click();
+      await page.getByTestId('rule-threshold').fill(String(median));
+      await page.getByTestId('rule-threshold').press('Enter');
+      await page.getByTestId('quality-only-matching').check();
+      await page.waitForFunction(() => document.querySelector('[data-testid="image-count"]')?.textContent === '5 of 9');
+      await page.getByTestId('run-filter').click();
+      await waitForMessage(page, /\(9 answered from the cache\)/, 10_000);
+      const both = people.filter((n) => sharp.includes(n)).sort();
+      assert.ok(both.length > 0 && both.length < people.length, `${both} of ${people}`);
+      await page.waitForFunction((n) => document.querySelector('[data-testid="image-count"]')?.textContent === `${n} of 9`, both.length);
+      assert.deepEqual(await listed(), both, 'the list shows what both filters keep');
+      await page.getByTestId('clear-filter').click();
+      await page.getByTestId('quality-clear').click();
       assert.equal((await listed()).length, 9);
 
       // A broken model file: refused, named, nothing changed.

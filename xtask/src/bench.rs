@@ -271,7 +271,7 @@ fn ensure_venv(env: &Env) -> Result<PathBuf, String> {
 
 /// The python of virtual environment `name` under the cache, made and filled with
 /// `packages` from PyPI unless `check` already imports there.
-fn python_env(
+pub(crate) fn python_env(
     env: &Env,
     name: &str,
     check: &str,
@@ -325,7 +325,7 @@ fn criterion_mean_ms(target_dir: &Path, name: &str) -> Option<f64> {
 
 /// The first number after `"key":` in a JSON text (xtask has no JSON parser on purpose: it
 /// builds in seconds with std alone).
-fn json_number(text: &str, key: &str) -> Option<f64> {
+pub(crate) fn json_number(text: &str, key: &str) -> Option<f64> {
     let start = text.find(&format!("\"{key}\""))? + key.len() + 2;
     let rest = text[start..].trim_start().strip_prefix(':')?.trim_start();
     let end = rest

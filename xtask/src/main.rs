@@ -9,6 +9,8 @@
 //! cargo xtask build              set up and build the app into dist/; prints the wasm sizes
 //!                                and fails when the app wasm is over its gzip budget
 //! cargo xtask bench              forward time per image against onnxruntime, as ratios
+//! cargo xtask bench-quality      time per image of each quality metric against pyiqa and
+//!                                scikit-image (speed-ups, peak memory), and on wgpu
 //! cargo xtask size [DIST]        raw and gzip size of the built app and worker wasm (dist/ by
 //!                                default); fails when the app wasm is over its gzip budget
 //! ```
@@ -18,6 +20,7 @@
 //! the clone, so fresh clones (CI) reuse earlier builds.
 
 mod bench;
+mod bench_quality;
 mod setup;
 mod steps;
 mod wasm_size;
@@ -52,9 +55,10 @@ fn main() -> ExitCode {
         Some("bench") => setup::build_tools(&env)
             .and_then(|()| setup::test_tools(&env))
             .and_then(|()| bench::bench(&env)),
+        Some("bench-quality") => bench_quality::bench_quality(&env),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve [--port N] | test | setup | build | bench | size [DIST]>"
+                "usage: cargo xtask <serve [--port N] | test | setup | build | bench | bench-quality | size [DIST]>"
             );
             return ExitCode::from(2);
         }

@@ -166,7 +166,7 @@ fn ensure_npm_tools(env: &Env) -> Result<(), String> {
     crate::steps::run_command(&mut command)
 }
 
-fn ensure_debian_packages(packages: &[&str]) -> Result<(), String> {
+pub(crate) fn ensure_debian_packages(packages: &[&str]) -> Result<(), String> {
     let missing: Vec<&str> = packages
         .iter()
         .copied()

@@ -74,7 +74,13 @@ fn check(metric: Metric) {
         }
     }
     println!("{}:\n{}", metric.name(), report.join("\n"));
-    assert_eq!(failures, 0, "{} differs from OpenCV:\n{}", metric.name(), report.join("\n"));
+    assert_eq!(
+        failures,
+        0,
+        "{} differs from OpenCV:\n{}",
+        metric.name(),
+        report.join("\n")
+    );
 }
 
 macro_rules! agrees {
@@ -102,8 +108,13 @@ fn black_then_white(width: usize, height: usize, black_columns: usize) -> Qualit
         .flat_map(|_| (0..width).map(|c| if c < black_columns { 0 } else { 255 }))
         .flat_map(|v| [v; 3])
         .collect();
-    QualityImage::from_rgb8(&pixels, width, height, &ComputeDevice::cpu().unwrap().device)
-        .unwrap()
+    QualityImage::from_rgb8(
+        &pixels,
+        width,
+        height,
+        &ComputeDevice::cpu().unwrap().device,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -121,28 +132,4 @@ fn black_and_half_black_images() {
     assert_eq!(score(Metric::BrightFraction, &half), 0.5);
     assert!((score(Metric::MeanLuminance, &half) - 0.5).abs() < 1e-12);
     assert!((score(Metric::RmsContrast, &half) - 0.5).abs() < 1e-12);
-}
-
-#[test]
-#[ignore]
-fn tmp_timing() {
-    let x = image("astronaut", "ref");
-    for round in 0..1 {
-        for imp in ["env"] {
-            score(Metric::BlurEffect, &x, None).unwrap();
-            let start = Instant::now();
-            for _ in 0..20 {
-                score(Metric::BlurEffect, &x, None).unwrap();
-            }
-            println!("{round} {imp} {:.2} ms", start.elapsed().as_secs_f64() * 1e3 / 20.0);
-        }
-    }
-    for metric in [Metric::Entropy, Metric::LaplacianVariance, Metric::DarkFraction] {
-        score(metric, &x, None).unwrap();
-        let start = Instant::now();
-        for _ in 0..20 {
-            score(metric, &x, None).unwrap();
-        }
-        println!("{} {:.2} ms", metric.name(), start.elapsed().as_secs_f64() * 1e3 / 20.0);
-    }
 }

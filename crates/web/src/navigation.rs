@@ -172,11 +172,15 @@ impl Navigation {
         })
     }
 
-    /// How the worker finds `entry`: its stored bytes, else its URL (absolute, since the
-    /// worker resolves against its own script).
+    /// How the worker finds `entry`: its stored bytes (stored at import, or since), else its
+    /// URL (absolute, since the worker resolves against its own script).
     pub fn image_ref(&self, entry: &ImageEntry) -> ImageRef {
-        let source = match &entry.blob_key {
-            Some(key) => ImageSource::Stored { key: key.clone() },
+        let key = entry
+            .blob_key
+            .clone()
+            .or_else(|| self.pipeline.stored_key(&entry.path));
+        let source = match key {
+            Some(key) => ImageSource::Stored { key },
             None => {
                 let relative = image_url(&self.manifest_url.get_untracked(), &entry.path);
                 let absolute = web_sys::window()

@@ -91,8 +91,8 @@ fn cpu() -> Result<ComputeDevice, WorkerError> {
     })
 }
 
-/// One decoded image's scores (finite ones; a metric that fails or gives NaN fails the
-/// image, naming the metric) and hash.
+/// One decoded image's scores and hash. A metric that fails fails the image, naming the
+/// metric; one that is undefined for it (a flat image has no blur effect: 0/0) is left out.
 fn scored(
     pixels: &image::RgbImage,
     metrics: &[Metric],
@@ -108,10 +108,9 @@ fn scored(
     let mut scores = Scores::new();
     for &metric in metrics {
         let value = score(metric, &image, None).map_err(|e| failed(metric, e.to_string()))?;
-        if !value.is_finite() {
-            return Err(failed(metric, format!("not a number ({value})")));
+        if value.is_finite() {
+            scores.insert(metric, value);
         }
-        scores.insert(metric, value);
     }
     let phash = hash.then(|| duplicates::perceptual_hash(&image));
     Ok(ImageQuality { scores, phash })

@@ -25,6 +25,21 @@ function chunk(type, data) {
   return out;
 }
 
+/** The PNG of `raw` (filter-byte-prefixed RGB rows) as `width`×`height` 8-bit RGB. */
+function encodePng(width, height, raw) {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw, { level: 1 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
 /** An RGB PNG of `width`×`height`: a gradient tinted by `seed`, with the seed's bits as a
  *  row of blocks so no two images are alike; with `noise`, random pixels instead, which no
  *  codec or store compresses (photo-like bytes). */
@@ -48,17 +63,7 @@ export function png(width, height, seed, { noise = false } = {}) {
       raw[i + 2] = (seed * 37) & 255;
     }
   }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = 2; // RGB
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(raw, { level: 1 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return encodePng(width, height, raw);
 }
 
 /** A PNG whose header claims `width`×`height` (a decompression bomb's header). */
@@ -132,3 +137,15 @@ export async function writeBadImages(dir, demoJpeg) {
 }
 
 export { copyFile };
+
+/** An RGB PNG of `width`×`height` whose pixel (x, y) is `colour(x, y)` → `[r, g, b]`. */
+export function pngOf(width, height, colour) {
+  const row = 1 + width * 3;
+  const raw = Buffer.alloc(row * height);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      raw.set(colour(x, y).map((v) => Math.max(0, Math.min(255, Math.round(v)))), y * row + 1 + x * 3);
+    }
+  }
+  return encodePng(width, height, raw);
+}

@@ -28,10 +28,10 @@ const BRIGHT: usize = 250;
 /// Dark and bright clipping and the mean luminance of `x` (`[1, 3, H, W]`, RGB in `[0, 1]`).
 ///
 /// Luminance is OpenCV's 8-bit grey (BT.601 `0.299 R + 0.587 G + 0.114 B` on `0..=255`,
-/// rounded as `cvtColor` rounds; see [`cv_grey`]). `dark_fraction` counts grey levels
+/// rounded as `cvtColor` rounds; see [`cv_grey_unfloored`]). `dark_fraction` counts grey levels
 /// `<= 5`, `bright_fraction` levels `>= 250`; `mean_luminance` is the mean level / 255.
 pub fn exposure(x: Tensor<4>) -> Exposure {
-    let counts = histogram(cv_grey(x), 0, 256);
+    let counts = histogram(cv_grey_unfloored(x), 0, 256);
     let total = counts.iter().sum::<u64>() as f64;
     let (mean, _) = moments(&counts, 0);
     Exposure {
@@ -42,44 +42,57 @@ pub fn exposure(x: Tensor<4>) -> Exposure {
 }
 
 /// RMS contrast: the population standard deviation of the grey image scaled to `[0, 1]`
-/// (numpy's `(gray / 255).std()` on OpenCV's 8-bit grey, see [`cv_grey`]).
+/// (numpy's `(gray / 255).std()` on OpenCV's 8-bit grey, see [`cv_grey_unfloored`]).
 pub fn rms_contrast(x: Tensor<4>) -> f64 {
-    let (_, variance) = moments(&histogram(cv_grey(x), 0, 256), 0);
+    let (_, variance) = moments(&histogram(cv_grey_unfloored(x), 0, 256), 0);
     variance.sqrt() / 255.0
 }
 
-/// OpenCV's `cvtColor(RGB2GRAY)` on 8-bit pixels: `(9798 R + 19235 G + 3735 B + 2^14) >> 15`,
-/// BT.601's 0.299 / 0.587 / 0.114 in 15-bit fixed point, checked equal to OpenCV 5.1 on all
-/// 2^24 colours. (This differs from `round(0.299 R + 0.587 G + 0.114 B)` on about one pixel
-/// in a thousand.) `x` is `[N, 3, H, W]` RGB in `[0, 1]` holding 8-bit values; the result is
-/// `[N, 1, H, W]` grey levels `0..=255`. Every step is exact in f32 (integers below 2^24).
-pub(super) fn cv_grey(x: Tensor<4>) -> Tensor<4> {
-    let bytes = (x * 255.0).round();
-    mix(bytes, [9798.0, 19235.0, 3735.0], 16384.0)
-        .div_scalar(32768.0)
-        .floor()
+/// OpenCV's `cvtColor(RGB2GRAY)` on 8-bit pixels, `(9798 R + 19235 G + 3735 B + 2^14) >> 15`
+/// (BT.601's 0.299 / 0.587 / 0.114 in 15-bit fixed point; checked equal to OpenCV 5.1 on all
+/// 2^24 colours, and differing from `round(0.299 R + 0.587 G + 0.114 B)` on about one pixel
+/// in a thousand), before the shift drops the fraction: `[N, 1, H, W]`, whose integer part
+/// is the grey level `0..=255`. `x` is `[N, 3, H, W]`, RGB in `[0, 1]` holding 8-bit values.
+///
+/// Exact in f32: `fl(fl(v / 255) * 255) == v` for every byte `v`, and every partial sum is a
+/// multiple of 2^-15 below 256. The floor is left to the caller (a histogram's cast to
+/// integers truncates; [`cv_grey`] casts): flex rounds and floors far slower than it casts.
+pub(super) fn cv_grey_unfloored(x: Tensor<4>) -> Tensor<4> {
+    const ONE: f32 = 32768.0;
+    mix(x * 255.0, [9798.0 / ONE, 19235.0 / ONE, 3735.0 / ONE], 0.5)
 }
 
-/// Counts of the integer values of `values` in `lowest..lowest + bins` (values outside are
-/// clamped into the end bins), on the device; only the `bins` counts come back.
+/// OpenCV's 8-bit grey levels `0..=255` as floats (see [`cv_grey_unfloored`]).
+pub(super) fn cv_grey(x: Tensor<4>) -> Tensor<4> {
+    // Truncation is the floor: the values are positive.
+    cv_grey_unfloored(x).int().float()
+}
+
+/// How many pixels of `values` fall in each of `bins` unit bins starting at `lowest`: bin
+/// `k` counts `floor(v - lowest) == k` (values outside are clamped into the end bins).
+/// Counted on the device with a scatter-add; only the `bins` counts come back.
 pub(super) fn histogram(values: Tensor<4>, lowest: i64, bins: usize) -> Vec<u64> {
-    let [n, c, h, w] = values.dims();
+    let len = values.shape().num_elements();
     let device = values.device();
-    // One histogram per pixel column, summed after: backends that walk the scatter axis
-    // serially (one unit per output column) then still run in parallel over the columns.
+    // A few partial histograms side by side, summed after: backends that walk the scatter
+    // axis serially (one unit per output column) still run that many in parallel, and on
+    // the CPU a narrow table stays in cache (512 columns of 2041 bins took 3x longer).
+    let columns = [64, 32, 16, 8, 4, 2, 1]
+        .into_iter()
+        .find(|&c| len.is_multiple_of(c))
+        .unwrap_or(1);
     let index = values
-        .reshape([n * c * h, w])
+        .reshape([len / columns, columns])
         .sub_scalar(lowest as f32)
         .clamp(0.0, (bins - 1) as f32)
         .int();
-    let ones = Tensor::<2, Int>::ones([n * c * h, w], &device);
-    let counts = Tensor::<2, Int>::zeros([bins, w], &device)
+    let ones = Tensor::<2, Int>::ones([len / columns, columns], &device);
+    let counts = Tensor::<2, Int>::zeros([bins, columns], &device)
         .scatter(0, index, ones, IndexingUpdateOp::Add)
         .sum_dim(1);
     counts
         .into_data()
-        .convert::<i64>()
-        .to_vec::<i64>()
+        .try_into_vec_as::<i64>()
         .expect("an int tensor's data")
         .into_iter()
         .map(|c| c as u64)

@@ -1,15 +1,19 @@
 //! FSIM as pyiqa's `fsim` computes it (`archs/fsim_arch.py`, after piq).
 
-use std::collections::HashMap;
 use std::f64::consts::PI;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use burn::tensor::module::{avg_pool2d, conv2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 
-use super::color::yiq;
-use super::spectral::{C32, Fft2, ifftshift, meshgrid};
+use super::spectral::{C32, Fft2, grid_axis};
+
+/// How many image sizes keep their filter bank.
+const BANKS_KEPT: usize = 4;
+
+/// Pixels per block in the phase-congruency loop.
+const BLOCK: usize = 64;
 
 /// `torch.finfo(torch.float32).eps`, pyiqa's `EPS` in `similarity_map`, `gradient_map` and
 /// the phase congruency.
@@ -48,16 +52,14 @@ const LAMBDA: f32 = 0.03;
 pub fn fsim(x: Tensor<4>, y: Tensor<4>) -> f64 {
     let [_, _, h, w] = x.dims();
     let k = pool_size(h, w);
-    let prepare = |t: Tensor<4>| {
-        let t = t * 255.0;
-        if k > 1 {
-            avg_pool2d(t, AvgPoolOptions::new([k, k]))
-        } else {
-            t
-        }
+    // x 255, average pooling and YIQ commute (all linear): pooling first is cheapest.
+    let channels = |t: Tensor<4>| {
+        let yiq = mix(mean_pool(t, k), YIQ, 255.0, None);
+        let [_, _, h, w] = yiq.dims();
+        [0, 1, 2].map(|c| yiq.clone().slice([0..1, c..c + 1, 0..h, 0..w]))
     };
-    let [x_lum, x_i, x_q] = yiq(prepare(x));
-    let [y_lum, y_i, y_q] = yiq(prepare(y));
+    let [x_lum, x_i, x_q] = channels(x);
+    let [y_lum, y_i, y_q] = channels(y);
 
     let [pc_x, pc_y] = phase_congruency([x_lum.clone(), y_lum.clone()]);
     let [grad_x, grad_y] = gradient_magnitude([x_lum, y_lum]);
@@ -76,6 +78,52 @@ pub fn fsim(x: Tensor<4>, y: Tensor<4>) -> f64 {
 /// pyiqa's downsampling factor `max(1, round(min(H, W) / 256))`, Python's round.
 pub(super) fn pool_size(h: usize, w: usize) -> usize {
     ((h.min(w) as f64 / 256.0).round_ties_even() as usize).max(1)
+}
+
+/// pyiqa's `rgb2yiq` matrix (rows: Y, I, Q).
+const YIQ: [[f32; 3]; 3] = [
+    [0.299, 0.587, 0.114],
+    [0.5959, -0.2746, -0.3213],
+    [0.2115, -0.5227, 0.3112],
+];
+
+/// `scale * matrix · x (+ bias)` over the channels of an `[N, 3, H, W]` tensor, as a 1×1
+/// convolution (one pass instead of slices, products and sums per channel).
+pub(super) fn mix(
+    x: Tensor<4>,
+    matrix: [[f32; 3]; 3],
+    scale: f32,
+    bias: Option<[f32; 3]>,
+) -> Tensor<4> {
+    let device = x.device();
+    let weights: Vec<f32> = matrix.iter().flatten().map(|m| m * scale).collect();
+    let weights = Tensor::from_data(TensorData::new(weights, [3, 3, 1, 1]), &device);
+    let bias = bias.map(|b| Tensor::from_data(TensorData::new(b.to_vec(), [3]), &device));
+    conv2d(
+        x,
+        weights,
+        bias,
+        ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+    )
+}
+
+/// `avg_pool2d(x, k)` (stride `k`, no padding, remainder dropped; nothing for `k = 1`) of
+/// every channel, as a strided convolution with a `k * k` box of `1 / k²`: the same values,
+/// and on burn's CPU backend several times faster than its `avg_pool2d`.
+pub(super) fn mean_pool(x: Tensor<4>, k: usize) -> Tensor<4> {
+    if k == 1 {
+        return x;
+    }
+    let [n, c, h, w] = x.dims();
+    let weight = Tensor::full([1, 1, k, k], 1.0 / (k * k) as f32, &x.device());
+    let pooled = conv2d(
+        x.reshape([n * c, 1, h, w]),
+        weight,
+        None,
+        ConvOptions::new([k, k], [0, 0], [1, 1], 1),
+    );
+    let [_, _, ph, pw] = pooled.dims();
+    pooled.reshape([n, c, ph, pw])
 }
 
 /// pyiqa's `similarity_map(x, y, c)`: `(2 x y + c) / (x² + y² + c + EPS)`.
@@ -102,11 +150,7 @@ pub(super) fn gradient_magnitude([a, b]: [Tensor<4>; 2]) -> [Tensor<4>; 2] {
         None,
         ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
     );
-    let magnitude = grads
-        .powi_scalar(2)
-        .sum_dim(1)
-        .add_scalar(EPS)
-        .sqrt();
+    let magnitude = grads.powi_scalar(2).sum_dim(1).add_scalar(EPS).sqrt();
     let [n, _, h, w] = magnitude.dims();
     let half = n / 2;
     [
@@ -130,132 +174,159 @@ struct Bank {
     sum_ai_aj: [f64; ORIENTATIONS],
 }
 
-/// The bank for `h * w`, built once per size.
+/// The bank for `h * w`: built once per size and kept for the last [`BANKS_KEPT`] sizes
+/// (a bank is `16 h w` floats; photos come in many sizes).
 fn bank(h: usize, w: usize) -> Arc<Bank> {
-    static BANKS: OnceLock<Mutex<HashMap<(usize, usize), Arc<Bank>>>> = OnceLock::new();
+    type Banks = Vec<((usize, usize), Arc<Bank>)>;
+    static BANKS: OnceLock<Mutex<Banks>> = OnceLock::new();
     let banks = BANKS.get_or_init(Default::default);
-    if let Some(bank) = banks.lock().unwrap().get(&(h, w)) {
-        return bank.clone();
+    let find = |banks: &mut Banks| {
+        let i = banks.iter().position(|(size, _)| *size == (h, w))?;
+        // Most recently used last.
+        let entry = banks.remove(i);
+        let bank = entry.1.clone();
+        banks.push(entry);
+        Some(bank)
+    };
+    if let Some(bank) = find(&mut banks.lock().unwrap()) {
+        return bank;
     }
     let bank = Arc::new(build_bank(h, w));
-    banks.lock().unwrap().insert((h, w), bank.clone());
+    let mut banks = banks.lock().unwrap();
+    if let Some(built) = find(&mut banks) {
+        return built;
+    }
+    if banks.len() == BANKS_KEPT {
+        banks.remove(0);
+    }
+    banks.push(((h, w), bank.clone()));
     bank
 }
 
-/// pyiqa's `_construct_filters` (f32, as torch builds it) and the filter sums of
-/// `_phase_congruency`.
+/// pyiqa's `_construct_filters` and the filter sums of `_phase_congruency`, built directly
+/// in the transposed layout (`c * h + r`) the filtering uses.
 fn build_bank(h: usize, w: usize) -> Bank {
     let n = h * w;
-    let (grid_x, grid_y) = meshgrid(h, w);
-    let radius_centred: Vec<f32> = grid_x
-        .iter()
-        .zip(&grid_y)
-        .map(|(x, y)| (x * x + y * y).sqrt())
-        .collect();
-    let theta: Vec<f32> = grid_x.iter().zip(&grid_y).map(|(x, y)| (-y).atan2(*x)).collect();
-    let mut radius = ifftshift(&radius_centred, h, w);
-    let theta = ifftshift(&theta, h, w);
-    // No log of 0 at the DC term (zeroed in every filter below).
-    radius[0] = 1.0;
+    let (axis_h, axis_w) = (grid_axis(h), grid_axis(w));
+    // pyiqa's radius and angle grids after `ifftshift` (zero frequency at [0, 0]); the
+    // rows' coordinate is its `grid_x`, the columns' its `grid_y`.
+    let columns = par_map(w, |c| {
+        let y = axis_w[(c + w / 2) % w];
+        (0..h)
+            .map(|r| {
+                let x = axis_h[(r + h / 2) % h];
+                let radius = (x * x + y * y).sqrt();
+                // Butterworth low-pass (cutoff 0.45, order 15) so that no filter reaches the
+                // FFT's corners.
+                let low_pass = 1.0 / (1.0 + (radius / 0.45).powi(30));
+                // pyiqa sets the DC radius to 1 (no log of 0; the filters are zeroed there).
+                let radius = if r == 0 && c == 0 { 1.0 } else { radius };
+                [radius, (-y).atan2(x), low_pass]
+            })
+            .collect::<Vec<_>>()
+    });
+    let grid: Vec<[f32; 3]> = columns.into_iter().flatten().collect();
 
-    // Butterworth low-pass (cutoff 0.45, order 15) so no filter reaches the FFT's corners.
-    let low_pass: Vec<f32> = radius_centred
-        .iter()
-        .map(|r| 1.0 / (1.0 + (r / 0.45).powi(30)))
-        .collect();
-    let low_pass = ifftshift(&low_pass, h, w);
-
+    // Radial components: a log-Gabor per scale.
     let log_sigma = 2.0 * (SIGMA_F.ln() as f32).powi(2);
-    let radial: Vec<Vec<f32>> = (0..SCALES)
-        .map(|s| {
-            let omega_0 = (1.0 / (MIN_LENGTH * MULT.powi(s as i32))) as f32;
-            let mut g: Vec<f32> = radius
-                .iter()
-                .zip(&low_pass)
-                .map(|(r, lp)| (-(r / omega_0).ln().powi(2) / log_sigma).exp() * lp)
-                .collect();
-            g[0] = 0.0;
-            g
-        })
-        .collect();
-
+    let radial = par_map(SCALES, |s| {
+        let omega_0 = (1.0 / (MIN_LENGTH * MULT.powi(s as i32))) as f32;
+        let mut g: Vec<f32> = grid
+            .iter()
+            .map(|&[r, _, lp]| (-(r / omega_0).ln().powi(2) / log_sigma).exp() * lp)
+            .collect();
+        g[0] = 0.0;
+        g
+    });
+    // Angular components: a Gaussian in the angle from each orientation. pyiqa takes the
+    // angular distance as |atan2| of the sine and cosine differences, which is the
+    // difference wrapped into (-π, π].
     let theta_sigma = (PI / (ORIENTATIONS as f64 * DELTA_THETA)) as f32;
-    let angular: Vec<Vec<f32>> = (0..ORIENTATIONS)
-        .map(|o| {
-            let angle = o as f64 * PI / ORIENTATIONS as f64;
-            let (sin_a, cos_a) = (angle.sin() as f32, angle.cos() as f32);
-            theta
-                .iter()
-                .map(|t| {
-                    let (sin_t, cos_t) = (t.sin(), t.cos());
-                    // Angular distance through atan2 of the sine and cosine differences,
-                    // free of wrap-around.
-                    let ds = sin_t * cos_a - cos_t * sin_a;
-                    let dc = cos_t * cos_a + sin_t * sin_a;
-                    let d_theta = ds.atan2(dc).abs();
-                    (-(d_theta * d_theta) / (2.0 * theta_sigma * theta_sigma)).exp()
-                })
-                .collect()
-        })
-        .collect();
+    let angular = par_map(ORIENTATIONS, |o| {
+        let angle = (o as f64 * PI / ORIENTATIONS as f64) as f32;
+        grid.iter()
+            .map(|&[_, theta, _]| {
+                let mut d = theta - angle;
+                if d <= -std::f32::consts::PI {
+                    d += 2.0 * std::f32::consts::PI;
+                }
+                (-(d * d) / (2.0 * theta_sigma * theta_sigma)).exp()
+            })
+            .collect::<Vec<f32>>()
+    });
 
-    let filters: Vec<Vec<f32>> = (0..ORIENTATIONS)
-        .flat_map(|o| {
-            let spread = &angular[o];
-            radial
-                .iter()
-                .map(move |g| spread.iter().zip(g).map(|(a, b)| a * b).collect())
-        })
-        .collect();
-
-    let fft = Fft2::new(h, w);
-    let mut work = Vec::new();
-    let root_n = (n as f64).sqrt();
-    let spatial: Vec<Vec<f64>> = filters
-        .iter()
-        .map(|f| {
-            let mut plane: Vec<C32> = f.iter().map(|&v| C32::new(v, 0.0)).collect();
-            fft.inverse(&mut plane, &mut work);
-            plane.iter().map(|c| f64::from(c.re) * root_n).collect()
-        })
-        .collect();
-
-    let mut em_n = [0.0; ORIENTATIONS];
-    let mut sum_an2 = [0.0; ORIENTATIONS];
-    let mut sum_ai_aj = [0.0; ORIENTATIONS];
-    for o in 0..ORIENTATIONS {
-        let at = |s: usize| o * SCALES + s;
-        em_n[o] = filters[at(0)].iter().map(|&v| f64::from(v).powi(2)).sum();
-        for s in 0..SCALES {
-            sum_an2[o] += spatial[at(s)].iter().map(|v| v * v).sum::<f64>();
-            for t in s + 1..SCALES {
-                sum_ai_aj[o] += spatial[at(s)]
-                    .iter()
-                    .zip(&spatial[at(t)])
-                    .map(|(a, b)| a * b)
-                    .sum::<f64>();
-            }
-        }
-    }
-    let scale = 1.0 / n as f32;
-    let filters = filters
-        .iter()
-        .map(|f| {
-            let mut t = vec![0f32; n];
-            for (r, row) in f.chunks_exact(w).enumerate() {
-                for (c, &v) in row.iter().enumerate() {
-                    t[c * h + r] = v * scale;
+    // The noise model sums products of the spatial filters `a = Re(ifft2(F)) sqrt(h w)`.
+    // Re(ifft2(F)) is the inverse transform of F's even part `(F(k) + F(-k)) / 2` (F is
+    // real), so by Parseval `Σ_p a_s a_t = Σ_k even_s(k) even_t(k)`: no transforms needed.
+    // The radial parts are even already, so only the angular part is mirrored.
+    let sums = par_map(ORIENTATIONS, |o| {
+        let spread = &angular[o];
+        let (mut em_n, mut an2, mut ai_aj) = (0f64, 0f64, 0f64);
+        for c in 0..w {
+            let mirror_column = &spread[((w - c) % w) * h..][..h];
+            for r in 0..h {
+                let i = c * h + r;
+                let g = [0, 1, 2, 3].map(|s| f64::from(radial[s][i]));
+                em_n += (f64::from(spread[i]) * g[0]).powi(2);
+                let mirrored = mirror_column[if r == 0 { 0 } else { h - r }];
+                let even = (f64::from(spread[i]) + f64::from(mirrored)) / 2.0;
+                let weight = even * even;
+                for s in 0..SCALES {
+                    an2 += weight * g[s] * g[s];
+                    for t in s + 1..SCALES {
+                        ai_aj += weight * g[s] * g[t];
+                    }
                 }
             }
-            t
-        })
-        .collect();
-    Bank {
-        fft,
+        }
+        (em_n, an2, ai_aj)
+    });
+
+    // The filters, scaled by ifft2's `1 / (h w)`.
+    let scale = 1.0 / n as f32;
+    let filters = par_map(ORIENTATIONS * SCALES, |i| {
+        let (spread, g) = (&angular[i / SCALES], &radial[i % SCALES]);
+        spread.iter().zip(g).map(|(a, b)| a * b * scale).collect()
+    });
+    let mut bank = Bank {
+        fft: Fft2::new(h, w),
         filters,
-        em_n,
-        sum_an2,
-        sum_ai_aj,
+        em_n: [0.0; ORIENTATIONS],
+        sum_an2: [0.0; ORIENTATIONS],
+        sum_ai_aj: [0.0; ORIENTATIONS],
+    };
+    for (o, (em_n, an2, ai_aj)) in sums.into_iter().enumerate() {
+        bank.em_n[o] = em_n;
+        bank.sum_an2[o] = an2;
+        bank.sum_ai_aj[o] = ai_aj;
+    }
+    bank
+}
+
+/// `(0..count).map(f)`, spread over the cores natively.
+pub(super) fn par_map<T: Send>(count: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        (0..count).into_par_iter().map(f).collect()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        (0..count).map(f).collect()
+    }
+}
+
+/// Runs `f` compiled for the widest SIMD the CPU has (pulp's run-time dispatch; `f` should
+/// be an `#[inline(always)]` closure), natively; as is in WebAssembly.
+#[inline(always)]
+fn simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        pulp::Arch::new().dispatch(f)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        f()
     }
 }
 
@@ -266,7 +337,11 @@ fn phase_congruency(maps: [Tensor<4>; 2]) -> [Tensor<4>; 2] {
     let n = h * w;
     let bank = bank(h, w);
     let spectra = maps.map(|m| {
-        let plane = m.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        let plane = m
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap();
         let mut plane: Vec<C32> = plane.into_iter().map(|v| C32::new(v, 0.0)).collect();
         let mut spectrum = vec![C32::default(); n];
         bank.fft
@@ -274,17 +349,9 @@ fn phase_congruency(maps: [Tensor<4>; 2]) -> [Tensor<4>; 2] {
         spectrum
     });
     // One task per image and orientation.
-    let tasks: Vec<(usize, usize)> = (0..2)
-        .flat_map(|i| (0..ORIENTATIONS).map(move |o| (i, o)))
-        .collect();
-    let run = |&(i, o): &(usize, usize)| orientation_energy(&spectra[i], o, &bank);
-    #[cfg(not(target_arch = "wasm32"))]
-    let results: Vec<(Vec<f32>, Vec<f32>)> = {
-        use rayon::prelude::*;
-        tasks.par_iter().map(run).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let results: Vec<(Vec<f32>, Vec<f32>)> = tasks.iter().map(run).collect();
+    let results = par_map(2 * ORIENTATIONS, |task| {
+        orientation_energy(&spectra[task / ORIENTATIONS], task % ORIENTATIONS, &bank)
+    });
 
     let mut results = results.into_iter();
     [(); 2].map(|()| {
@@ -328,33 +395,69 @@ fn orientation_energy(spectrum: &[C32], o: usize, bank: &Bank) -> (Vec<f32>, Vec
         })
         .collect();
 
+    // Per pixel, in blocks of plain arrays (which the compiler vectorises).
     let mut energy = vec![0f32; n];
     let mut amplitude = vec![0f32; n];
-    let mut small_scale = vec![0f32; n];
-    let [r0, r1, r2, r3] = [0, 1, 2, 3].map(|s| &responses[s][..]);
-    for i in 0..n {
-        let r = [r0[i], r1[i], r2[i], r3[i]];
-        let sum_even: f32 = r.iter().map(|z| z.re).sum();
-        let sum_odd: f32 = r.iter().map(|z| z.im).sum();
-        let norm = (sum_even * sum_even + sum_odd * sum_odd).sqrt() + EPS;
-        let (mean_e, mean_o) = (sum_even / norm, sum_odd / norm);
-        // Σ_s A_s (cos Δφ - |sin Δφ|) through dot and cross products with the mean phase.
-        energy[i] = r
-            .iter()
-            .map(|z| z.re * mean_e + z.im * mean_o - (z.re * mean_o - z.im * mean_e).abs())
-            .sum();
-        amplitude[i] = r.iter().map(|z| (z.re * z.re + z.im * z.im).sqrt()).sum();
-        small_scale[i] = (r[0].re * r[0].re + r[0].im * r[0].im).sqrt().powi(2);
-    }
+    // The squared amplitudes at the smallest scale, as bits: non-negative floats sort as
+    // their bits do.
+    let mut small_scale = vec![0u32; n];
+    simd(
+        #[inline(always)]
+        || {
+            for start in (0..n).step_by(BLOCK) {
+                let len = BLOCK.min(n - start);
+                let mut re = [[0f32; BLOCK]; SCALES];
+                let mut im = [[0f32; BLOCK]; SCALES];
+                for (s, response) in responses.iter().enumerate() {
+                    for (j, z) in response[start..start + len].iter().enumerate() {
+                        re[s][j] = z.re;
+                        im[s][j] = z.im;
+                    }
+                }
+                let mut sum_even = [0f32; BLOCK];
+                let mut sum_odd = [0f32; BLOCK];
+                let mut amp = [0f32; BLOCK];
+                for s in 0..SCALES {
+                    for j in 0..BLOCK {
+                        sum_even[j] += re[s][j];
+                        sum_odd[j] += im[s][j];
+                        amp[j] += (re[s][j] * re[s][j] + im[s][j] * im[s][j]).sqrt();
+                    }
+                }
+                // The weighted mean phase, as a unit vector.
+                let mut mean_e = [0f32; BLOCK];
+                let mut mean_o = [0f32; BLOCK];
+                for j in 0..BLOCK {
+                    let norm = (sum_even[j] * sum_even[j] + sum_odd[j] * sum_odd[j]).sqrt() + EPS;
+                    mean_e[j] = sum_even[j] / norm;
+                    mean_o[j] = sum_odd[j] / norm;
+                }
+                // Σ_s A_s (cos Δφ - |sin Δφ|) through dot and cross products with the mean phase.
+                let mut en = [0f32; BLOCK];
+                for s in 0..SCALES {
+                    for j in 0..BLOCK {
+                        let (e, o) = (re[s][j], im[s][j]);
+                        en[j] +=
+                            e * mean_e[j] + o * mean_o[j] - (e * mean_o[j] - o * mean_e[j]).abs();
+                    }
+                }
+                energy[start..start + len].copy_from_slice(&en[..len]);
+                amplitude[start..start + len].copy_from_slice(&amp[..len]);
+                for j in 0..len {
+                    small_scale[start + j] = (re[0][j] * re[0][j] + im[0][j] * im[0][j]).to_bits();
+                }
+            }
+        },
+    );
 
     // Noise: the median squared amplitude at the smallest scale (a Rayleigh's, so
     // mean = -median / ln 0.5), over the smallest filter's power. torch.median takes the
     // lower of the two middle values.
-    let (_, median, _) = small_scale.select_nth_unstable_by((n - 1) / 2, f32::total_cmp);
-    let mean_e2n = -f64::from(*median) / 0.5f64.ln();
+    let (_, median, _) = small_scale.select_nth_unstable((n - 1) / 2);
+    let median = f32::from_bits(*median);
+    let mean_e2n = -f64::from(median) / 0.5f64.ln();
     let noise_power = mean_e2n / bank.em_n[o];
-    let noise_energy2 =
-        2.0 * noise_power * bank.sum_an2[o] + 4.0 * noise_power * bank.sum_ai_aj[o];
+    let noise_energy2 = 2.0 * noise_power * bank.sum_an2[o] + 4.0 * noise_power * bank.sum_ai_aj[o];
     let tau = (noise_energy2 / 2.0).sqrt();
     let noise_energy = tau * (PI / 2.0).sqrt();
     let noise_sigma = ((2.0 - PI / 2.0) * tau * tau).sqrt();
@@ -364,108 +467,4 @@ fn orientation_energy(spectrum: &[C32], o: usize, bank: &Bank) -> (Vec<f32>, Vec
         *e = (*e - threshold).max(0.0);
     }
     (energy, amplitude)
-}
-
-#[cfg(test)]
-mod fft_timing_tmp {
-    #[test]
-    #[ignore]
-    fn time_fft_sizes() {
-        use crate::quality::spectral::{C32, Fft2};
-        for (h, w) in [(256, 256), (200, 300), (300, 451), (300, 450), (300, 452)] {
-            let fft = Fft2::new(h, w);
-            let mut work = Vec::new();
-            let mut plane: Vec<C32> = (0..h * w).map(|i| C32::new(i as f32, 0.0)).collect();
-            let mut best = f64::MAX;
-            for _ in 0..10 {
-                let t = std::time::Instant::now();
-                fft.inverse(&mut plane, &mut work);
-                best = best.min(t.elapsed().as_secs_f64() * 1000.0);
-            }
-            println!("{h}x{w}: {best:.2} ms");
-        }
-    }
-}
-
-#[cfg(test)]
-mod op_timing_tmp {
-    use burn::tensor::module::{avg_pool2d, interpolate};
-    use burn::tensor::ops::{AvgPoolOptions, InterpolateMode, InterpolateOptions};
-    use burn::tensor::{Distribution, Tensor};
-
-    fn time<F: FnMut() -> Tensor<4>>(name: &str, mut f: F) {
-        let mut best = f64::MAX;
-        for _ in 0..5 {
-            let t = std::time::Instant::now();
-            let r = f();
-            let _ = r.slice([0..1, 0..1, 0..1, 0..1]).into_data();
-            best = best.min(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        println!("{name}: {best:.2} ms");
-    }
-
-    #[test]
-    #[ignore]
-    fn time_ops() {
-        let device = crate::ComputeDevice::cpu().unwrap().device;
-        let x = Tensor::<4>::random([2, 3, 400, 600], Distribution::Default, &device);
-        time("mul_scalar", || x.clone() * 255.0);
-        time("add", || x.clone() + x.clone());
-        time("powf 2.4", || x.clone().powf_scalar(2.4));
-        time("powi 2", || x.clone().powi_scalar(2));
-        time("exp", || x.clone().exp());
-        time("greater+mask_where", || x.clone().mask_where(x.clone().greater_elem(0.5), x.clone()));
-        time("pad replicate", || super::super::filter::pad(x.clone(), [1, 0, 1, 0], super::super::filter::Border::Replicate));
-        time("avg_pool2d", || avg_pool2d(x.clone(), AvgPoolOptions::new([2, 2])));
-        time("slice", || x.clone().slice([0..1, 0..1, 0..400, 0..600]));
-        time("cat", || Tensor::cat(vec![x.clone(), x.clone()], 0));
-        time("interp down", || interpolate(x.clone(), InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false).with_output_size([256, 256])));
-        let s = Tensor::<4>::random([2, 1, 256, 256], Distribution::Default, &device);
-        time("interp up", || interpolate(s.clone(), InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(true).with_output_size([400, 600])));
-        time("min_dims", || x.clone().min_dims(&[2, 3]));
-        time("pad via cat", || {
-            let [n, c, h, w] = x.dims();
-            let t = Tensor::cat(vec![x.clone().slice([0..n, 0..c, 0..1, 0..w]), x.clone()], 2);
-            Tensor::cat(vec![t.clone().slice([0..n, 0..c, 0..h + 1, 0..1]), t], 3)
-        });
-        time("pool via reshape", || {
-            let [n, c, h, w] = x.dims();
-            x.clone().reshape([n * c * h / 2, 2, w / 2, 2]).sum_dim(3).sum_dim(1).reshape([n, c, h / 2, w / 2]) * 0.25
-        });
-        time("pool via conv", || {
-            let [n, c, h, w] = x.dims();
-            let k = Tensor::<4>::ones([1, 1, 2, 2], &device) * 0.25;
-            burn::tensor::module::conv2d(x.clone().reshape([n * c, 1, h, w]), k, None, burn::tensor::ops::ConvOptions::new([2, 2], [0, 0], [1, 1], 1)).reshape([n, c, h / 2, w / 2])
-        });
-        time("from_data", || Tensor::<4>::from_data(x.clone().into_data(), &device));
-    }
-}
-
-#[cfg(test)]
-mod timing_tmp {
-    #[test]
-    #[ignore]
-    fn time_fsim_vsi() {
-        use crate::quality::{Metric, QualityImage, score};
-        let device = crate::ComputeDevice::cpu().unwrap().device;
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/iqa");
-        let load = |n: &str| {
-            let img = image::open(dir.join(format!("{n}.png"))).unwrap().to_rgb8();
-            QualityImage::from_image(&img, &device).unwrap()
-        };
-        for metric in [Metric::Fsim, Metric::Vsi] {
-            for photo in ["astronaut", "coffee", "chelsea"] {
-                let r = load(&format!("{photo}_ref"));
-                let x = load(&format!("{photo}_q30_decoded"));
-                score(metric, &x, Some(&r)).unwrap();
-                let mut best = f64::MAX;
-                for _ in 0..7 {
-                    let t = std::time::Instant::now();
-                    score(metric, &x, Some(&r)).unwrap();
-                    best = best.min(t.elapsed().as_secs_f64() * 1000.0);
-                }
-                println!("{} {photo}: {best:.1} ms", metric.name());
-            }
-        }
-    }
 }

@@ -17,8 +17,13 @@ const T: f32 = 170.0;
 /// Prewitt gradients `[1 0 -1] / 3` and its transpose (correlation, zero padding 1, 'same'
 /// size), magnitude `sqrt(gx^2 + gy^2 + 1e-12)`; the similarity map
 /// `(2 g1 g2 + 170) / (g1^2 + g2^2 + 170)` and its standard deviation with Bessel's
-/// correction (`torch.std`). f32 throughout, as pyiqa.
+/// correction (`torch.std`). f32 throughout, as pyiqa. NaN when the halved image has
+/// fewer than two pixels (pyiqa raises or gives NaN).
 pub fn gmsd(x: Tensor<4>, y: Tensor<4>) -> f64 {
+    let [_, _, h, w] = x.dims();
+    if (h / 2) * (w / 2) < 2 {
+        return f64::NAN;
+    }
     // Both luminances through one pipeline: batch 0 is `x`'s, batch 1 is `y`'s.
     let luma = Tensor::cat(
         vec![
@@ -61,7 +66,7 @@ fn gradient_magnitude(luma: Tensor<4>) -> Tensor<4> {
         None,
         ConvOptions::new([2, 2], [0, 0], [1, 1], 1),
     );
-    // Both gradients from one convolution: output channel 0 is x's, 1 is y's.
+    // Both gradients from one convolution: output channel 0 is `dx`'s, 1 is `dy`'s.
     let g = conv2d(
         luma,
         weight(prewitt, [2, 1, 3, 3]),

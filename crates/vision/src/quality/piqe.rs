@@ -24,7 +24,6 @@ const SEGMENT: usize = 6;
 /// 7 and 8 and surround missing columns 7 and 9). The score is
 /// `100 (1 + Σ_active [artifact] (1 - var) + [noise] var) / (1 + active blocks)`.
 pub fn piqe(x: Tensor<4>) -> f64 {
-    let t0 = std::time::Instant::now();
     let grey = y_channel(x, Luma::Yiq, 1.0);
     let max = grey.clone().max().reshape([1, 1, 1, 1]);
     let grey = (grey / max).mul_scalar(255.0).round();
@@ -37,10 +36,8 @@ pub fn piqe(x: Tensor<4>) -> f64 {
         .convert::<f32>()
         .try_into_vec::<f32>()
         .expect("f32 image");
-    eprintln!("T grey {:?}", t0.elapsed());
     let pixels = normalise(&grey, h, w);
 
-    eprintln!("T norm {:?}", t0.elapsed());
     let (mut distortion, mut active) = (0f64, 0usize);
     let mut block = [[0f64; BLOCK]; BLOCK];
     for by in 0..h / BLOCK {
@@ -52,7 +49,9 @@ pub fn piqe(x: Tensor<4>) -> f64 {
                 }
             }
             let variance = unbiased_variance(block.iter().flatten().copied()) as f32;
-            if variance <= ACTIVITY_THRESHOLD {
+            // Written as torch compares: a NaN variance (a black image) is not active.
+            let spatially_active = variance > ACTIVITY_THRESHOLD;
+            if !spatially_active {
                 continue;
             }
             active += 1;
@@ -66,9 +65,7 @@ pub fn piqe(x: Tensor<4>) -> f64 {
             distortion += f64::from(score);
         }
     }
-    let out = (distortion + 1.0) / (1.0 + active as f64) * 100.0;
-    eprintln!("TIME {} {:?}", "piqe.rs", t0.elapsed());
-    out
+    (distortion + 1.0) / (1.0 + active as f64) * 100.0
 }
 
 /// pyiqa's `normalize_img_with_gauss(img, padding='replicate')`: `(I - μ) / (σ + 1)` with
@@ -95,7 +92,11 @@ fn normalise(grey: &[f32], h: usize, w: usize) -> Vec<f32> {
     let mut mean = vec![0f32; h * w];
     let mut square = vec![0f32; h * w];
     // Row by row, so that the accumulators stay in cache while all 49 taps go through them.
-    for (r, (mean, square)) in mean.chunks_exact_mut(w).zip(square.chunks_exact_mut(w)).enumerate() {
+    for (r, (mean, square)) in mean
+        .chunks_exact_mut(w)
+        .zip(square.chunks_exact_mut(w))
+        .enumerate()
+    {
         for (tap, &weight) in weights.iter().enumerate() {
             let (i, j) = (tap / K, tap % K);
             let weight = f64::from(weight);
@@ -120,7 +121,9 @@ fn normalise(grey: &[f32], h: usize, w: usize) -> Vec<f32> {
 /// Sample variance (divided by `n - 1`), two-pass in f64 as torch's CPU reduction is exact
 /// to about that.
 fn unbiased_variance(values: impl Iterator<Item = f64> + Clone) -> f64 {
-    let (sum, n) = values.clone().fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    let (sum, n) = values
+        .clone()
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
     let mean = sum / n as f64;
     values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64
 }
@@ -167,4 +170,3 @@ fn noticeable_artifact(block: &[[f64; BLOCK]; BLOCK]) -> bool {
             .any(|segment| std_dev(segment.iter().copied()) < IMPAIRED_THRESHOLD)
     })
 }
-

@@ -55,7 +55,10 @@ impl Fft2 {
     /// there and [`Fft2::inverse_from_transposed`] saves the transpose back.
     pub fn forward_transposed(&self, plane: &mut [C32], spectrum: &mut [C32], work: &mut Vec<C32>) {
         let (h, w) = (self.h, self.w);
-        assert!(plane.len() == h * w && spectrum.len() == h * w, "planes of the planned size");
+        assert!(
+            plane.len() == h * w && spectrum.len() == h * w,
+            "planes of the planned size"
+        );
         let scratch = scratch(work, &self.rows[0], &self.cols[0]);
         self.rows[0].process_with_scratch(plane, scratch);
         transpose(plane, spectrum, h, w);
@@ -71,7 +74,10 @@ impl Fft2 {
         work: &mut Vec<C32>,
     ) {
         let (h, w) = (self.h, self.w);
-        assert!(plane.len() == h * w && spectrum.len() == h * w, "planes of the planned size");
+        assert!(
+            plane.len() == h * w && spectrum.len() == h * w,
+            "planes of the planned size"
+        );
         let scratch = scratch(work, &self.rows[1], &self.cols[1]);
         self.cols[1].process_with_scratch(spectrum, scratch);
         transpose(spectrum, plane, w, h);
@@ -80,7 +86,11 @@ impl Fft2 {
 }
 
 /// `work` sized as the in-place scratch of both plans.
-fn scratch<'a>(work: &'a mut Vec<C32>, a: &Arc<dyn Fft<f32>>, b: &Arc<dyn Fft<f32>>) -> &'a mut [C32] {
+fn scratch<'a>(
+    work: &'a mut Vec<C32>,
+    a: &Arc<dyn Fft<f32>>,
+    b: &Arc<dyn Fft<f32>>,
+) -> &'a mut [C32] {
     let len = a.get_inplace_scratch_len().max(b.get_inplace_scratch_len());
     if work.len() < len {
         work.resize(len, C32::default());
@@ -90,7 +100,7 @@ fn scratch<'a>(work: &'a mut Vec<C32>, a: &Arc<dyn Fft<f32>>, b: &Arc<dyn Fft<f3
 
 /// `dst` (`cols * rows`) = transpose of `src` (`rows * cols`), in cache-sized tiles.
 pub fn transpose(src: &[C32], dst: &mut [C32], rows: usize, cols: usize) {
-    const TILE: usize = 32;
+    const TILE: usize = 16;
     for r0 in (0..rows).step_by(TILE) {
         for c0 in (0..cols).step_by(TILE) {
             for r in r0..(r0 + TILE).min(rows) {
@@ -102,19 +112,22 @@ pub fn transpose(src: &[C32], dst: &mut [C32], rows: usize, cols: usize) {
     }
 }
 
+/// One axis of pyiqa's `get_meshgrid`: `n` zero-centred coordinates over `n` (over
+/// `n - 1` when `n` is odd).
+pub fn grid_axis(n: usize) -> Vec<f32> {
+    let (start, denominator) = if n % 2 == 1 {
+        (-((n - 1) as f32) / 2.0, (n - 1) as f32)
+    } else {
+        (-(n as f32) / 2.0, n as f32)
+    };
+    (0..n).map(|i| (start + i as f32) / denominator).collect()
+}
+
 /// pyiqa's `get_meshgrid((h, w))`: zero-centred coordinates normalised by the size (by
 /// `size - 1` when odd), the first varying down the rows, the second along them; f32 as
 /// torch builds them. Returns `(rows, cols)` planes, row-major.
 pub fn meshgrid(h: usize, w: usize) -> (Vec<f32>, Vec<f32>) {
-    let axis = |n: usize| -> Vec<f32> {
-        let (start, denominator) = if n % 2 == 1 {
-            (-((n - 1) as f32) / 2.0, (n - 1) as f32)
-        } else {
-            (-(n as f32) / 2.0, n as f32)
-        };
-        (0..n).map(|i| (start + i as f32) / denominator).collect()
-    };
-    let (ys, xs) = (axis(h), axis(w));
+    let (ys, xs) = (grid_axis(h), grid_axis(w));
     let mut rows = Vec::with_capacity(h * w);
     let mut cols = Vec::with_capacity(h * w);
     for &y in &ys {
@@ -179,6 +192,9 @@ mod tests {
         let shifted = ifftshift(&plane, 3, 5);
         // Centre (1, 2) = 7 goes to (0, 0).
         assert_eq!(shifted[0], 7);
-        assert_eq!(shifted, vec![7, 8, 9, 5, 6, 12, 13, 14, 10, 11, 2, 3, 4, 0, 1]);
+        assert_eq!(
+            shifted,
+            vec![7, 8, 9, 5, 6, 12, 13, 14, 10, 11, 2, 3, 4, 0, 1]
+        );
     }
 }

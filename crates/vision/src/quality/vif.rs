@@ -18,46 +18,40 @@ const TOL: f32 = 1e-12;
 const LEVELS: usize = 4;
 
 /// pyiqa's `sp5_filters()['lo0filt']`: the initial low-pass.
+#[rustfmt::skip]
 const LO0: [f32; 25] = [
-    0.00341614, -0.01551246, -0.03848215, -0.01551246, 0.00341614, //
-    -0.01551246, 0.05586982, 0.1592557, 0.05586982, -0.01551246, //
-    -0.03848215, 0.1592557, 0.40304148, 0.1592557, -0.03848215, //
-    -0.01551246, 0.05586982, 0.1592557, 0.05586982, -0.01551246, //
+    0.00341614, -0.01551246, -0.03848215, -0.01551246, 0.00341614,
+    -0.01551246, 0.05586982, 0.1592557, 0.05586982, -0.01551246,
+    -0.03848215, 0.1592557, 0.40304148, 0.1592557, -0.03848215,
+    -0.01551246, 0.05586982, 0.1592557, 0.05586982, -0.01551246,
     0.00341614, -0.01551246, -0.03848215, -0.01551246, 0.00341614,
 ];
 
 /// `lofilt` (already doubled as pyiqa has it): the low-pass before each 2x decimation.
+#[rustfmt::skip]
 const LO: [f32; 81] = [
-    0.00170808, -0.00489834, -0.00775624, -0.01888864, -0.01924108, -0.01888864, -0.00775624,
-    -0.00489834, 0.00170808, //
-    -0.00489834, -0.01046562, -0.01322234, 0.008212, 0.02005976, 0.008212, -0.01322234,
-    -0.01046562, -0.00489834, //
-    -0.00775624, -0.01322234, 0.02793492, 0.06554076, 0.07962786, 0.06554076, 0.02793492,
-    -0.01322234, -0.00775624, //
-    -0.01888864, 0.008212, 0.06554076, 0.12852666, 0.16339236, 0.12852666, 0.06554076, 0.008212,
-    -0.01888864, //
-    -0.01924108, 0.02005976, 0.07962786, 0.16339236, 0.2019308, 0.16339236, 0.07962786,
-    0.02005976, -0.01924108, //
-    -0.01888864, 0.008212, 0.06554076, 0.12852666, 0.16339236, 0.12852666, 0.06554076, 0.008212,
-    -0.01888864, //
-    -0.00775624, -0.01322234, 0.02793492, 0.06554076, 0.07962786, 0.06554076, 0.02793492,
-    -0.01322234, -0.00775624, //
-    -0.00489834, -0.01046562, -0.01322234, 0.008212, 0.02005976, 0.008212, -0.01322234,
-    -0.01046562, -0.00489834, //
-    0.00170808, -0.00489834, -0.00775624, -0.01888864, -0.01924108, -0.01888864, -0.00775624,
-    -0.00489834, 0.00170808,
+    0.00170808, -0.00489834, -0.00775624, -0.01888864, -0.01924108, -0.01888864, -0.00775624, -0.00489834, 0.00170808,
+    -0.00489834, -0.01046562, -0.01322234, 0.008212, 0.02005976, 0.008212, -0.01322234, -0.01046562, -0.00489834,
+    -0.00775624, -0.01322234, 0.02793492, 0.06554076, 0.07962786, 0.06554076, 0.02793492, -0.01322234, -0.00775624,
+    -0.01888864, 0.008212, 0.06554076, 0.12852666, 0.16339236, 0.12852666, 0.06554076, 0.008212, -0.01888864,
+    -0.01924108, 0.02005976, 0.07962786, 0.16339236, 0.2019308, 0.16339236, 0.07962786, 0.02005976, -0.01924108,
+    -0.01888864, 0.008212, 0.06554076, 0.12852666, 0.16339236, 0.12852666, 0.06554076, 0.008212, -0.01888864,
+    -0.00775624, -0.01322234, 0.02793492, 0.06554076, 0.07962786, 0.06554076, 0.02793492, -0.01322234, -0.00775624,
+    -0.00489834, -0.01046562, -0.01322234, 0.008212, 0.02005976, 0.008212, -0.01322234, -0.01046562, -0.00489834,
+    0.00170808, -0.00489834, -0.00775624, -0.01888864, -0.01924108, -0.01888864, -0.00775624, -0.00489834, 0.00170808,
 ];
 
 /// Orientation 0 of the six band filters (`bfilts[:, 0].reshape(7, 7).T`). pyiqa's subbands
 /// `[4, 7, ..., 25]` of the reversed pyramid are orientations 3 and 0 of each level, so only
 /// those two bands are built; orientation 3 is this one transposed and negated.
+#[rustfmt::skip]
 const BAND0: [f32; 49] = [
-    0.00277643, -0.00986904, -0.01021852, 0.0, 0.01021852, 0.00986904, -0.00277643, //
-    0.00496194, -0.00893064, -0.03075356, 0.0, 0.03075356, 0.00893064, -0.00496194, //
-    0.01026699, 0.01189859, -0.08226445, 0.0, 0.08226445, -0.01189859, -0.01026699, //
-    0.01455399, 0.02755155, -0.11732297, 0.0, 0.11732297, -0.02755155, -0.01455399, //
-    0.01026699, 0.01189859, -0.08226445, 0.0, 0.08226445, -0.01189859, -0.01026699, //
-    0.00496194, -0.00893064, -0.03075356, 0.0, 0.03075356, 0.00893064, -0.00496194, //
+    0.00277643, -0.00986904, -0.01021852, 0.0, 0.01021852, 0.00986904, -0.00277643,
+    0.00496194, -0.00893064, -0.03075356, 0.0, 0.03075356, 0.00893064, -0.00496194,
+    0.01026699, 0.01189859, -0.08226445, 0.0, 0.08226445, -0.01189859, -0.01026699,
+    0.01455399, 0.02755155, -0.11732297, 0.0, 0.11732297, -0.02755155, -0.01455399,
+    0.01026699, 0.01189859, -0.08226445, 0.0, 0.08226445, -0.01189859, -0.01026699,
+    0.00496194, -0.00893064, -0.03075356, 0.0, 0.03075356, 0.00893064, -0.00496194,
     0.00277643, -0.00986904, -0.01021852, 0.0, 0.01021852, 0.00986904, -0.00277643,
 ];
 
@@ -71,8 +65,14 @@ const BAND0: [f32; 49] = [
 /// `s = x^T C_U^+ x / 9` per block; a border of `ceil(((win - 1) / 2) / 3)` blocks dropped.
 /// The score is `sum log2(1 + g^2 s λ / (vv + σ²)) / sum log2(1 + s λ / σ²)` over bands,
 /// blocks and eigenvalues. `x` is the distorted image, `y` the reference.
+///
+/// NaN for images too small for the pyramid's reflect padding (under 33 pixels a side), where
+/// pyiqa raises.
 pub fn vif(x: Tensor<4>, y: Tensor<4>) -> f64 {
-    let t0 = std::time::Instant::now();
+    let [_, _, h, w] = x.dims();
+    if !fits_pyramid(h) || !fits_pyramid(w) {
+        return f64::NAN;
+    }
     let device = x.device();
     let filters = Filters::new(&device);
     // The reference in batch 0, the distorted image in batch 1: one pyramid for both.
@@ -106,9 +106,27 @@ pub fn vif(x: Tensor<4>, y: Tensor<4>) -> f64 {
             lo = correlate(lo, &filters.lo, 2);
         }
     }
-    let out = num / (den + 1e-12);
-    eprintln!("TIME {} {:?}", "vif.rs", t0.elapsed());
-    out
+    num / (den + 1e-12)
+}
+
+/// Whether every reflect padding of the pyramid and of the box windows is narrower than what
+/// it pads (torch's condition) along a side of `size` pixels.
+fn fits_pyramid(mut size: usize) -> bool {
+    if size <= 2 {
+        return false;
+    }
+    for level in 0..LEVELS {
+        let win = (1 << (LEVELS - level)) + 1;
+        let cropped = size / M * M;
+        let band_fits = size > 3 && cropped >= M && cropped > (win - 1) / 2;
+        // pyiqa low-passes after the last level too (the pyramid's residual).
+        let lo_fits = size > 4;
+        if !band_fits || !lo_fits {
+            return false;
+        }
+        size = size.div_ceil(2);
+    }
+    true
 }
 
 /// The pyramid's kernels on the device.
@@ -148,14 +166,15 @@ fn correlate(x: Tensor<4>, weight: &Tensor<4>, step: usize) -> Tensor<4> {
 /// One subband's `(numerator, denominator)` (in bits): `r` the reference's coefficients,
 /// `d` the distorted image's, both `[1, 1, h, w]` with `h` and `w` multiples of 3.
 fn subband(r: Tensor<4>, d: Tensor<4>, win: usize) -> (f64, f64) {
-    let td = std::time::Instant::now();
     let (g, vv) = distortion_channel(r.clone(), d, win);
-    let _ = g.clone().into_data();
-    eprintln!("T dist {win} {:?}", td.elapsed());
     let (s, eigenvalues) = gsm(r);
     let [_, _, bh, bw] = g.dims();
     let o = (win - 1) / 2;
     let o = o.div_ceil(M);
+    if bh <= 2 * o || bw <= 2 * o {
+        // Nothing left after the border: pyiqa's sums are empty.
+        return (0.0, 0.0);
+    }
     let n = (bh - 2 * o) * (bw - 2 * o);
     let crop = |t: Tensor<4>| t.slice([0..1, 0..1, o..bh - o, o..bw - o]).reshape([1, n]);
     let (g, vv, s) = (crop(g), crop(vv), crop(s));
@@ -177,7 +196,7 @@ fn subband(r: Tensor<4>, d: Tensor<4>, win: usize) -> (f64, f64) {
 fn distortion_channel(r: Tensor<4>, d: Tensor<4>, win: usize) -> (Tensor<4>, Tensor<4>) {
     let device = r.device();
     let area = (win * win) as f32;
-    // Means of r and d, sums of r d, r^2 and d^2 over the window, as one grouped conv.
+    // Means of r and d, sums of r d, r^2 and d^2 over the window, as five grouped channels.
     let stack = Tensor::cat(
         vec![
             r.clone(),
@@ -248,9 +267,7 @@ fn gsm(r: Tensor<4>) -> (Tensor<4>, [f64; 9]) {
         .convert::<f32>()
         .try_into_vec::<f32>()
         .expect("f32 subband");
-    let tc = std::time::Instant::now();
     let a = covariance(&pixels, h, w);
-    eprintln!("T cov {h}x{w} {:?}", tc.elapsed());
     let (eigenvalues, vectors) = jacobi_eigen(a);
     let inverse = pseudo_inverse(&eigenvalues, &vectors);
 
@@ -360,10 +377,9 @@ fn jacobi_eigen(mut a: [[f64; 9]; 9]) -> ([f64; 9], [[f64; 9]; 9]) {
                     row[p] = c * kp - s * kq;
                     row[q] = s * kp + c * kq;
                 }
-                for k in 0..9 {
-                    let (pk, qk) = (a[p][k], a[q][k]);
-                    a[p][k] = c * pk - s * qk;
-                    a[q][k] = s * pk + c * qk;
+                let (before, from_q) = a.split_at_mut(q);
+                for (pk, qk) in before[p].iter_mut().zip(from_q[0].iter_mut()) {
+                    (*pk, *qk) = (c * *pk - s * *qk, s * *pk + c * *qk);
                 }
                 for row in v.iter_mut() {
                     let (kp, kq) = (row[p], row[q]);

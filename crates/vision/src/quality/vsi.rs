@@ -2,13 +2,11 @@
 
 use std::sync::OnceLock;
 
-use burn::tensor::module::{avg_pool2d, interpolate};
-use burn::tensor::ops::{AvgPoolOptions, InterpolateMode, InterpolateOptions};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Tensor, TensorData};
 
-use super::color::mix;
-use super::filter::{Border, pad};
-use super::fsim::{gradient_magnitude, pool_size, similarity};
+use super::fsim::{gradient_magnitude, mean_pool, mix, par_map, pool_size, similarity};
 use super::spectral::{C32, Fft2, ifftshift, meshgrid};
 
 /// `torch.finfo(dtype).eps` of the computation (f32 here).
@@ -26,6 +24,8 @@ const OMEGA_0: f32 = 0.021;
 const SIGMA_F: f32 = 1.34;
 const SIGMA_D: f32 = 145.0;
 const SIGMA_C: f32 = 0.001;
+/// pyiqa's `rgb2lmn` matrix (rows: L, M, N).
+const LMN: [[f32; 3]; 3] = [[0.06, 0.63, 0.27], [0.30, 0.04, -0.35], [0.34, -0.6, 0.17]];
 /// SDSP works on this square size.
 const SALIENCY_SIZE: usize = 256;
 
@@ -44,41 +44,25 @@ const SALIENCY_SIZE: usize = 256;
 /// else on the images' device.
 pub fn vsi(x: Tensor<4>, y: Tensor<4>) -> f64 {
     let [_, _, h, w] = x.dims();
-    // Both images as one batch of two, in [0, 255].
-    let images = Tensor::cat(vec![x, y], 0) * 255.0;
-    let saliency = sdsp(images.clone());
-    let lmn = Tensor::cat(
-        vec![
-            mix(images.clone(), [0.06, 0.63, 0.27], 0.0),
-            mix(images.clone(), [0.30, 0.04, -0.35], 0.0),
-            mix(images, [0.34, -0.6, 0.17], 0.0),
-        ],
-        1,
-    );
-
     let k = pool_size(h, w);
-    let (saliency, lmn) = if k > 1 {
-        let (before, after) = (k / 2, (k - 1) / 2);
-        let shrink = |t: Tensor<4>| {
-            let t = pad(t, [before, after, before, after], Border::Replicate);
-            avg_pool2d(t, AvgPoolOptions::new([k, k]))
-        };
-        (shrink(saliency), shrink(lmn))
-    } else {
-        (saliency, lmn)
-    };
-    let [_, _, h, w] = lmn.dims();
-    let part = |t: &Tensor<4>, image: usize, c: usize| {
-        t.clone()
-            .slice([image..image + 1, c..c + 1, 0..h, 0..w])
+    let (before, after) = (k / 2, (k - 1) / 2);
+    let shrink = |t: Tensor<4>| mean_pool(replicate_pad(t, before, after), k);
+
+    let saliency = shrink(sdsp([x.clone(), y.clone()]));
+    // x 255 and LMN commute with the padding and the pooling (all linear): last is cheapest.
+    let lmn = |t: Tensor<4>| mix(shrink(t), LMN, 255.0, None);
+    let (lmn_x, lmn_y) = (lmn(x), lmn(y));
+    let [_, _, h, w] = lmn_x.dims();
+    let channel = |t: &Tensor<4>, image: usize, c: usize| {
+        t.clone().slice([image..image + 1, c..c + 1, 0..h, 0..w])
     };
 
-    let [grad_x, grad_y] = gradient_magnitude([part(&lmn, 0, 0), part(&lmn, 1, 0)]);
-    let (vs_x, vs_y) = (part(&saliency, 0, 0), part(&saliency, 1, 0));
+    let [grad_x, grad_y] = gradient_magnitude([channel(&lmn_x, 0, 0), channel(&lmn_y, 0, 0)]);
+    let (vs_x, vs_y) = (channel(&saliency, 0, 0), channel(&saliency, 1, 0));
     let s_vs = similarity(vs_x.clone(), vs_y.clone(), C1);
     let s_gm = similarity(grad_x, grad_y, C2);
-    let s_c = similarity(part(&lmn, 0, 1), part(&lmn, 1, 1), C3)
-        * similarity(part(&lmn, 0, 2), part(&lmn, 1, 2), C3);
+    let s_c = similarity(channel(&lmn_x, 0, 1), channel(&lmn_y, 0, 1), C3)
+        * similarity(channel(&lmn_x, 0, 2), channel(&lmn_y, 0, 2), C3);
     // Re((S_M S_N)^β): |s|^β, times cos(βπ) where the product is negative.
     let negative = s_c.clone().lower_elem(0.0);
     let magnitude = s_c.abs().powf_scalar(BETA);
@@ -90,6 +74,24 @@ pub fn vsi(x: Tensor<4>, y: Tensor<4>) -> f64 {
     let vs_max = vs_x.max_pair(vs_y);
     let weighted = (s * vs_max.clone()).sum().add_scalar(EPS);
     super::scalar(weighted / vs_max.sum().add_scalar(EPS))
+}
+
+/// `before` copies of the first row and column and `after` of the last around `x` (torch's
+/// `'replicate'` padding), by concatenation: on burn's CPU backend far quicker than
+/// `pad(.., PadMode::Edge)`.
+fn replicate_pad(x: Tensor<4>, before: usize, after: usize) -> Tensor<4> {
+    if before == 0 && after == 0 {
+        return x;
+    }
+    let edges = |x: Tensor<4>, dim: usize| {
+        let len = x.dims()[dim];
+        let mut parts = Vec::with_capacity(before + after + 1);
+        parts.extend((0..before).map(|_| x.clone().narrow(dim, 0, 1)));
+        parts.push(x.clone());
+        parts.extend((0..after).map(|_| x.clone().narrow(dim, len - 1, 1)));
+        Tensor::cat(parts, dim)
+    };
+    edges(edges(x, 2), 3)
 }
 
 /// Host tables for SDSP at 256×256: the FFT plan, the log-Gabor transfer function and the
@@ -139,21 +141,22 @@ fn tables() -> &'static Tables {
     })
 }
 
-/// pyiqa's `sdsp` of a `[N, 3, H, W]` batch in `[0, 255]`: `[N, 1, H, W]` saliency in
-/// `[0, 1]`.
-fn sdsp(x: Tensor<4>) -> Tensor<4> {
-    let device = x.device();
-    let [batch, _, h, w] = x.dims();
+/// pyiqa's `sdsp` of two `[1, 3, H, W]` RGB images (in `[0, 1]`: pyiqa's scaling to 255
+/// and back is left out): `[2, 1, H, W]` saliency in `[0, 1]`.
+fn sdsp(images: [Tensor<4>; 2]) -> Tensor<4> {
+    let device = images[0].device();
+    let [_, _, h, w] = images[0].dims();
+    let batch = images.len();
     let n = SALIENCY_SIZE;
-    // pyiqa rescales by data_range (255) and back; kept for its rounding.
-    let x = x.div_scalar(255.0).mul_scalar(255.0);
-    let x = interpolate(
-        x,
-        InterpolateOptions::new(InterpolateMode::Bilinear)
-            .with_align_corners(false)
-            .with_output_size([n, n]),
-    );
-    let lab = rgb_to_lab(x.div_scalar(255.0));
+    let resize = |t: Tensor<4>| {
+        interpolate(
+            t,
+            InterpolateOptions::new(InterpolateMode::Bilinear)
+                .with_align_corners(false)
+                .with_output_size([n, n]),
+        )
+    };
+    let lab = rgb_to_lab(Tensor::cat(images.map(resize).to_vec(), 0));
 
     // Frequency part: |ifft2(fft2(lab) * log_gabor).real| over the channels. The filter is
     // real and even, so it maps real planes to real planes: two planes go through one
@@ -166,16 +169,12 @@ fn sdsp(x: Tensor<4>) -> Tensor<4> {
         .try_into_vec::<f32>()
         .unwrap();
     let plane_count = batch * 3;
-    let pairs: Vec<Vec<C32>> = (0..plane_count.div_ceil(2))
-        .map(|p| {
-            let re = &planes[2 * p * n * n..][..n * n];
-            let im = (2 * p + 1 < plane_count).then(|| &planes[(2 * p + 1) * n * n..][..n * n]);
-            (0..n * n)
-                .map(|i| C32::new(re[i], im.map_or(0.0, |im| im[i])))
-                .collect()
-        })
-        .collect();
-    let filter_pair = |mut plane: Vec<C32>| {
+    let filtered = par_map(plane_count.div_ceil(2), |p| {
+        let re = &planes[2 * p * n * n..][..n * n];
+        let im = (2 * p + 1 < plane_count).then(|| &planes[(2 * p + 1) * n * n..][..n * n]);
+        let mut plane: Vec<C32> = (0..n * n)
+            .map(|i| C32::new(re[i], im.map_or(0.0, |im| im[i])))
+            .collect();
         let mut work = Vec::new();
         tables.fft.forward(&mut plane, &mut work);
         for (z, g) in plane.iter_mut().zip(&tables.log_gabor) {
@@ -183,30 +182,20 @@ fn sdsp(x: Tensor<4>) -> Tensor<4> {
         }
         tables.fft.inverse(&mut plane, &mut work);
         plane
+    });
+    // Plane `p` (image `p / 3`, channel `p % 3`) is pair `p / 2`'s real or imaginary part.
+    let component = |p: usize, i: usize| {
+        let z = filtered[p / 2][i];
+        if p.is_multiple_of(2) { z.re } else { z.im }
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    let filtered: Vec<Vec<C32>> = {
-        use rayon::prelude::*;
-        pairs.into_par_iter().map(filter_pair).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let filtered: Vec<Vec<C32>> = pairs.into_iter().map(filter_pair).collect();
-    let plane = |index: usize| -> Vec<f32> {
-        let pair = &filtered[index / 2];
-        if index % 2 == 0 {
-            pair.iter().map(|z| z.re).collect()
-        } else {
-            pair.iter().map(|z| z.im).collect()
-        }
-    };
-    let mut frequency = Vec::with_capacity(batch * n * n);
-    for image in 0..batch {
-        let channels: Vec<Vec<f32>> = (0..3).map(|c| plane(image * 3 + c)).collect();
-        frequency.extend((0..n * n).map(|i| {
-            let sum: f32 = channels.iter().map(|c| c[i] * c[i]).sum();
-            (sum + EPS).sqrt()
-        }));
-    }
+    let frequency: Vec<f32> = (0..batch)
+        .flat_map(|image| {
+            (0..n * n).map(move |i| {
+                let sum: f32 = (0..3).map(|c| component(3 * image + c, i).powi(2)).sum();
+                (sum + EPS).sqrt()
+            })
+        })
+        .collect();
     let s_f = Tensor::<4>::from_data(TensorData::new(frequency, [batch, 1, n, n]), &device);
     let s_d = Tensor::<4>::from_data(
         TensorData::new(tables.centre_bias.clone(), [1, 1, n, n]),
@@ -217,7 +206,10 @@ fn sdsp(x: Tensor<4>) -> Tensor<4> {
     let normalized = min_max(lab);
     let ab = normalized.slice([0..batch, 1..3, 0..n, 0..n]);
     let norm = ab.powi_scalar(2).sum_dim(1);
-    let s_c = (norm.neg() / (SIGMA_C * SIGMA_C)).exp().neg().add_scalar(1.0);
+    let s_c = (norm.neg() / (SIGMA_C * SIGMA_C))
+        .exp()
+        .neg()
+        .add_scalar(1.0);
 
     let saliency = s_f * s_d * s_c;
     let saliency = interpolate(
@@ -238,35 +230,30 @@ fn min_max(x: Tensor<4>) -> Tensor<4> {
 
 /// pyiqa's `rgb2lab` (sRGB to XYZ to CIELAB, D50 white, 2° observer) of RGB in `[0, 1]`.
 fn rgb_to_lab(x: Tensor<4>) -> Tensor<4> {
-    let linear = x
-        .clone()
-        .div_scalar(12.92)
-        .mask_where(
-            x.clone().greater_elem(0.04045),
-            x.clone().add_scalar(0.055).div_scalar(1.055).powf_scalar(2.4),
-        );
-    let white = [0.964_211_99_f32, 1.0, 0.825_188_3];
-    let xyz = [
+    let linear = x.clone().div_scalar(12.92).mask_where(
+        x.clone().greater_elem(0.04045),
+        x.add_scalar(0.055).div_scalar(1.055).powf_scalar(2.4),
+    );
+    // XYZ over the white point, in one product.
+    let white = [0.964_211_994_421_199_4, 1.0, 0.825_188_284_518_828_8];
+    let xyz: [[f64; 3]; 3] = [
         [0.412_456_4, 0.357_576_1, 0.180_437_5],
         [0.212_672_9, 0.715_152_2, 0.072_175_0],
         [0.019_333_9, 0.119_192_0, 0.950_304_1],
     ];
-    let f = |c: usize| {
-        let t = mix(linear.clone(), xyz[c], 0.0).div_scalar(white[c]);
-        let cube_root = t.clone().add_scalar(EPS).powf_scalar(1.0 / 3.0);
-        t.clone()
-            .mul_scalar(903.3)
-            .add_scalar(16.0)
-            .div_scalar(116.0)
-            .mask_where(t.greater_elem(0.008856), cube_root)
-    };
-    let (fx, fy, fz) = (f(0), f(1), f(2));
-    Tensor::cat(
-        vec![
-            fy.clone().mul_scalar(116.0).add_scalar(-16.0),
-            (fx * 500.0) - fy.clone() * 500.0,
-            (fy * 200.0) - fz * 200.0,
-        ],
-        1,
-    )
+    let to_xyz = [0, 1, 2].map(|r| xyz[r].map(|v| (v / white[r]) as f32));
+    let t = mix(linear, to_xyz, 1.0, None);
+    let cube_root = t.clone().add_scalar(EPS).powf_scalar(1.0 / 3.0);
+    let f = t
+        .clone()
+        .mul_scalar(903.3)
+        .add_scalar(16.0)
+        .div_scalar(116.0)
+        .mask_where(t.greater_elem(0.008856), cube_root);
+    let to_lab = [
+        [0.0, 116.0, 0.0],
+        [500.0, -500.0, 0.0],
+        [0.0, 200.0, -200.0],
+    ];
+    mix(f, to_lab, 1.0, Some([-16.0, 0.0, 0.0]))
 }

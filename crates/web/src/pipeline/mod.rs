@@ -257,6 +257,12 @@ impl ImagePipeline {
     }
 
     /// The content key of `path`, now that the import has stored it.
+    /// The content key image `path` was stored under, when the pipeline has learnt it (an
+    /// import stores originals after the project opens, so its entries do not carry it).
+    pub fn stored_key(&self, path: &str) -> Option<String> {
+        self.inner().keys.borrow().get(path).cloned()
+    }
+
     pub fn learn_key(&self, path: &str, key: &str) {
         self.inner()
             .keys
