@@ -16,8 +16,9 @@ not before --min-images, and only after a multiple of --step images: the fixture
 so that every 3 consecutive images are one of each photo size), so slow metrics are timed on
 the first images only.
 
-Prints one flat JSON object: "<metric>": mean ms per image, "images:<metric>": how many
-images that mean is over, plus "threads" and the library versions.
+Prints one flat JSON object: "<metric>": mean ms per image, "p50:<metric>": the median
+(numpy's linear percentile), "images:<metric>": how many images they are over, plus
+"threads" and the library versions.
 """
 
 import argparse
@@ -88,6 +89,7 @@ def main():
         call(*first)  # warm-up: lazily built kernels, filter banks, allocator
     spent = {name: 0.0 for name in metrics}
     counts = {name: 0 for name in metrics}
+    times = {name: [] for name in metrics}
     for rel in names:
         active = [
             n
@@ -102,8 +104,10 @@ def main():
         for name in active:
             start = time.perf_counter()
             metrics[name](x, y)
-            spent[name] += time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            spent[name] += elapsed
             counts[name] += 1
+            times[name].append(elapsed * 1000.0)
 
     report = {
         "threads": torch.get_num_threads(),
@@ -114,6 +118,7 @@ def main():
     }
     for name in metrics:
         report[name] = spent[name] / counts[name] * 1000.0
+        report[f"p50:{name}"] = float(np.percentile(times[name], 50))
         report[f"images:{name}"] = counts[name]
     print(json.dumps(report))
 

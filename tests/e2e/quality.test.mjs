@@ -178,7 +178,7 @@ test('a folder scored with pyiqa\'s numbers, curated by presets, flags, exclusio
     await page.getByTestId('quality-clear').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="image-count"]')?.textContent.trim() === '12');
     await page.locator('[data-testid="sort-by"][data-metric="blur_effect"]').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="image-item"]')?.title.includes('blur_s2'));
+    await page.waitForFunction(() => document.querySelector('[data-testid="image-item"]')?.title === 'chelsea_blur_s2.png');
     const blur = await columnValues(page, 'blur_effect');
     assert.ok(blur.length >= 9, `${blur.length} rows with a blur value`);
     assert.deepEqual(blur, [...blur].sort((a, b) => b - a), 'descending: the blurriest first');
@@ -191,7 +191,9 @@ test('a folder scored with pyiqa\'s numbers, curated by presets, flags, exclusio
     await page.getByTestId('export-format').selectOption('yolo');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
     const zip = (await readFile(await download.path())).toString('latin1');
-    assert.ok(zip.includes('labels/chelsea_ref.txt'), 'kept images are exported');
+    assert.ok(zip.startsWith('PK') && zip.includes('data.yaml'), 'a YOLO dataset');
+    assert.match(await page.getByTestId('notice').textContent(),
+      /4 image\(s\) left out: 3 blurry, 1 duplicate of astronaut_ref\.png/);
     for (const left of ['astronaut_blur_s2', 'coffee_blur_s2', 'chelsea_blur_s2', 'astronaut_q30_decoded']) {
       assert.ok(!zip.includes(`labels/${left}.txt`), `${left} is left out`);
     }

@@ -224,7 +224,8 @@ fn bench_set(
     runs: &Path,
 ) -> Result<String, String> {
     let tag = set.tag;
-    let mut ours: Vec<(String, usize, f64)> = Vec::new();
+    let load_before = load_average();
+    let mut ours: Vec<Span> = Vec::new();
     let mut theirs = String::new();
     let mut memory = Vec::new();
     for (kind, metrics) in [("fr", FULL_REFERENCE), ("nr", NO_REFERENCE)] {
@@ -258,7 +259,7 @@ fn bench_set(
             &format!("{tag}-{kind}-sightline"),
             RUN_TIMEOUT,
         )?;
-        ours.extend(stats_means(&outcome.stderr));
+        ours.extend(stats_spans(&outcome.stderr));
         memory.push((
             format!("sightline {}", kind.to_uppercase()),
             outcome.peak_mb,
@@ -312,62 +313,68 @@ fn bench_set(
         ));
     }
 
+    // Both sides stall when other processes share the cores (torch's threads wait for each
+    // other at every parallel region), pyiqa far more: compare runs on an idle machine.
     let mut table = format!(
         "\n{} — CPU, {threads} threads each (sightline: rayon over all cores, decoding on \
-         the other thread(s); torch.set_num_threads({threads}))\n",
-        set.name
+         the other thread(s); torch.set_num_threads({threads})); load average {load_before} \
+         before, {} after\n",
+        set.name,
+        load_average()
     );
     let _ = writeln!(
         table,
-        "{:<16} {:>10} {:>10} {:>8} {:>9} {:>12}",
-        "metric", "ours ms", "pyiqa ms", "images", "speed-up", "ours metr/s"
+        "{:<16} {:>10} {:>10} {:>7} {:>9} {:>9} {:>12}",
+        "metric", "ours ms", "pyiqa ms", "images", "speed-up", "p50 s-up", "ours metr/s"
     );
     let mut misses = Vec::new();
     for name in FULL_REFERENCE.iter().chain(NO_REFERENCE) {
-        let Some(&(_, _, mean)) = ours.iter().find(|(n, _, _)| n == name) else {
+        let Some(span) = ours.iter().find(|s| s.name == *name) else {
             let _ = writeln!(table, "{name:<16} (no time from sightline)");
             continue;
         };
-        let reference = json_number(&theirs, name);
-        let images = json_number(&theirs, &format!("images:{name}"));
+        let mean = span.mean;
         let rate = 1000.0 / mean;
-        match reference {
-            Some(reference) => {
-                let speedup = reference / mean;
-                let flag = if speedup < GOAL { "  under 5x" } else { "" };
-                if speedup < GOAL {
-                    misses.push(format!("{name} {speedup:.1}x"));
-                }
-                let _ = writeln!(
-                    table,
-                    "{name:<16} {mean:>10.3} {reference:>10.2} {:>8} {speedup:>8.1}x {rate:>12.1}{flag}",
-                    images.map_or_else(|| "?".to_owned(), |n| format!("{n:.0}")),
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    table,
-                    "{name:<16} {mean:>10.3} {:>10} {:>8} {:>9} {rate:>12.1}   (no pyiqa metric)",
-                    "-", "-", "-"
-                );
-            }
-        }
-    }
-    let decode = ours.iter().find(|(n, _, _)| n == "decode");
-    if let Some((_, _, mean)) = decode {
+        let Some(reference) = json_number(&theirs, name) else {
+            let _ = writeln!(
+                table,
+                "{name:<16} {mean:>10.3} {:>10} {:>7} {:>9} {:>9} {rate:>12.1}   (no pyiqa metric)",
+                "-", "-", "-", "-"
+            );
+            continue;
+        };
+        let images = json_number(&theirs, &format!("images:{name}"))
+            .map_or_else(|| "?".to_owned(), |n| format!("{n:.0}"));
+        let median = json_number(&theirs, &format!("p50:{name}"))
+            .map_or_else(|| "?".to_owned(), |p| format!("{:.1}x", p / span.p50));
+        let speedup = reference / mean;
+        let flag = if speedup < GOAL {
+            misses.push(format!("{name} {speedup:.1}x"));
+            "  under 5x"
+        } else {
+            ""
+        };
         let _ = writeln!(
             table,
-            "(decode: {mean:.2} ms per image, not in the metric times)"
+            "{name:<16} {mean:>10.3} {reference:>10.2} {images:>7} {speedup:>8.1}x {median:>9} \
+             {rate:>12.1}{flag}",
+        );
+    }
+    let decode = ours.iter().find(|s| s.name == "decode");
+    if let Some(decode) = decode {
+        let _ = writeln!(
+            table,
+            "(decode: {:.2} ms per image, not in the metric times)",
+            decode.mean
         );
     }
     let _ = writeln!(
         table,
         "(ours: mean over all {} images, sightline's --stats; pyiqa: mean over `images`, \
          each metric on the first images until {} s were spent, after a warm-up call; \
-         speed-up = pyiqa ms / ours ms, goal >= 5x)",
-        ours.iter()
-            .find(|(n, _, _)| n == "decode")
-            .map_or(0, |d| d.1),
+         speed-up = pyiqa mean / ours mean, goal >= 5x; p50 s-up = the same for the medians; \
+         metr/s = 1000 / ours ms)",
+        decode.map_or(0, |d| d.count),
         set.budget_s
     );
     let peaks: Vec<String> = memory
@@ -447,8 +454,8 @@ fn wgpu_check(env: &Env, fixtures: &Set, runs: &Path) -> String {
         .find(|l| l.starts_with("scoring"))
         .unwrap_or("")
         .to_owned();
-    let means = stats_means(&outcome.stderr);
-    if means.is_empty() {
+    let spans = stats_spans(&outcome.stderr);
+    if spans.is_empty() {
         let _ = writeln!(
             out,
             "the wgpu run printed no times: {}",
@@ -465,7 +472,7 @@ fn wgpu_check(env: &Env, fixtures: &Set, runs: &Path) -> String {
         "metric", "vulkan ms", "max |vulkan - cpu|"
     );
     for name in NO_REFERENCE {
-        let Some(&(_, _, mean)) = means.iter().find(|(n, _, _)| n == name) else {
+        let Some(mean) = spans.iter().find(|s| s.name == *name).map(|s| s.mean) else {
             let _ = writeln!(out, "{name:<16} (no time)");
             continue;
         };
@@ -491,6 +498,14 @@ fn wgpu_check(env: &Env, fixtures: &Set, runs: &Path) -> String {
         outcome.wall_s
     );
     out
+}
+
+/// The 1-minute load average (`/proc/loadavg`), or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 /// The Vulkan device's name from `vulkaninfo --summary` when that tool exists; else a guess
@@ -598,19 +613,33 @@ fn timed(
     })
 }
 
-/// (span, count, mean ms) per line of `sightline quality --stats`' table (the lines after
-/// its `span count p50 p95 max mean` header).
-fn stats_means(stderr: &str) -> Vec<(String, usize, f64)> {
+/// One line of `sightline quality --stats`' table.
+#[derive(Debug, PartialEq)]
+struct Span {
+    name: String,
+    count: usize,
+    p50: f64,
+    mean: f64,
+}
+
+/// The lines of `sightline quality --stats`' table (after its `span count p50 p95 max mean`
+/// header).
+fn stats_spans(stderr: &str) -> Vec<Span> {
     stderr
         .lines()
         .skip_while(|line| !line.starts_with("span "))
         .skip(1)
         .map_while(|line| {
             let words: Vec<&str> = line.split_whitespace().collect();
-            let [name, count, _, _, _, mean] = words.as_slice() else {
+            let [name, count, p50, _, _, mean] = words.as_slice() else {
                 return None;
             };
-            Some(((*name).to_owned(), count.parse().ok()?, mean.parse().ok()?))
+            Some(Span {
+                name: (*name).to_owned(),
+                count: count.parse().ok()?,
+                p50: p50.parse().ok()?,
+                mean: mean.parse().ok()?,
+            })
         })
         .collect()
 }
@@ -633,7 +662,7 @@ fn last_lines(text: &str, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{csv_column, stats_means};
+    use super::{Span, csv_column, stats_spans};
 
     #[test]
     fn reads_the_mean_of_each_span_of_the_stats_table() {
@@ -642,12 +671,17 @@ mod tests {
                       decode        9       3.000       4.000       5.000       3.500\n\
                       ssim          9      12.000      14.000      15.000      12.250\n\
                       9 of 9 images scored; report in r.csv\n";
-        let means = stats_means(stderr);
+        let span = |name: &str, p50, mean| Span {
+            name: name.to_owned(),
+            count: 9,
+            p50,
+            mean,
+        };
         assert_eq!(
-            means,
-            vec![("decode".to_owned(), 9, 3.5), ("ssim".to_owned(), 9, 12.25)]
+            stats_spans(stderr),
+            vec![span("decode", 3.0, 3.5), span("ssim", 12.0, 12.25)]
         );
-        assert!(stats_means("no table").is_empty());
+        assert!(stats_spans("no table").is_empty());
     }
 
     #[test]

@@ -9,10 +9,10 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use sightline_core::duplicates::{DEFAULT_MAX_DISTANCE, DEFAULT_MIN_SSIM, PerceptualHash};
 use sightline_core::quality::{Kind, Metric, ReportRow, report_csv, report_json};
 use sightline_core::timing::Timings;
 use sightline_vision::image_io::read_image;
-use sightline_core::duplicates::{DEFAULT_MAX_DISTANCE, DEFAULT_MIN_SSIM, PerceptualHash};
 use sightline_vision::quality::duplicates::{find_duplicates_with, perceptual_hash};
 use sightline_vision::quality::{QualityImage, score};
 use sightline_vision::{ComputeDevice, DeviceChoice};

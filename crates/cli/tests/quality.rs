@@ -35,7 +35,9 @@ fn report(path: &Path) -> Vec<serde_json::Value> {
 }
 
 fn row<'a>(rows: &'a [serde_json::Value], file: &str) -> &'a serde_json::Value {
-    rows.iter().find(|r| r["file"] == file).expect("row of the file")
+    rows.iter()
+        .find(|r| r["file"] == file)
+        .expect("row of the file")
 }
 
 #[test]
@@ -53,29 +55,74 @@ fn full_reference_scores_match_pyiqa_and_bad_pairs_are_named() {
     std::fs::write(input.join("broken.png"), b"not a png").expect("write");
     let out = dir.join("report.json");
     let output = sightline(&[
-        "quality", "--input", &path_text(input.clone()), "--ref", &path_text(refs.clone()),
-        "--metrics", "psnr,ssim,ms_ssim", "--out", &path_text(out.clone()), "--device", "cpu",
+        "quality",
+        "--input",
+        &path_text(input.clone()),
+        "--ref",
+        &path_text(refs.clone()),
+        "--metrics",
+        "psnr,ssim,ms_ssim",
+        "--out",
+        &path_text(out.clone()),
+        "--device",
+        "cpu",
     ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "failures are an error exit: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "failures are an error exit: {stderr}"
+    );
     assert!(stderr.contains("2 of 5 images scored"), "{stderr}");
     let rows = report(&out);
     let files: Vec<&str> = rows.iter().map(|r| r["file"].as_str().unwrap()).collect();
-    assert_eq!(files, ["astronaut.png", "broken.png", "lonely.png", "other_size.png", "sub/coffee.png"]);
-    for (file, case) in [("astronaut.png", "astronaut/blur_s2"), ("sub/coffee.png", "coffee/q30_decoded")] {
+    assert_eq!(
+        files,
+        [
+            "astronaut.png",
+            "broken.png",
+            "lonely.png",
+            "other_size.png",
+            "sub/coffee.png"
+        ]
+    );
+    for (file, case) in [
+        ("astronaut.png", "astronaut/blur_s2"),
+        ("sub/coffee.png", "coffee/q30_decoded"),
+    ] {
         let r = row(&rows, file);
-        assert!((r["psnr"].as_f64().unwrap() - reference("psnr", case)).abs() < 1e-3, "{r}");
-        assert!((r["ssim"].as_f64().unwrap() - reference("ssim", case)).abs() < 1e-4, "{r}");
-        assert!((r["ms_ssim"].as_f64().unwrap() - reference("ms_ssim", case)).abs() < 1e-4, "{r}");
+        assert!(
+            (r["psnr"].as_f64().unwrap() - reference("psnr", case)).abs() < 1e-3,
+            "{r}"
+        );
+        assert!(
+            (r["ssim"].as_f64().unwrap() - reference("ssim", case)).abs() < 1e-4,
+            "{r}"
+        );
+        assert!(
+            (r["ms_ssim"].as_f64().unwrap() - reference("ms_ssim", case)).abs() < 1e-4,
+            "{r}"
+        );
         assert!(r.get("error").is_none(), "{r}");
         let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["file", "psnr", "ssim", "ms_ssim"]);
     }
     let error = |file: &str| row(&rows, file)["error"].as_str().unwrap().to_owned();
-    assert_eq!(error("other_size.png"), "the image is 451x300 but its reference is 600x400");
-    assert!(error("lonely.png").starts_with("reference "), "{}", error("lonely.png"));
+    assert_eq!(
+        error("other_size.png"),
+        "the image is 451x300 but its reference is 600x400"
+    );
+    assert!(
+        error("lonely.png").starts_with("reference "),
+        "{}",
+        error("lonely.png")
+    );
     assert!(error("lonely.png").contains("lonely.png"));
-    assert!(error("broken.png").contains("decode"), "{}", error("broken.png"));
+    assert!(
+        error("broken.png").contains("decode"),
+        "{}",
+        error("broken.png")
+    );
 }
 
 #[test]
@@ -85,12 +132,25 @@ fn no_reference_scores_go_to_csv() {
     copy("coffee_blur_s2.png", &dir.join("in/coffee.png"));
     let out = dir.join("report.csv");
     let output = sightline(&[
-        "quality", "--input", &path_text(dir.join("in")), "--out", &path_text(out.clone()),
-        "--device", "cpu", "--stats",
+        "quality",
+        "--input",
+        &path_text(dir.join("in")),
+        "--out",
+        &path_text(out.clone()),
+        "--device",
+        "cpu",
+        "--stats",
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("entropy"), "--stats times each metric: {stderr}");
+    assert!(
+        stderr.contains("entropy"),
+        "--stats times each metric: {stderr}"
+    );
     let text = std::fs::read_to_string(&out).expect("csv");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -100,9 +160,15 @@ fn no_reference_scores_go_to_csv() {
     let cells: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(cells[0], "chelsea.png");
     let entropy: f64 = cells[2].parse().unwrap();
-    assert!((entropy - reference("entropy", "chelsea/ref")).abs() < 1e-4, "{entropy}");
+    assert!(
+        (entropy - reference("entropy", "chelsea/ref")).abs() < 1e-4,
+        "{entropy}"
+    );
     let blur: f64 = lines[2].split(',').nth(3).unwrap().parse().unwrap();
-    assert!((blur - reference("sk_blur_effect", "coffee/blur_s2")).abs() < 1e-4, "{blur}");
+    assert!(
+        (blur - reference("sk_blur_effect", "coffee/blur_s2")).abs() < 1e-4,
+        "{blur}"
+    );
     assert!(lines[1].ends_with(','), "no error: {}", lines[1]);
 }
 
@@ -113,18 +179,29 @@ fn unknown_metrics_and_a_missing_reference_folder_are_refused() {
     let input = path_text(dir.join("in"));
     let out = path_text(dir.join("r.json"));
     let run = |extra: &[&str]| {
-        let mut args = vec!["quality", "--input", &input, "--out", &out, "--device", "cpu"];
+        let mut args = vec![
+            "quality", "--input", &input, "--out", &out, "--device", "cpu",
+        ];
         args.extend(extra);
         let output = sightline(&args);
         assert!(!output.status.success());
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
     let unknown = run(&["--metrics", "entropy,niqe"]);
-    assert!(unknown.contains("unknown metric `niqe` (known: psnr, psnry, ssim"), "{unknown}");
+    assert!(
+        unknown.contains("unknown metric `niqe` (known: psnr, psnry, ssim"),
+        "{unknown}"
+    );
     assert!(unknown.contains("blur_effect"), "{unknown}");
     let no_ref = run(&["--metrics", "ssim"]);
-    assert!(no_ref.contains("ssim compares each image with a reference: give --ref DIR"), "{no_ref}");
-    assert!(!dir.join("r.json").exists(), "nothing written for refused arguments");
+    assert!(
+        no_ref.contains("ssim compares each image with a reference: give --ref DIR"),
+        "{no_ref}"
+    );
+    assert!(
+        !dir.join("r.json").exists(),
+        "nothing written for refused arguments"
+    );
     let bad_out = sightline(&["quality", "--input", &input, "--out", "r.txt"]);
     assert!(String::from_utf8_lossy(&bad_out.stderr).contains("--out must end in .json or .csv"));
 }
@@ -140,16 +217,35 @@ fn near_duplicates_are_numbered_groups() {
     copy("chelsea_ref.png", &input.join("lone.png"));
     let out = dir.join("report.json");
     let output = sightline(&[
-        "quality", "--input", &path_text(input), "--metrics", "entropy", "--duplicates",
-        "--out", &path_text(out.clone()), "--device", "cpu",
+        "quality",
+        "--input",
+        &path_text(input),
+        "--metrics",
+        "entropy",
+        "--duplicates",
+        "--out",
+        &path_text(out.clone()),
+        "--device",
+        "cpu",
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let rows = report(&out);
-    let group = |file: &str| row(&rows, file).get("duplicate_group").and_then(|g| g.as_u64());
+    let group = |file: &str| {
+        row(&rows, file)
+            .get("duplicate_group")
+            .and_then(|g| g.as_u64())
+    };
     assert_eq!(group("a1.png"), Some(1));
     assert_eq!(group("a2.png"), Some(1));
     assert_eq!(group("c1.png"), Some(2));
     assert_eq!(group("c2.png"), Some(2));
     assert_eq!(group("lone.png"), None);
-    assert!(rows.iter().all(|r| r["phash"].as_str().is_some_and(|h| h.len() == 16)));
+    assert!(
+        rows.iter()
+            .all(|r| r["phash"].as_str().is_some_and(|h| h.len() == 16))
+    );
 }

@@ -195,12 +195,20 @@ pub fn report_csv(rows: &[ReportRow], metrics: &[Metric]) -> String {
     for row in rows {
         let mut cells = vec![csv_cell(&row.file)];
         for metric in metrics {
-            let value = row.scores.iter().find(|(m, _)| m == metric).map(|(_, v)| *v);
+            let value = row
+                .scores
+                .iter()
+                .find(|(m, _)| m == metric)
+                .map(|(_, v)| *v);
             cells.push(value.map(|v| v.to_string()).unwrap_or_default());
         }
         if with_hash {
             cells.push(row.phash.clone().unwrap_or_default());
-            cells.push(row.duplicate_group.map(|g| g.to_string()).unwrap_or_default());
+            cells.push(
+                row.duplicate_group
+                    .map(|g| g.to_string())
+                    .unwrap_or_default(),
+            );
         }
         cells.push(csv_cell(row.error.as_deref().unwrap_or("")));
         text.push_str(&cells.join(","));

@@ -105,7 +105,7 @@ proptest! {
         forward in any::<bool>(),
     ) {
         let listed: Vec<usize> = order.into_iter().filter(|&i| keep[i]).collect();
-        let even = |i: usize| i % 2 == 0;
+        let even = |i: usize| i.is_multiple_of(2);
         let found = next_listed(&listed, Some(at), forward, even);
         let want = match listed.iter().position(|&i| i == at) {
             Some(p) if forward => listed[p + 1..].iter().copied().find(|&i| even(i)),

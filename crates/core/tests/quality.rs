@@ -9,7 +9,9 @@ use sightline_core::quality::{
 
 #[test]
 fn metric_names_are_pyiqas_and_round_trip() {
-    for name in ["psnr", "psnry", "ssim", "ssimc", "ms_ssim", "cw_ssim", "fsim", "vif"] {
+    for name in [
+        "psnr", "psnry", "ssim", "ssimc", "ms_ssim", "cw_ssim", "fsim", "vif",
+    ] {
         let metric = Metric::from_name(name).unwrap();
         assert_eq!(metric.name(), name);
         assert_eq!(metric.kind(), Kind::FullReference);
@@ -19,7 +21,11 @@ fn metric_names_are_pyiqas_and_round_trip() {
     }
     assert_eq!(Metric::from_name(" PIQE ").unwrap(), Metric::Piqe);
     let error = Metric::from_name("niqe").unwrap_err();
-    assert!(error.to_string().starts_with("unknown metric `niqe` (known: psnr, psnry"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("unknown metric `niqe` (known: psnr, psnry")
+    );
     assert!(serde_json::from_str::<Metric>("\"niqe\"").is_err());
     assert!(Metric::no_reference().all(|m| m.kind() == Kind::NoReference));
     assert!(Metric::no_reference().any(|m| m == Metric::BlurEffect));
@@ -51,9 +57,17 @@ fn the_json_report_is_one_object_per_image_keyed_by_pyiqa_names() {
     assert_eq!(first["ssim"], 0.9);
     assert!(first.get("error").is_none());
     let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["file", "psnr", "ssim"], "file first, then metrics as asked");
+    assert_eq!(
+        keys,
+        ["file", "psnr", "ssim"],
+        "file first, then metrics as asked"
+    );
     let second = &parsed[1];
-    assert_eq!(second["psnr"], serde_json::Value::Null, "infinity is not JSON");
+    assert_eq!(
+        second["psnr"],
+        serde_json::Value::Null,
+        "infinity is not JSON"
+    );
     assert!(second["error"].as_str().unwrap().contains("4x4"));
 }
 
@@ -105,7 +119,13 @@ fn histograms_count_every_finite_value_once() {
 
 #[test]
 fn sorting_puts_unscored_images_last_both_ways() {
-    let items = [(0, Some(0.5)), (1, None), (2, Some(0.1)), (3, Some(f64::NAN)), (4, Some(0.9))];
+    let items = [
+        (0, Some(0.5)),
+        (1, None),
+        (2, Some(0.1)),
+        (3, Some(f64::NAN)),
+        (4, Some(0.9)),
+    ];
     assert_eq!(sort_by_value(&items, false), [2, 0, 4, 1, 3]);
     assert_eq!(sort_by_value(&items, true), [4, 0, 2, 1, 3]);
 }

@@ -783,7 +783,10 @@ mod tests {
             },
         };
         let text = encode(&request);
-        assert!(text.contains(r#""metrics":["blur_effect","piqe"]"#), "{text}");
+        assert!(
+            text.contains(r#""metrics":["blur_effect","piqe"]"#),
+            "{text}"
+        );
         assert_eq!(decode::<Request>(&text).expect("decodes"), request);
         let scores = Scores::from([(Metric::BlurEffect, 0.4), (Metric::Piqe, 33.5)]);
         for body in [
@@ -817,12 +820,18 @@ mod tests {
                 id: 9,
                 outcome: Ok(body),
             });
-            assert_eq!(decode::<Message>(&encode(&message)).expect("decodes"), message);
+            assert_eq!(
+                decode::<Message>(&encode(&message)).expect("decodes"),
+                message
+            );
         }
         let pairs = RequestBody::Similarity {
             pairs: vec![(image.clone(), image)],
         };
-        assert_eq!(decode::<RequestBody>(&encode(&pairs)).expect("decodes"), pairs);
+        assert_eq!(
+            decode::<RequestBody>(&encode(&pairs)).expect("decodes"),
+            pairs
+        );
     }
 
     #[test]

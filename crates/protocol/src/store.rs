@@ -639,7 +639,11 @@ mod tests {
         };
         let row = JsonRow::of(&quality).expect("row");
         assert_eq!(row.key, "sha256:ab");
-        assert!(row.json.contains(r#""scores":{"entropy":7.25}"#), "{}", row.json);
+        assert!(
+            row.json.contains(r#""scores":{"entropy":7.25}"#),
+            "{}",
+            row.json
+        );
         assert_eq!(row.record::<QualityRecord>().expect("read"), quality);
 
         let curation = CurationRecord {

@@ -88,7 +88,13 @@ fn check(metric: Metric, row: &str, tolerance: Tolerance) {
         }
     }
     println!("{} against `{row}`:\n{}", metric.name(), report.join("\n"));
-    assert_eq!(failures, 0, "{} differs from `{row}`:\n{}", metric.name(), report.join("\n"));
+    assert_eq!(
+        failures,
+        0,
+        "{} differs from `{row}`:\n{}",
+        metric.name(),
+        report.join("\n")
+    );
 }
 
 macro_rules! agrees {
@@ -127,7 +133,11 @@ fn unknown_metric_names_the_known_ones() {
     let error = Metric::from_name("sharpness").unwrap_err().to_string();
     assert!(error.contains("unknown metric `sharpness`"), "{error}");
     for metric in Metric::ALL {
-        assert!(error.contains(metric.name()), "{error} lacks {}", metric.name());
+        assert!(
+            error.contains(metric.name()),
+            "{error} lacks {}",
+            metric.name()
+        );
         assert_eq!(Metric::from_name(metric.name()).unwrap(), *metric);
     }
 }

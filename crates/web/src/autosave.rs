@@ -241,11 +241,15 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
             })
             .collect()
     });
+    let url = manifest_url.get_untracked();
     let project = ProjectRecord {
         id: project_id.clone(),
         name: studio.doc.project_name.get_untracked(),
-        manifest_url: manifest_url.get_untracked(),
-        stored_images: !studio.doc.blob_keys.with_value(|keys| keys.is_empty()),
+        // A project opened from the user's files has no manifest. Its blob keys arrive as its
+        // originals are stored, so a save made before the first one must not call it a
+        // manifest project (it would then fail to reopen).
+        stored_images: url.is_empty() || !studio.doc.blob_keys.with_value(|keys| keys.is_empty()),
+        manifest_url: url,
         classes: studio.doc.dataset.with_untracked(|d| d.classes.clone()),
         class_colours: studio.doc.class_colours.get_untracked(),
         updated_ms: now_ms(),

@@ -108,7 +108,9 @@ impl Quality {
                     entries
                         .iter()
                         .enumerate()
-                        .map(|(i, path)| (i, scores.get(path).and_then(|s| s.get(&metric).copied())))
+                        .map(|(i, path)| {
+                            (i, scores.get(path).and_then(|s| s.get(&metric).copied()))
+                        })
                         .collect()
                 });
                 sort_by_value(&items, descending)
@@ -128,12 +130,8 @@ impl Quality {
             return;
         };
         if let Ok((records, _)) = store.curation(&project_id).await {
-            self.curation.set(
-                records
-                    .into_iter()
-                    .map(|r| (r.path.clone(), r))
-                    .collect(),
-            );
+            self.curation
+                .set(records.into_iter().map(|r| (r.path.clone(), r)).collect());
         }
         if let Ok((records, _)) = store.quality().await {
             let by_key: HashMap<String, QualityRecord> =
@@ -231,7 +229,9 @@ impl Quality {
             let results = match reply {
                 Ok(ReplyBody::Quality { results }) => results,
                 Err(WorkerError::Cancelled { .. }) => continue,
-                Ok(other) => return Err(AiError::Unexpected(format!("unexpected reply: {other:?}"))),
+                Ok(other) => {
+                    return Err(AiError::Unexpected(format!("unexpected reply: {other:?}")));
+                }
                 Err(error) => return Err(AiError::Worker(error)),
             };
             let mut records = Vec::new();
@@ -278,8 +278,10 @@ impl Quality {
         images: &[(String, ImageRef)],
     ) -> Result<usize, AiError> {
         let hashes = self.hashes.get_value();
-        let hashed: Vec<&(String, ImageRef)> =
-            images.iter().filter(|(p, _)| hashes.contains_key(p)).collect();
+        let hashed: Vec<&(String, ImageRef)> = images
+            .iter()
+            .filter(|(p, _)| hashes.contains_key(p))
+            .collect();
         let codes: Vec<PerceptualHash> = hashed.iter().map(|(p, _)| hashes[p]).collect();
         let pairs = duplicates::candidate_pairs(&codes, duplicates::DEFAULT_MAX_DISTANCE);
         ai.set_job_title("Confirming near-duplicates".to_owned(), pairs.len());
@@ -304,7 +306,9 @@ impl Quality {
                     }
                 }
                 Err(WorkerError::Cancelled { .. }) => break,
-                Ok(other) => return Err(AiError::Unexpected(format!("unexpected reply: {other:?}"))),
+                Ok(other) => {
+                    return Err(AiError::Unexpected(format!("unexpected reply: {other:?}")));
+                }
                 Err(error) => return Err(AiError::Worker(error)),
             }
             done += chunk.len();

@@ -21,8 +21,8 @@ use std::collections::HashSet;
 use idb::{Database, DatabaseEvent, Factory, KeyRange, TransactionMode};
 use sightline_idb_store::{JsBytes, from_js, get, in_transaction, migrate, to_js};
 use sightline_protocol::store::{
-    ANNOTATIONS, BLOBS, BlobRow, CURATION, IMAGES, JsonRecord, JsonRow, MODELS, ModelRow,
-    PROJECTS, StoreSpec, project_key_bounds,
+    ANNOTATIONS, BLOBS, BlobRow, CURATION, IMAGES, JsonRecord, JsonRow, MODELS, ModelRow, PROJECTS,
+    StoreSpec, project_key_bounds,
 };
 use wasm_bindgen::{JsCast, JsValue};
 

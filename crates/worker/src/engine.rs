@@ -422,7 +422,10 @@ async fn load_detector(
 }
 
 /// An image's bytes read from wherever it lives, then decoded to RGB.
-pub(crate) async fn read_and_decode(host: &impl Host, image: &ImageRef) -> Result<RgbImage, ImageError> {
+pub(crate) async fn read_and_decode(
+    host: &impl Host,
+    image: &ImageRef,
+) -> Result<RgbImage, ImageError> {
     let bytes = host.read_image(&image.source).await?;
     sightline_vision::image_io::decode_image(&bytes).map_err(|e| ImageError::Decode {
         detail: e.to_string(),

@@ -102,9 +102,10 @@ fn scored(
     let failed = |metric: Metric, detail: String| ImageError::Inference {
         detail: format!("{metric}: {detail}"),
     };
-    let image = QualityImage::from_image(pixels, &device.device).map_err(|e| ImageError::Decode {
-        detail: e.to_string(),
-    })?;
+    let image =
+        QualityImage::from_image(pixels, &device.device).map_err(|e| ImageError::Decode {
+            detail: e.to_string(),
+        })?;
     let mut scores = Scores::new();
     for &metric in metrics {
         let value = score(metric, &image, None).map_err(|e| failed(metric, e.to_string()))?;

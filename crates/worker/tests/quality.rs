@@ -38,9 +38,12 @@ impl Host for Images {
         let ImageSource::Stored { key } = source else {
             unreachable!("stored images only");
         };
-        self.bytes.get(key).cloned().ok_or_else(|| ImageError::Read {
-            detail: format!("no bytes under {key}"),
-        })
+        self.bytes
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ImageError::Read {
+                detail: format!("no bytes under {key}"),
+            })
     }
 
     async fn yield_now(&self) {}
@@ -71,15 +74,22 @@ fn image(name: &str) -> ImageRef {
 
 fn host() -> Images {
     let mut host = Images::default();
-    for name in ["chelsea_ref.png", "chelsea_q30_decoded.png", "coffee_ref.png"] {
+    for name in [
+        "chelsea_ref.png",
+        "chelsea_q30_decoded.png",
+        "coffee_ref.png",
+    ] {
         host.bytes.insert(name.to_owned(), iqa(name));
     }
-    host.bytes.insert("broken.png".into(), b"\x89PNG nope".to_vec());
+    host.bytes
+        .insert("broken.png".into(), b"\x89PNG nope".to_vec());
     host
 }
 
 fn prepared(name: &str) -> QualityImage {
-    let rgb = image::load_from_memory(&iqa(name)).expect("decodes").to_rgb8();
+    let rgb = image::load_from_memory(&iqa(name))
+        .expect("decodes")
+        .to_rgb8();
     QualityImage::from_image(&rgb, &Device::flex()).expect("prepared")
 }
 
@@ -88,7 +98,11 @@ fn scores_equal_vision_and_a_bad_image_stops_nothing() {
     let host = host();
     let engine = Engine::new(Device::flex(), cpu_backend());
     let metrics = [Metric::Entropy, Metric::BlurEffect, Metric::RmsContrast];
-    let images = [image("chelsea_ref.png"), image("broken.png"), image("coffee_ref.png")];
+    let images = [
+        image("chelsea_ref.png"),
+        image("broken.png"),
+        image("coffee_ref.png"),
+    ];
     let reply = block_on(engine.quality(&host, 1, &images, &metrics, true)).expect("runs");
     let ReplyBody::Quality { results } = reply else {
         panic!("a quality reply: {reply:?}");
@@ -96,11 +110,18 @@ fn scores_equal_vision_and_a_bad_image_stops_nothing() {
     let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["chelsea_ref.png", "broken.png", "coffee_ref.png"]);
     assert!(matches!(results[1].outcome, Err(ImageError::Decode { .. })));
-    for (result, name) in [(&results[0], "chelsea_ref.png"), (&results[2], "coffee_ref.png")] {
+    for (result, name) in [
+        (&results[0], "chelsea_ref.png"),
+        (&results[2], "coffee_ref.png"),
+    ] {
         let found = result.outcome.as_ref().expect("scored");
         let own = prepared(name);
         for metric in metrics {
-            assert_eq!(found.scores[&metric], score(metric, &own, None).unwrap(), "{name} {metric}");
+            assert_eq!(
+                found.scores[&metric],
+                score(metric, &own, None).unwrap(),
+                "{name} {metric}"
+            );
         }
         assert_eq!(found.phash, Some(duplicates::perceptual_hash(&own)));
     }
@@ -113,10 +134,25 @@ fn a_cancel_stops_the_request() {
     let host = host();
     let engine = Engine::new(Device::flex(), cpu_backend());
     engine.cancel(7);
-    let reply = block_on(engine.quality(&host, 7, &[image("chelsea_ref.png")], &[Metric::Entropy], false));
-    assert!(matches!(reply, Err(WorkerError::Cancelled { .. })), "{reply:?}");
+    let reply = block_on(engine.quality(
+        &host,
+        7,
+        &[image("chelsea_ref.png")],
+        &[Metric::Entropy],
+        false,
+    ));
+    assert!(
+        matches!(reply, Err(WorkerError::Cancelled { .. })),
+        "{reply:?}"
+    );
     // The cancel is spent: the next request with that id runs.
-    let reply = block_on(engine.quality(&host, 7, &[image("chelsea_ref.png")], &[Metric::Entropy], false));
+    let reply = block_on(engine.quality(
+        &host,
+        7,
+        &[image("chelsea_ref.png")],
+        &[Metric::Entropy],
+        false,
+    ));
     assert!(matches!(reply, Ok(ReplyBody::Quality { .. })), "{reply:?}");
 }
 

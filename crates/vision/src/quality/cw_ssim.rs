@@ -137,6 +137,9 @@ struct Plan {
     window: Vec<f32>,
 }
 
+// A process-wide table behind a lock: natively rayon threads share it; in the browser's
+// single-threaded worker the lock is never contended, so it never blocks.
+#[allow(clippy::disallowed_methods)]
 fn plan(h: usize, w: usize) -> Arc<Plan> {
     type Plans = Mutex<HashMap<(usize, usize), Arc<Plan>>>;
     static PLANS: OnceLock<Plans> = OnceLock::new();

@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use super::color::{Luma, y_channel};
+use super::color::y_channel;
 use super::exposure::histogram;
 
 /// pyiqa's `eps` inside the logarithm.
@@ -15,7 +15,7 @@ const EPS: f64 = 1e-8;
 /// the 256-term sum runs on the host in f64, which lands closer to pyiqa's f32 result (within
 /// 1e-6 on the fixtures) than an f32 sum in another order would.
 pub fn entropy(x: Tensor<4>) -> f64 {
-    let counts = histogram(y_channel(x, Luma::Yiq, 255.0), 0, 256);
+    let counts = histogram(y_channel(x, 255.0), 0, 256);
     let total = counts.iter().sum::<u64>() as f64;
     -counts
         .iter()

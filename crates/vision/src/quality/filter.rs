@@ -14,8 +14,6 @@ pub enum Border {
     Zero,
     /// Mirrored including the edge pixel (MATLAB's `'symmetric'`: `[b a | a b c | c b]`).
     Symmetric,
-    /// Mirrored about the edge pixel (`'reflect'`: `[c b | a b c | b a]`).
-    Reflect,
     /// The edge pixel repeated (`'replicate'`).
     Replicate,
 }
@@ -45,7 +43,6 @@ pub fn pad(x: Tensor<4>, [top, bottom, left, right]: [usize; 4], border: Border)
     match border {
         Border::Valid => x,
         Border::Zero => x.pad([(top, bottom), (left, right)], PadMode::Constant(0.0)),
-        Border::Reflect => x.pad([(top, bottom), (left, right)], PadMode::Reflect),
         Border::Replicate => x.pad([(top, bottom), (left, right)], PadMode::Edge),
         Border::Symmetric => symmetric(symmetric(x, 2, top, bottom), 3, left, right),
     }

@@ -176,6 +176,9 @@ struct Bank {
 
 /// The bank for `h * w`: built once per size and kept for the last [`BANKS_KEPT`] sizes
 /// (a bank is `16 h w` floats; photos come in many sizes).
+// A process-wide table behind a lock: natively rayon threads share it; in the browser's
+// single-threaded worker the lock is never contended, so it never blocks.
+#[allow(clippy::disallowed_methods)]
 fn bank(h: usize, w: usize) -> Arc<Bank> {
     type Banks = Vec<((usize, usize), Arc<Bank>)>;
     static BANKS: OnceLock<Mutex<Banks>> = OnceLock::new();

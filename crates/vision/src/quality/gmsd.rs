@@ -6,7 +6,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 
-use super::color::{Luma, y_channel};
+use super::color::y_channel;
 use super::scalar;
 
 /// pyiqa's stabilising constant for 0..255 gradients.
@@ -25,13 +25,7 @@ pub fn gmsd(x: Tensor<4>, y: Tensor<4>) -> f64 {
         return f64::NAN;
     }
     // Both luminances through one pipeline: batch 0 is `x`'s, batch 1 is `y`'s.
-    let luma = Tensor::cat(
-        vec![
-            y_channel(x, Luma::Yiq, 255.0),
-            y_channel(y, Luma::Yiq, 255.0),
-        ],
-        0,
-    );
+    let luma = Tensor::cat(vec![y_channel(x, 255.0), y_channel(y, 255.0)], 0);
     let g = gradient_magnitude(luma);
     let (g1, g2) = (g.clone().narrow(0, 0, 1), g.narrow(0, 1, 1));
     let map = ((g1.clone() * g2.clone() * 2.0).add_scalar(T)

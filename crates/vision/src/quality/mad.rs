@@ -427,6 +427,9 @@ struct Tables {
 /// The tables for `h x w` images, built on first use (about a tenth of a metric
 /// evaluation) and kept for the two most recent sizes (a camera's two orientations): at
 /// 40 bytes a pixel they are too big to keep for every size seen.
+// A process-wide table behind a lock: natively rayon threads share it; in the browser's
+// single-threaded worker the lock is never contended, so it never blocks.
+#[allow(clippy::disallowed_methods)]
 fn tables(h: usize, w: usize) -> Arc<Tables> {
     const KEEP: usize = 2;
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();

@@ -92,7 +92,11 @@ pub use sightline_core::quality::{Kind, Metric, UnknownMetric};
 
 /// Scores `image` with `metric`, against `reference` for full-reference metrics (which must
 /// then be given, the same size). No-reference metrics ignore `reference`.
-pub fn score(metric: Metric, image: &QualityImage, reference: Option<&QualityImage>) -> Result<f64> {
+pub fn score(
+    metric: Metric,
+    image: &QualityImage,
+    reference: Option<&QualityImage>,
+) -> Result<f64> {
     let x = image.tensor().clone();
     let value = match metric.kind() {
         Kind::NoReference => match metric {

@@ -5,7 +5,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::color::{Luma, y_channel};
+use super::color::y_channel;
 use super::filter::{Border, filter2, kernel, pad};
 use super::scalar;
 
@@ -44,10 +44,7 @@ pub fn nlpd(x: Tensor<4>, y: Tensor<4>) -> f64 {
     let device = x.device();
     let filters = Filters::new(&device);
     // Both images go through the pyramid together, as a batch of two.
-    let mut j = Tensor::cat(
-        vec![y_channel(x, Luma::Yiq, 1.0), y_channel(y, Luma::Yiq, 1.0)],
-        0,
-    );
+    let mut j = Tensor::cat(vec![y_channel(x, 1.0), y_channel(y, 1.0)], 0);
     let mut squared = Vec::with_capacity(LEVELS);
     for level in 0..LEVELS - 1 {
         let [_, _, h, w] = j.dims();

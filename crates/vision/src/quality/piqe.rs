@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use super::color::{Luma, y_channel};
+use super::color::y_channel;
 use super::filter::{Border, gaussian_values, pad};
 
 /// Side of the scored blocks.
@@ -24,7 +24,7 @@ const SEGMENT: usize = 6;
 /// 7 and 8 and surround missing columns 7 and 9). The score is
 /// `100 (1 + Σ_active [artifact] (1 - var) + [noise] var) / (1 + active blocks)`.
 pub fn piqe(x: Tensor<4>) -> f64 {
-    let grey = y_channel(x, Luma::Yiq, 1.0);
+    let grey = y_channel(x, 1.0);
     let max = grey.clone().max().reshape([1, 1, 1, 1]);
     let grey = (grey / max).mul_scalar(255.0).round();
     let [_, _, h, w] = grey.dims();

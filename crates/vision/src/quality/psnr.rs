@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use super::color::{Luma, y_channel};
+use super::color::y_channel;
 use super::scalar;
 
 /// pyiqa's `eps`: a perfect copy scores `10 log10(1 / 1e-8) = 80` dB, not infinity.
@@ -16,7 +16,7 @@ pub fn psnr(x: Tensor<4>, y: Tensor<4>) -> f64 {
 /// pyiqa `psnry` (`test_y_channel=True`, `color_space='yiq'`): on YIQ's Y in `[0, 1]`,
 /// not rounded.
 pub fn psnr_y(x: Tensor<4>, y: Tensor<4>) -> f64 {
-    from_mse(y_channel(x, Luma::Yiq, 1.0), y_channel(y, Luma::Yiq, 1.0))
+    from_mse(y_channel(x, 1.0), y_channel(y, 1.0))
 }
 
 fn from_mse(x: Tensor<4>, y: Tensor<4>) -> f64 {

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use burn::tensor::{Device, Tensor};
 
-use super::color::{Luma, y_channel};
+use super::color::y_channel;
 use super::filter::{Border, filter2, kernel};
 use super::scalar;
 
@@ -54,7 +54,7 @@ fn fits(x: &Tensor<4>) -> bool {
 
 /// pyiqa's `preprocess_rgb(x, test_y_channel=True, 255, 'yiq')`: the rounded Y channel.
 pub(super) fn luma255(x: Tensor<4>) -> Tensor<4> {
-    y_channel(x, Luma::Yiq, 255.0)
+    y_channel(x, 255.0)
 }
 
 /// pyiqa's `preprocess_rgb(x, test_y_channel=False, 255)`: RGB times 255, rounded.

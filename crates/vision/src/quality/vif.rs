@@ -5,7 +5,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::{ConvOptions, PadMode};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::color::{Luma, y_channel};
+use super::color::y_channel;
 use super::filter::kernel;
 
 /// The side of the blocks the GSM vectors are built from (`self.M`).
@@ -76,13 +76,7 @@ pub fn vif(x: Tensor<4>, y: Tensor<4>) -> f64 {
     let device = x.device();
     let filters = Filters::new(&device);
     // The reference in batch 0, the distorted image in batch 1: one pyramid for both.
-    let images = Tensor::cat(
-        vec![
-            y_channel(y, Luma::Yiq, 255.0),
-            y_channel(x, Luma::Yiq, 255.0),
-        ],
-        0,
-    );
+    let images = Tensor::cat(vec![y_channel(y, 255.0), y_channel(x, 255.0)], 0);
     let mut lo = correlate(images, &filters.lo0, 1);
     let (mut num, mut den) = (0.0, 0.0);
     for level in 0..LEVELS {

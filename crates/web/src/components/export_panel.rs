@@ -186,9 +186,9 @@ pub fn ExportPanel() -> impl IntoView {
     let quality = expect_context::<Quality>();
     let format = RwSignal::new(Format::Labelme);
     let left_out = move || {
-        quality.curation.with(|all| {
-            left_out_summary(all.values().filter_map(|r| r.excluded.as_deref()))
-        })
+        quality
+            .curation
+            .with(|all| left_out_summary(all.values().filter_map(|r| r.excluded.as_deref())))
     };
     let on_export = move |_| {
         let message = match export_zip(nav, studio, quality, format.get_untracked()) {

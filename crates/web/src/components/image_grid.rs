@@ -45,7 +45,8 @@ fn Tiles() -> impl IntoView {
     let listed = nav.listed;
     let labelled = doc.labelled;
     let viewport = Viewport::new();
-    let sorted_metric = Signal::derive(move || quality.sort.get().map(|(m, _)| m).into_iter().collect());
+    let sorted_metric =
+        Signal::derive(move || quality.sort.get().map(|(m, _)| m).into_iter().collect());
 
     let window = Memo::new(move |_| {
         grid_window(
@@ -60,6 +61,8 @@ fn Tiles() -> impl IntoView {
     });
     let tiles = move || {
         let window = window.get();
+        // A sort changes only the order: the window stays, the rows must follow.
+        nav.order.track();
         listed_entries(nav, window.first, window.end)
     };
     // The grid opens on the open image's row.
@@ -78,7 +81,7 @@ fn Tiles() -> impl IntoView {
             <div class="spacer" style:height=move || format!("{}px", window.get().total_px)>
                 <ol style:transform=move || format!("translateY({}px)", window.get().offset_px)
                     style:grid-template-columns=move || format!("repeat({}, {TILE_PX}px)", window.get().columns)>
-                    <For each=tiles key=|(index, entry)| (*index, entry.path.clone()) let:((index, entry))>
+                    <For each=tiles key=|(position, index, entry)| (*position, *index, entry.path.clone()) let:((_position, index, entry))>
                         {
                             let path = entry.path.clone();
                             let labelled_path = entry.path.clone();

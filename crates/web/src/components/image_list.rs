@@ -43,6 +43,8 @@ pub fn ImageList() -> impl IntoView {
     });
     let rows = move || {
         let window = window.get();
+        // A sort changes only the order: the window stays, the rows must follow.
+        nav.order.track();
         listed_entries(nav, window.first, window.end)
     };
     viewport.follow_cursor(nav, ROW_HEIGHT_PX, || 1);
@@ -95,7 +97,7 @@ pub fn ImageList() -> impl IntoView {
             <div class="rows" node_ref=viewport.node on:scroll=move |_| viewport.measure()>
                 <div class="spacer" style:height=move || format!("{}px", window.get().total_px)>
                     <ol style:transform=move || format!("translateY({}px)", window.get().offset_px)>
-                        <For each=rows key=|(index, entry)| (*index, entry.path.clone()) let:((index, entry))>
+                        <For each=rows key=|(position, index, entry)| (*position, *index, entry.path.clone()) let:((_position, index, entry))>
                             {
                                 let path = entry.path.clone();
                                 let labelled_path = entry.path.clone();

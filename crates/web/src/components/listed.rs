@@ -26,15 +26,22 @@ pub fn listed_count_text(nav: Navigation) -> String {
     }
 }
 
-/// The listed images at positions `first..end` of the listing, with their project indices
-/// (tracked): the rows or tiles in the DOM.
-pub fn listed_entries(nav: Navigation, first: usize, end: usize) -> Vec<(usize, ImageEntry)> {
+/// The listed images at positions `first..end` of the listing, with their positions and
+/// project indices (tracked): the rows or tiles in the DOM. Rows are keyed by all three, so a
+/// new order (a sort) makes new rows rather than moving old ones.
+pub fn listed_entries(
+    nav: Navigation,
+    first: usize,
+    end: usize,
+) -> Vec<(usize, usize, ImageEntry)> {
     nav.listed.with(|listed| {
         nav.manifest.with(|m| {
             let Some(m) = m else { return Vec::new() };
-            listed[first.min(end)..end.min(listed.len())]
+            let first = first.min(end);
+            listed[first..end.min(listed.len())]
                 .iter()
-                .filter_map(|&i| Some((i, m.images.get(i)?.clone())))
+                .enumerate()
+                .filter_map(|(offset, &i)| Some((first + offset, i, m.images.get(i)?.clone())))
                 .collect()
         })
     })
@@ -71,7 +78,10 @@ pub fn QualityMarks(path: String, #[prop(into)] metrics: Signal<Vec<Metric>>) ->
     let curation_path = path.clone();
     let record = Memo::new(move |_| quality.curation.with(|c| c.get(&curation_path).cloned()));
     let values = move || {
-        let scores = quality.scores.with(|s| s.get(&path).cloned()).unwrap_or_default();
+        let scores = quality
+            .scores
+            .with(|s| s.get(&path).cloned())
+            .unwrap_or_default();
         metrics
             .get()
             .into_iter()
@@ -165,7 +175,9 @@ impl Viewport {
             let Some(index) = nav.cursor.get().index() else {
                 return;
             };
-            let Some(position) = nav.listed.with_untracked(|l| l.iter().position(|&i| i == index))
+            let Some(position) = nav
+                .listed
+                .with_untracked(|l| l.iter().position(|&i| i == index))
             else {
                 return;
             };

@@ -47,13 +47,14 @@ pub fn QualityPanel() -> impl IntoView {
     let rule_indices = move || (0..quality.rules.with(Vec::len)).collect::<Vec<_>>();
     let scored = move || quality.scores.with(|s| s.len());
     let matching = move || quality.matching.with(|m| m.len());
-    let curate_matching = move |change: fn(&mut sightline_protocol::store::CurationRecord, &str)| {
-        let paths: Vec<String> = quality.matching.get_untracked().into_iter().collect();
-        let reason = describe(&quality);
-        quality.curate(storage, doc.project_id.get_untracked(), paths, move |r| {
-            change(r, &reason)
-        });
-    };
+    let curate_matching =
+        move |change: fn(&mut sightline_protocol::store::CurationRecord, &str)| {
+            let paths: Vec<String> = quality.matching.get_untracked().into_iter().collect();
+            let reason = describe(&quality);
+            quality.curate(storage, doc.project_id.get_untracked(), paths, move |r| {
+                change(r, &reason)
+            });
+        };
 
     view! {
         <section class="quality-panel" aria-label="Quality">
@@ -180,7 +181,11 @@ fn describe(quality: &Quality) -> String {
             .map(|rule| {
                 Preset::ALL
                     .into_iter()
-                    .find(|p| p.rule().is_some_and(|r| r.metric == rule.metric && r.comparison == rule.comparison))
+                    .find(|p| {
+                        p.rule().is_some_and(|r| {
+                            r.metric == rule.metric && r.comparison == rule.comparison
+                        })
+                    })
                     .map_or_else(|| rule.to_string(), |p| p.label().to_owned())
             })
             .collect()
