@@ -39,9 +39,17 @@ const boxOf = (shape) => {
 };
 
 const message = (page) => page.getByTestId('ai-message').textContent();
-const waitForMessage = (page, pattern, timeout = 300_000) => page.waitForFunction(
-  (source) => new RegExp(source).test(document.querySelector('[data-testid="ai-message"]')?.textContent ?? ''),
-  pattern.source, { timeout, polling: 250 });
+// On a timeout the error says what the panel said instead, so a failure names its cause.
+const waitForMessage = async (page, pattern, timeout = 300_000) => {
+  try {
+    await page.waitForFunction(
+      (source) => new RegExp(source).test(document.querySelector('[data-testid="ai-message"]')?.textContent ?? ''),
+      pattern.source, { timeout, polling: 250 });
+  } catch (error) {
+    const said = await message(page).catch(() => '(no message)');
+    throw new Error(`waiting for ${pattern}: the AI panel says “${said}”`, { cause: error });
+  }
+};
 
 test('add the demo model, label person.jpg, cancel a folder run, filter, refuse a broken model',
   { skip: existsSync(MODEL_SERVED) ? false : `${MODEL_SERVED} missing (run cargo xtask setup)` },

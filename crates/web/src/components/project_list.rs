@@ -126,7 +126,7 @@ pub fn ProjectList() -> impl IntoView {
             );
             // The originals are stored while the user already works on the images.
             let stored = move |path: &str, key: &str| {
-                pipeline.learn_key(path, key);
+                pipeline.learn_stored(path, key);
                 if studio.doc.project_id.get_untracked() == project_id {
                     studio.doc.blob_keys.update_value(|keys| {
                         keys.insert(path.to_owned(), key.to_owned());

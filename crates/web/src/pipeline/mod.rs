@@ -104,6 +104,9 @@ struct Inner {
     natural: RefCell<HashMap<String, (u32, u32)>>,
     /// Content keys learnt by path in the open project.
     keys: RefCell<HashMap<String, String>>,
+    /// Of those, the images whose originals are stored in IndexedDB (a manifest image's key
+    /// is learnt when it is fetched, but its bytes stay at its URL).
+    stored: RefCell<HashMap<String, String>>,
     sources: RefCell<Sources>,
     slots: Rc<DecodeSlots>,
     /// The longest side of tier-2 levels on this screen.
@@ -159,6 +162,7 @@ impl ImagePipeline {
             memory: RefCell::default(),
             natural: RefCell::default(),
             keys: RefCell::default(),
+            stored: RefCell::default(),
             sources: RefCell::default(),
             slots: DecodeSlots::new(settings.decoder_concurrency as usize),
             level_side: screen_level_side(),
@@ -243,29 +247,32 @@ impl ImagePipeline {
             manifest_url,
             files,
         };
-        let mut keys = inner.keys.borrow_mut();
-        keys.clear();
-        for entry in entries {
-            if let Some(key) = &entry.blob_key {
-                keys.insert(entry.path.clone(), key.clone());
-            }
-        }
-        drop(keys);
+        let stored: HashMap<String, String> = entries
+            .iter()
+            .filter_map(|entry| Some((entry.path.clone(), entry.blob_key.clone()?)))
+            .collect();
+        *inner.keys.borrow_mut() = stored.clone();
+        *inner.stored.borrow_mut() = stored;
         inner.generation.set(inner.generation.get() + 1);
         self.problems.set(problems);
         self.reset_thumbnails(entries);
     }
 
-    /// The content key of `path`, now that the import has stored it.
-    /// The content key image `path` was stored under, when the pipeline has learnt it (an
+    /// The key image `path`'s original is stored under in IndexedDB, when it is stored (an
     /// import stores originals after the project opens, so its entries do not carry it).
     pub fn stored_key(&self, path: &str) -> Option<String> {
-        self.inner().keys.borrow().get(path).cloned()
+        self.inner().stored.borrow().get(path).cloned()
     }
 
-    pub fn learn_key(&self, path: &str, key: &str) {
-        self.inner()
+    /// The import stored `path`'s original under `key`.
+    pub fn learn_stored(&self, path: &str, key: &str) {
+        let inner = self.inner();
+        inner
             .keys
+            .borrow_mut()
+            .insert(path.to_owned(), key.to_owned());
+        inner
+            .stored
             .borrow_mut()
             .insert(path.to_owned(), key.to_owned());
     }
