@@ -9,7 +9,7 @@ import { mkdtemp, mkdir, copyFile, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ROOT, serveStatic, launchChromium, openApp, screenshot, canvasStats,
+  ROOT, serveStatic, launchChromium, openApp, screenshot, canvasStats, unzip,
 } from './support/harness.mjs';
 import { waitForSaved, waitForShapeCount } from './support/studio.mjs';
 
@@ -119,6 +119,90 @@ test('open a folder as a project, reload, find everything, delete it', async () 
       db.close();
       return count === 0;
     }, null, { timeout: 10_000 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('files dropped anywhere on the window open as a project, LabelMe attached', async () => {
+  const browser = await launchChromium({ webgpu: false });
+  try {
+    const { page, errors } = await openApp(browser, server.url);
+    await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
+    await waitForSaved(page);
+    const files = [
+      { name: 'kite.jpg', type: 'image/jpeg', bytes: [...await readFile(join(DEMO, 'kite.jpg'))] },
+      { name: 'dog.jpg', type: 'image/jpeg', bytes: [...await readFile(join(DEMO, 'dog.jpg'))] },
+      {
+        name: 'dog.json',
+        type: 'application/json',
+        bytes: [...Buffer.from(JSON.stringify({
+          version: '5.4.1', flags: {}, imagePath: 'dog.jpg', imageData: null, imageHeight: 0, imageWidth: 0,
+          shapes: [{ label: '<b>dog</b>', points: [[5, 5], [60, 80]], group_id: null,
+            description: '', shape_type: 'rectangle', flags: {} }],
+        }))],
+      },
+    ];
+    // A drop on the status bar, far from any drop zone: the whole window accepts files.
+    await page.evaluate((list) => {
+      const transfer = new DataTransfer();
+      for (const f of list) transfer.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+      const target = document.querySelector('.status-bar');
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, files);
+    await page.getByTestId('import-report').waitFor({ timeout: 30_000 });
+    assert.match(await page.getByTestId('import-report').textContent(), /Opened 2 image\(s\)/);
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="file-name"]')?.textContent.includes('dog.jpg'));
+    assert.deepEqual(await imageNames(page), ['dog.jpg', 'kite.jpg']);
+    await waitForShapeCount(page, 1);
+    // A label with markup is shown as text, never as markup.
+    const label = await page.locator('[data-testid="shape-item"]').first().innerHTML();
+    assert.ok(label.includes('&lt;b&gt;dog&lt;/b&gt;'), `label escaped: ${label}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a YOLO export with images is an Ultralytics dataset: images and labels by split, data.yaml', async () => {
+  const folder = await makeFolder();
+  const browser = await launchChromium({ webgpu: false });
+  try {
+    const { page, errors } = await openApp(browser, server.url);
+    await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
+    await waitForSaved(page);
+    await page.getByTestId('open-folder').setInputFiles(folder);
+    await page.getByTestId('import-report').waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid="import-progress"]'), null, { timeout: 60_000 });
+
+    await page.getByTestId('export-format').selectOption('yolo');
+    await page.getByTestId('export-images').check();
+    await page.getByTestId('export-val-percent').fill('34');
+    await page.getByTestId('export-seed').fill('7');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    const entries = await unzip(await download.path());
+    const names = Object.keys(entries).sort();
+    const images = names.filter((n) => n.startsWith('images/'));
+    const labels = names.filter((n) => n.startsWith('labels/'));
+    assert.equal(images.length, 3, `three images: ${names}`);
+    assert.equal(images.filter((n) => n.startsWith('images/val/')).length, 1, `one of three in val at 34 %: ${names}`);
+    for (const image of images) {
+      const name = image.split('/').pop();
+      assert.ok(entries[image].equals(await readFile(join(folder, name))), `${name} byte for byte`);
+      const split = image.split('/')[1];
+      const label = `labels/${split}/${name.replace(/\.jpg$/, '.txt')}`;
+      assert.ok(labels.includes(label), `${label} beside ${image}`);
+    }
+    const dog = labels.find((n) => n.endsWith('/dog.txt'));
+    assert.equal(entries[dog].toString().trim().split('\n').length, 2, 'dog.txt keeps both boxes');
+    const yaml = entries['data.yaml'].toString();
+    assert.match(yaml, /train: images\/train/);
+    assert.match(yaml, /val: images\/val/);
+    assert.match(yaml, /dog/);
+    assert.match(await page.getByTestId('notice').textContent(), /Exported 3 image\(s\).*2 train, 1 val/);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

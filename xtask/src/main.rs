@@ -11,6 +11,7 @@
 //! cargo xtask bench              forward time per image against onnxruntime, as ratios
 //! cargo xtask bench-quality      time per image of each quality metric against pyiqa and
 //!                                scikit-image (speed-ups, peak memory), and on wgpu
+//! cargo xtask pwa              (Trunk's post-build hook) write sw.js, stamp the version
 //! cargo xtask size [DIST]        raw and gzip size of the built app and worker wasm (dist/ by
 //!                                default); fails when the app wasm is over its gzip budget
 //! ```
@@ -21,6 +22,8 @@
 
 mod bench;
 mod bench_quality;
+mod pwa;
+mod serve;
 mod setup;
 mod steps;
 mod wasm_size;
@@ -56,6 +59,8 @@ fn main() -> ExitCode {
             .and_then(|()| setup::test_tools(&env))
             .and_then(|()| bench::bench(&env)),
         Some("bench-quality") => bench_quality::bench_quality(&env),
+        // Trunk's post_build hook (Trunk.toml), not meant to be run by hand.
+        Some("pwa") => pwa::hook(&root).map(|()| true),
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve [--port N] | test | setup | build | bench | bench-quality | size [DIST]>"

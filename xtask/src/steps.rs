@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime};
 
-use crate::wasm_size;
+use crate::{serve, wasm_size};
 
 /// The crates that have browser tests (`wasm_bindgen_test` with `run_in_browser`).
 const WASM_TEST_CRATES: &[&str] = &["sightline-worker", "sightline-web"];
@@ -102,26 +102,24 @@ pub fn build_app(env: &Env) -> Result<(), String> {
     wasm_size::report(&env.root.join(DIST))
 }
 
+/// Trunk rebuilds dist/ on every change; [`serve::serve_dir`] serves it (gzip, isolation
+/// headers). The sizes are printed as each build lands; over budget is a warning here, a
+/// failure in `cargo xtask test`.
 pub fn serve(env: &Env, port: &str) -> Result<(), String> {
-    println!("xtask: building, then Sightline is at http://127.0.0.1:{port}/ (Ctrl-C stops it)");
-    // Trunk builds (and rebuilds) by itself: the sizes are printed as each build lands in
-    // dist/; over budget is a warning here, a failure in `cargo xtask test`.
+    let address = format!("127.0.0.1:{port}");
+    println!("xtask: building, then Sightline is at http://{address}/ (Ctrl-C stops it)");
     let dist = env.root.join(DIST);
     let since = SystemTime::now();
-    std::thread::spawn(move || wasm_size::watch(&dist, since));
-    run(
-        env,
-        "trunk",
-        &[
-            "serve",
-            "--release",
-            "--offline",
-            "--address",
-            "127.0.0.1",
-            "--port",
-            port,
-        ],
-    )
+    let watched = dist.clone();
+    std::thread::spawn(move || wasm_size::watch(&watched, since));
+    let mut trunk = env
+        .command("trunk")
+        .args(["watch", "--release", "--offline"])
+        .spawn()
+        .map_err(|e| format!("cannot start trunk: {e}"))?;
+    let served = serve::serve_dir(&dist, &address);
+    let _ = trunk.kill();
+    served
 }
 
 /// Runs every check, each even when an earlier one failed; prints a summary and returns

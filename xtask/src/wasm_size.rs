@@ -113,7 +113,7 @@ fn app_line(app: Sizes, budget: u64) -> String {
     )
 }
 
-/// For `trunk serve`, which builds (and rebuilds on change) by itself: watches `dist` and
+/// For `trunk watch`, which builds (and rebuilds on change) by itself: watches `dist` and
 /// prints the sizes each time a new app wasm lands there after `since`; over budget only
 /// warns. Runs until the process ends.
 pub fn watch(dist: &Path, since: SystemTime) {

@@ -5,10 +5,10 @@
 //! ([`formats`]), geometry ([`geometry`]) and the coordinate spaces of the canvas
 //! ([`view`]), the undo/redo history of edits ([`history`]), the canvas editor's pointer
 //! and key state machine ([`interaction`]), the image list of a project ([`project`]) and
-//! the arithmetic of showing long lists of it ([`listing`]), the policy of the two-tier
-//! decoded-image cache ([`image_cache`]), the checks that give a bad image file its reason
-//! ([`image_check`]), named timing spans and their percentiles ([`timing`]), and quantities
-//! written for people ([`units`]).
+//! the arithmetic of showing long lists of it ([`listing`]), a whole project as one file
+//! ([`project_file`]), the policy of the two-tier decoded-image cache ([`image_cache`]), the
+//! checks that give a bad image file its reason ([`image_check`]), named timing spans and
+//! their percentiles ([`timing`]), and quantities written for people ([`units`]).
 //! It knows no tensors, no browser and no terminal, so everything here is tested with plain
 //! `cargo test` and compiles for `wasm32-unknown-unknown` as well.
 
@@ -24,7 +24,9 @@ pub mod image_check;
 pub mod interaction;
 pub mod listing;
 pub mod project;
+pub mod project_file;
 pub mod quality;
+pub mod share;
 pub mod timing;
 pub mod units;
 pub mod view;

@@ -263,7 +263,13 @@ impl Ai {
             .filter(|n| !n.is_empty())
             .unwrap_or("model.onnx")
             .to_owned();
-        self.add_model(storage, file_name, bytes, None, probe).await
+        let info = self
+            .add_model(storage, file_name, bytes, None, probe)
+            .await?;
+        if let Some(key) = self.active.get_untracked() {
+            crate::share_link::remember_model_url(&key, &url);
+        }
+        Ok(info)
     }
 
     /// Has the worker load model `key` in the precision of the settings (answered at once

@@ -6,11 +6,13 @@ use leptos::prelude::*;
 use crate::ai::Ai;
 use crate::autosave::{self, Storage};
 use crate::components::{
-    AiPanel, CanvasView, ExportPanel, HelpOverlay, ImageGrid, ImageList, LabelsPanel, PerfPanel,
-    ProjectList, QualityPanel, SettingsDialog, StatusBar, label_images,
+    AiPanel, CanvasView, ExportPanel, HelpOverlay, ImageGrid, ImageList, LabelsPanel, LinkPreview,
+    PerfPanel, ProjectList, QualityPanel, SettingsDialog, StatusBar, UpdateBanner, label_images,
 };
+use crate::importer::Importer;
 use crate::keyboard;
 use crate::navigation::{Navigation, OpenImage};
+use crate::offline::Offline;
 use crate::pipeline::ImagePipeline;
 use crate::project_loader::{DEMO_MANIFEST_URL, ProjectLoadError};
 use crate::project_open::open_start_project;
@@ -20,6 +22,8 @@ use crate::studio::{Studio, ViewState};
 
 #[component]
 pub fn App() -> impl IntoView {
+    let offline = Offline::start();
+    provide_context(offline);
     let storage = Storage::new();
     provide_context(storage);
     let settings = settings_state::load_saved();
@@ -52,6 +56,10 @@ pub fn App() -> impl IntoView {
             leptos::task::spawn_local(quality.load_project(storage, nav, project_id));
         }
     });
+
+    let importer = Importer::new(nav, studio, storage, pipeline);
+    provide_context(importer);
+    importer.accept_from_outside();
 
     open_start_project(nav, studio, storage);
 
@@ -149,6 +157,7 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
+        <UpdateBanner />
         <div class="app">
             <div class="side">
                 <ImageList />
@@ -167,6 +176,7 @@ pub fn App() -> impl IntoView {
             <PerfPanel />
             <SettingsDialog />
             <HelpOverlay />
+            <LinkPreview />
         </div>
     }
 }

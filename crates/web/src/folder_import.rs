@@ -75,8 +75,25 @@ pub async fn content_key(bytes: &[u8]) -> Result<String, FileError> {
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A file to import and its path in what the user opened (`folder/sub/a.jpg`, or a name).
+#[derive(Clone)]
+pub struct Picked {
+    pub path: String,
+    pub file: web_sys::File,
+}
+
+impl Picked {
+    /// A file from a file input: its path inside the picked folder, or its name.
+    pub fn from_input(file: web_sys::File) -> Self {
+        Self {
+            path: listed_path(&file),
+            file,
+        }
+    }
+}
+
 /// The path of a picked file inside the picked folder (`webkitRelativePath`), or its name.
-pub fn listed_path(file: &web_sys::File) -> String {
+fn listed_path(file: &web_sys::File) -> String {
     let relative = js_sys::Reflect::get(file, &"webkitRelativePath".into())
         .ok()
         .and_then(|v| v.as_string())
@@ -97,7 +114,7 @@ pub async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, FileError> {
 }
 
 /// A new project id: the folder's name made safe, and the time.
-fn new_project_id(name: &str) -> String {
+pub(crate) fn new_project_id(name: &str) -> String {
     let slug: String = name
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
@@ -138,11 +155,9 @@ async fn header_size(file: &web_sys::File) -> Option<ImageSize> {
 ///
 /// A folder already opened whose import was cut short (the tab closed) resumes instead:
 /// the same project, only the images not yet stored.
-pub async fn start_import(
-    storage: Storage,
-    files: Vec<web_sys::File>,
-) -> Result<Started, ImportFailure> {
-    let listing: Vec<String> = files.iter().map(listed_path).collect();
+pub async fn start_import(storage: Storage, picked: Vec<Picked>) -> Result<Started, ImportFailure> {
+    let listing: Vec<String> = picked.iter().map(|p| p.path.clone()).collect();
+    let files: Vec<web_sys::File> = picked.into_iter().map(|p| p.file).collect();
     let plan = plan_folder(&listing);
     if plan.images.is_empty() {
         return Err(ImportFailure::NoImages);

@@ -50,6 +50,16 @@ fn window() -> Result<web_sys::Window, BitmapError> {
     web_sys::window().ok_or(BitmapError::NoWindow)
 }
 
+/// `relative` resolved against the page's base URL (the worker resolves URLs against its own
+/// script, and caches key by absolute URL).
+pub fn absolute_url(relative: &str) -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .and_then(|base| web_sys::Url::new_with_base(relative, &base).ok())
+        .map_or_else(|| relative.to_owned(), |url| url.href())
+}
+
 /// GETs `url` and returns the response, failing on network errors and non-2xx statuses.
 pub async fn fetch(url: &str) -> Result<Response, LoadError> {
     let network = |detail: String| LoadError::Network {

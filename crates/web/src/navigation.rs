@@ -9,6 +9,7 @@ use sightline_core::project::{ImageCursor, ImageEntry, Manifest};
 use sightline_core::view::Size;
 use sightline_protocol::{FilterParams, ImageRef, ImageSource, PRECISION_PROBE_IMAGES};
 
+use crate::image_loader::absolute_url;
 use crate::pipeline::{ImagePipeline, Shown};
 use crate::project_loader::image_url;
 
@@ -58,6 +59,8 @@ pub struct Navigation {
     pub listed: Memo<Vec<usize>>,
     /// Where the project's images are loaded, cached and checked.
     pub pipeline: ImagePipeline,
+    /// The image the next opened project starts on (a shared link's), if it has it.
+    pub start_at: StoredValue<Option<String>>,
 }
 
 impl Navigation {
@@ -99,6 +102,7 @@ impl Navigation {
             order,
             listed,
             pipeline,
+            start_at: StoredValue::new(None),
         }
     }
 
@@ -183,13 +187,9 @@ impl Navigation {
             Some(key) => ImageSource::Stored { key },
             None => {
                 let relative = image_url(&self.manifest_url.get_untracked(), &entry.path);
-                let absolute = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.base_uri().ok().flatten())
-                    .and_then(|base| web_sys::Url::new_with_base(&relative, &base).ok())
-                    .map(|url| url.href())
-                    .unwrap_or(relative);
-                ImageSource::Url { url: absolute }
+                ImageSource::Url {
+                    url: absolute_url(&relative),
+                }
             }
         };
         ImageRef {

@@ -57,7 +57,13 @@ async fn install_project(
     autosave::restore_project(storage, studio, &project_id, &manifest_url, &manifest).await;
     remember_project(&project_id);
     nav.project_error.set(None);
-    nav.cursor.set(ImageCursor::new(manifest.images.len()));
+    let mut cursor = ImageCursor::new(manifest.images.len());
+    if let Some(start) = nav.start_at.try_update_value(Option::take).flatten()
+        && let Some(index) = manifest.images.iter().position(|e| e.path == start)
+    {
+        cursor = cursor.go_to(index);
+    }
+    nav.cursor.set(cursor);
     nav.manifest.set(Some(manifest));
 }
 

@@ -26,11 +26,29 @@ const { chromium } = createRequire(join(ROOT, 'xtask/tools/package.json'))('play
 export const DIST = process.env.SIGHTLINE_DIST ?? join(ROOT, 'dist');
 export const OUTPUT = join(ROOT, 'tests/output/e2e');
 
-/** Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close }. */
-export async function serveStatic(dir = DIST) {
-  const root = resolve(dir);
+/** The headers of a host set up for Sightline (what `cargo xtask serve` sends too). */
+export const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'credentialless',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/**
+ * Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close, setRoot }.
+ * `base`: the path the app is served under (`/some/sub/path/`); anything outside is a 404.
+ * `isolate`: send COOP/COEP (off: a plain static host, where only the service worker
+ * isolates the page). `setRoot(dir)` serves another build from then on (the update spec).
+ * `headers`: extra headers on every response (CORS for a second origin).
+ */
+export async function serveStatic(dir = DIST, { base = '/', isolate = true, headers = {} } = {}) {
+  let root = resolve(dir);
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const requested = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (!requested.startsWith(base)) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const path = '/' + requested.slice(base.length);
     let file = normalize(join(root, path.endsWith('/') ? path + 'index.html' : path));
     if (!file.startsWith(root)) {
       res.writeHead(403).end();
@@ -38,7 +56,12 @@ export async function serveStatic(dir = DIST) {
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, {
+        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-cache',
+        ...(isolate ? ISOLATION_HEADERS : {}),
+        ...headers,
+      });
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');
@@ -46,7 +69,12 @@ export async function serveStatic(dir = DIST) {
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return {
+    url: `http://127.0.0.1:${port}${base}`,
+    origin: `http://127.0.0.1:${port}`,
+    close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
+    setRoot: (dir) => { root = resolve(dir); },
+  };
 }
 
 function chromiumArgs(webgpu) {
@@ -112,4 +140,17 @@ export async function canvasStats(page) {
     }
     return { width, height, sampled: Math.ceil(data.length / 28), painted, colours: colours.size };
   });
+}
+
+/** The entries of a zip file, name → bytes, read by Python's zipfile (a reader that is not
+ *  ours; Debian's python3 is on every machine the suite runs on). */
+export async function unzip(path) {
+  const { execFileSync } = await import('node:child_process');
+  const script = 'import base64,json,sys,zipfile\n'
+    + 'z = zipfile.ZipFile(sys.argv[1])\n'
+    + 'bad = z.testzip()\n'
+    + 'assert bad is None, bad\n'
+    + 'print(json.dumps({i.filename: base64.b64encode(z.read(i)).decode() for i in z.infolist()}))\n';
+  const out = execFileSync('python3', ['-c', script, path], { maxBuffer: 1 << 30 });
+  return Object.fromEntries(Object.entries(JSON.parse(out)).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
 }

@@ -6,12 +6,15 @@
 //! code. Import never stops at the first bad file: each problem becomes an [`ImportIssue`]
 //! naming the file, the line or field, and what was done (file skipped, entry skipped, or
 //! kept as read), and everything else imports. Export produces [`OutputFile`]s plus where
-//! each image goes; [`zip_archive`] packs them for a download.
+//! each image goes; [`zip_archive`] packs them for a download, and [`ZipStream`] writes a
+//! zip entry by entry into any sink. [`dataset`] plans an export with the images, in each
+//! format's layout with train / val splits, for streaming into a [`ZipStream`].
 //!
 //! One module per format: [`labelme`] (also AnyLabeling / X-AnyLabeling), [`yolo`] (detect
 //! and segment), [`coco`], [`voc`] (Pascal VOC XML).
 
 pub mod coco;
+pub mod dataset;
 pub mod labelme;
 pub mod voc;
 pub mod yolo;
@@ -23,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::annotation::{Dataset, ImageAnnotations, ImageSize, Shape, ShapeKind};
 
-pub use zip_archive::{ZipError, zip_archive};
+pub use zip_archive::{ZipError, ZipStream, zip_archive};
 
 /// Slack, in image pixels, before a point counts as outside its image.
 pub const POINT_TOLERANCE_PX: f64 = 0.5;

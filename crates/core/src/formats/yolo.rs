@@ -488,30 +488,67 @@ pub fn line_of_shape(
 
 #[derive(Serialize)]
 struct DataYamlOut<'a> {
-    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
     train: &'a str,
     val: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test: Option<&'a str>,
     nc: usize,
     names: BTreeMap<usize, &'a str>,
 }
 
-/// The `data.yaml` of a dataset with these classes.
+impl<'a> DataYamlOut<'a> {
+    fn new(classes: &'a [String], path: Option<&'a str>, folders: &SplitFolders<'a>) -> Self {
+        Self {
+            path,
+            train: folders.train,
+            val: folders.val,
+            test: folders.test,
+            nc: classes.len(),
+            names: classes
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (i, name.as_str()))
+                .collect(),
+        }
+    }
+
+    fn to_text(&self) -> Result<String, ExportError> {
+        Ok(format!(
+            "# Written by Sightline.\n{}",
+            serde_yaml::to_string(self)?
+        ))
+    }
+}
+
+/// The image folders of a dataset's splits, relative to its `data.yaml`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitFolders<'a> {
+    pub train: &'a str,
+    pub val: &'a str,
+    pub test: Option<&'a str>,
+}
+
+/// The `data.yaml` of a dataset with these classes (labels only: train and val are both
+/// `images`).
 pub fn data_yaml(classes: &[String]) -> Result<String, ExportError> {
-    let out = DataYamlOut {
-        path: ".",
+    let folders = SplitFolders {
         train: "images",
         val: "images",
-        nc: classes.len(),
-        names: classes
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (i, name.as_str()))
-            .collect(),
+        test: None,
     };
-    Ok(format!(
-        "# Written by Sightline.\n{}",
-        serde_yaml::to_string(&out)?
-    ))
+    DataYamlOut::new(classes, Some("."), &folders).to_text()
+}
+
+/// The `data.yaml` of a dataset split into `folders`. It has no `path:`: Ultralytics then
+/// takes the folder holding `data.yaml` as the dataset root, wherever the zip is unpacked
+/// and wherever training is started from (`path: .` would mean the working directory).
+pub fn data_yaml_with_splits(
+    classes: &[String],
+    folders: &SplitFolders<'_>,
+) -> Result<String, ExportError> {
+    DataYamlOut::new(classes, None, folders).to_text()
 }
 
 pub(crate) fn export(dataset: &Dataset, options: &ExportOptions) -> Result<Export, ExportError> {

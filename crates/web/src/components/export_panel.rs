@@ -2,19 +2,25 @@
 //! images the quality panel excluded, saying how many and why) and import of LabelMe JSON
 //! files onto the project's images, with the import report.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use sightline_core::annotation::Dataset;
+use sightline_core::formats::dataset::{Split, SplitRule};
 use sightline_core::formats::{self, ExportOptions, Format, ImportOptions, InputFile};
 use sightline_core::history::Command;
 use sightline_core::quality::left_out_summary;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::dataset_export::{DatasetRequest, Exported, export_with_images};
 use crate::image_loader::js_error_text;
 use crate::navigation::Navigation;
+use crate::pipeline::ImagePipeline;
 use crate::quality::Quality;
+use crate::share_link::capitalise;
 use crate::studio::Studio;
 
 /// The project's dataset with an entry for every image of the manifest.
@@ -37,27 +43,6 @@ fn dataset_without(nav: Navigation, studio: Studio, excluded: &HashMap<String, S
     dataset
 }
 
-/// Offers `bytes` as a file download.
-fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
-    let js = |e: wasm_bindgen::JsValue| js_error_text(&e);
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let blob =
-        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(js)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js)?;
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let anchor: web_sys::HtmlAnchorElement =
-        document.create_element("a").map_err(js)?.unchecked_into();
-    anchor.set_href(&url);
-    anchor.set_download(file_name);
-    anchor.click();
-    web_sys::Url::revoke_object_url(&url).map_err(js)?;
-    Ok(())
-}
-
 fn export_zip(
     nav: Navigation,
     studio: Studio,
@@ -74,7 +59,7 @@ fn export_zip(
         .map(|f| (f.path.as_str(), f.bytes.as_slice()));
     let zip = formats::zip_archive(entries).map_err(|e| format!("Export failed: {e}."))?;
     let project = studio.doc.project_id.get_untracked();
-    download(
+    crate::download::download(
         &zip,
         &format!("{project}-{}.zip", format.name()),
         "application/zip",
@@ -179,22 +164,141 @@ async fn import_files(nav: Navigation, studio: Studio, files: web_sys::FileList)
     studio.ui.import_report.set(Some(report_lines));
 }
 
+/// A dataset export in progress: entries written, and the switch that cancels it.
+#[derive(Clone)]
+struct ExportJob {
+    done: usize,
+    total: usize,
+    cancel: Rc<Cell<bool>>,
+}
+
+fn exported_message(
+    exported: &Exported,
+    format: Format,
+    excluded: &HashMap<String, String>,
+) -> String {
+    let plan = &exported.plan;
+    let mut message = format!(
+        "Exported {} image(s) and {} label file(s) as a {} dataset ({:.1} MB",
+        plan.images.len() - exported.unreadable.len(),
+        plan.files.len(),
+        format.name(),
+        exported.bytes as f64 / 1e6,
+    );
+    if format != Format::Labelme {
+        let splits: Vec<String> = Split::ALL
+            .iter()
+            .filter(|s| plan.count(**s) > 0)
+            .map(|s| format!("{} {}", plan.count(*s), s.name()))
+            .collect();
+        message.push_str(&format!("; {}", splits.join(", ")));
+    }
+    message.push_str(").");
+    if let Some(left_out) = left_out_summary(excluded.values().map(String::as_str)) {
+        message.push_str(&format!(" {left_out}."));
+    }
+    if !exported.unreadable.is_empty() {
+        message.push_str(&format!(
+            " {} image(s) could not be read, their labels are written: {}",
+            exported.unreadable.len(),
+            exported
+                .unreadable
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if !plan.issues.is_empty() {
+        message.push_str(&format!(" {} problem(s): ", plan.issues.len()));
+        let shown: Vec<String> = plan
+            .issues
+            .iter()
+            .take(5)
+            .map(ToString::to_string)
+            .collect();
+        message.push_str(&shown.join("; "));
+    }
+    message
+}
+
 #[component]
 pub fn ExportPanel() -> impl IntoView {
     let nav = expect_context::<Navigation>();
     let studio = expect_context::<Studio>();
     let quality = expect_context::<Quality>();
+    let pipeline = expect_context::<ImagePipeline>();
     let format = RwSignal::new(Format::Labelme);
+    let with_images = RwSignal::new(false);
+    let val_percent = RwSignal::new(20.0_f64);
+    let seed = RwSignal::new(0_u64);
+    let by_folder = RwSignal::new(true);
+    let job = RwSignal::new_local(None::<ExportJob>);
     let left_out = move || {
         quality
             .curation
             .with(|all| left_out_summary(all.values().filter_map(|r| r.excluded.as_deref())))
     };
     let on_export = move |_| {
-        let message = match export_zip(nav, studio, quality, format.get_untracked()) {
-            Ok(message) | Err(message) => message,
+        if !with_images.get_untracked() {
+            let message = match export_zip(nav, studio, quality, format.get_untracked()) {
+                Ok(message) | Err(message) => message,
+            };
+            studio.ui.notice.set(Some(message));
+            return;
+        }
+        if job.with_untracked(Option::is_some) {
+            return;
+        }
+        let fraction = (val_percent.get_untracked() / 100.0).clamp(0.0, 1.0);
+        let (seed, by_folder) = (seed.get_untracked(), by_folder.get_untracked());
+        let split = if by_folder {
+            SplitRule::ByFolder {
+                val_fraction: fraction,
+                seed,
+            }
+        } else {
+            SplitRule::Ratio {
+                val_fraction: fraction,
+                seed,
+            }
         };
-        studio.ui.notice.set(Some(message));
+        let cancel = Rc::new(Cell::new(false));
+        job.set(Some(ExportJob {
+            done: 0,
+            total: 0,
+            cancel: cancel.clone(),
+        }));
+        leptos::task::spawn_local(async move {
+            let excluded = quality.excluded();
+            let format = format.get_untracked();
+            let request = DatasetRequest {
+                dataset: dataset_without(nav, studio, &excluded),
+                format,
+                split,
+                file_name: format!(
+                    "{}-{}-dataset.zip",
+                    studio.doc.project_id.get_untracked(),
+                    format.name()
+                ),
+            };
+            let progress = move |done, total| {
+                job.update(|j| {
+                    if let Some(j) = j {
+                        j.done = done;
+                        j.total = total;
+                    }
+                })
+            };
+            let result = export_with_images(nav, pipeline, &request, cancel, progress).await;
+            job.set(None);
+            let message = match result {
+                Ok(exported) => exported_message(&exported, format, &excluded),
+                Err(error) => capitalise(&error.to_string()),
+            };
+            studio.ui.notice.set(Some(message));
+        });
     };
     let on_import = move |event: web_sys::Event| {
         let Some(input) = event
@@ -224,8 +328,50 @@ pub fn ExportPanel() -> impl IntoView {
                         .map(|f| view! { <option value=f.name()>{f.name().to_uppercase()}</option> })
                         .collect_view()}
                 </select>
-                <button data-testid="export" on:click=on_export>"Export zip"</button>
+                <button data-testid="export" on:click=on_export disabled=move || job.with(Option::is_some)>
+                    "Export zip"
+                </button>
             </div>
+            <label class="row" title="Write the images too, in the format's own layout (Ultralytics images/ and labels/ by split, COCO images/ + annotations/, VOC JPEGImages/): a dataset that trains as it is">
+                <input type="checkbox" data-testid="export-images" prop:checked=move || with_images.get()
+                    on:change=move |event| with_images.set(event_target_checked(&event)) />
+                "Include images"
+            </label>
+            <Show when=move || with_images.get() && format.get() != Format::Labelme>
+                <div class="row export-split">
+                    <label title="Share of the images in the validation split">
+                        "val % "
+                        <input type="number" min="0" max="100" step="1" data-testid="export-val-percent"
+                            prop:value=move || val_percent.get().to_string()
+                            on:input=move |event| {
+                                if let Ok(v) = event_target_value(&event).parse::<f64>() { val_percent.set(v) }
+                            } />
+                    </label>
+                    <label title="The same seed always gives the same split">
+                        "seed "
+                        <input type="number" min="0" step="1" data-testid="export-seed"
+                            prop:value=move || seed.get().to_string()
+                            on:input=move |event| {
+                                if let Ok(v) = event_target_value(&event).parse::<u64>() { seed.set(v) }
+                            } />
+                    </label>
+                    <label title="Images already in train/ val/ test/ folders keep their split">
+                        <input type="checkbox" data-testid="export-by-folder" prop:checked=move || by_folder.get()
+                            on:change=move |event| by_folder.set(event_target_checked(&event)) />
+                        "by folder"
+                    </label>
+                </div>
+            </Show>
+            {move || job.get().map(|j| {
+                let cancel = j.cancel.clone();
+                view! {
+                    <div class="import-progress" role="status" data-testid="export-progress">
+                        <progress max=j.total.max(1) value=j.done></progress>
+                        <span>{format!("Writing {}/{}", j.done, j.total)}</span>
+                        <button data-testid="export-cancel" on:click=move |_| cancel.set(true)>"Cancel"</button>
+                    </div>
+                }
+            })}
             {move || left_out().map(|text| view! {
                 <p class="muted" data-testid="export-left-out">{text}" (quality panel)"</p>
             })}

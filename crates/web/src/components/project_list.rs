@@ -1,34 +1,24 @@
 //! The saved projects (left, under the images): open a folder or files as a new project,
 //! reopen or delete one.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
 
 use crate::autosave::Storage;
-use crate::folder_import::{start_import, store_originals};
+use crate::components::ProjectFileButtons;
+use crate::folder_import::Picked;
+use crate::importer::Importer;
 use crate::navigation::Navigation;
-use crate::pipeline::ImagePipeline;
 use crate::project_loader::DEMO_MANIFEST_URL;
-use crate::project_open::{open_imported, open_project, open_saved_project};
+use crate::project_open::{open_project, open_saved_project};
 use crate::studio::{DEMO_PROJECT_ID, Studio};
-
-/// An import in progress: images stored so far, and the switch that cancels it.
-#[derive(Clone)]
-struct Importing {
-    done: usize,
-    total: usize,
-    cancel: Rc<Cell<bool>>,
-}
 
 #[component]
 pub fn ProjectList() -> impl IntoView {
     let nav = expect_context::<Navigation>();
     let studio = expect_context::<Studio>();
     let storage = expect_context::<Storage>();
-    let pipeline = expect_context::<ImagePipeline>();
-    let importing = RwSignal::new_local(None::<Importing>);
+    let importer = expect_context::<Importer>();
+    let importing = importer.importing;
 
     let delete = move |id: String| {
         let confirmed = web_sys::window()
@@ -79,80 +69,13 @@ pub fn ProjectList() -> impl IntoView {
         let Some(list) = input.files() else {
             return;
         };
-        let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+        let files: Vec<Picked> = (0..list.length())
+            .filter_map(|i| list.get(i))
+            .map(Picked::from_input)
+            .collect();
         // The same folder can be picked again later.
         input.set_value("");
-        if files.is_empty() || importing.with_untracked(Option::is_some) {
-            return;
-        }
-        let cancel = Rc::new(Cell::new(false));
-        importing.set(Some(Importing {
-            done: 0,
-            total: 0,
-            cancel: cancel.clone(),
-        }));
-        leptos::task::spawn_local(async move {
-            let progress = move |done: usize, total: usize| {
-                pipeline.set_import_progress(Some((done, total)));
-                importing.update(|i| {
-                    if let Some(i) = i {
-                        i.done = done;
-                        i.total = total;
-                    }
-                })
-            };
-            let started = match start_import(storage, files).await {
-                Ok(started) => started,
-                Err(failure) => {
-                    importing.set(None);
-                    studio.ui.import_report.set(Some(vec![failure.to_string()]));
-                    studio.ui.notice.set(Some(failure.to_string()));
-                    return;
-                }
-            };
-            studio.ui.import_report.set(Some(started.report.clone()));
-            if let Err(error) = storage.refresh_projects().await {
-                studio.ui.notice.set(Some(error.to_string()));
-            }
-            let project_id = started.project.id.clone();
-            let import_id = project_id.clone();
-            open_imported(
-                nav,
-                studio,
-                storage,
-                started.project,
-                started.manifest,
-                started.files.clone(),
-            );
-            // The originals are stored while the user already works on the images.
-            let stored = move |path: &str, key: &str| {
-                pipeline.learn_stored(path, key);
-                if studio.doc.project_id.get_untracked() == project_id {
-                    studio.doc.blob_keys.update_value(|keys| {
-                        keys.insert(path.to_owned(), key.to_owned());
-                    });
-                }
-            };
-            let outcome = store_originals(
-                storage,
-                import_id,
-                started.to_store,
-                started.files,
-                cancel,
-                progress,
-                stored,
-            )
-            .await;
-            importing.set(None);
-            pipeline.set_import_progress(None);
-            match outcome {
-                Ok(problems) if problems.is_empty() => {}
-                Ok(problems) => studio.ui.import_report.update(|report| {
-                    report.get_or_insert_with(Vec::new).extend(problems);
-                }),
-                Err(failure) => studio.ui.notice.set(Some(failure.to_string())),
-            }
-        });
+        importer.import(files);
     };
 
     view! {
@@ -171,6 +94,7 @@ pub fn ProjectList() -> impl IntoView {
                         on:change=on_pick />
                 </label>
             </div>
+            <ProjectFileButtons />
             {move || importing.get().map(|i| {
                 let cancel = i.cancel.clone();
                 view! {

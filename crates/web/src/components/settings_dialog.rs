@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use sightline_protocol::settings::{NUMBERS, Settings, SettingsError, field};
 use sightline_protocol::{BackendChoice, PrecisionChoice};
 
+use crate::components::OfflineSettings;
 use crate::settings_state::SettingsState;
 use crate::studio::UiState;
 
@@ -184,6 +185,7 @@ fn SettingsForm() -> impl IntoView {
                         <p class="hint">"f16 only where it finds what f32 finds on the first images"</p>
                         {error_list(field::PRECISION, "precision")}
                     </div>
+                    <OfflineSettings />
                     <footer>
                         <button type="button" data-testid="settings-cancel" on:click=move |_| close()>"Cancel"</button>
                         <button type="submit" class="primary" data-testid="settings-save">"Save"</button>

@@ -417,6 +417,20 @@ impl ImagePipeline {
         }
     }
 
+    /// The original bytes of `entry`, unchecked, from wherever they are (a picked file,
+    /// IndexedDB, its URL): what exports and project files carry.
+    pub async fn original_bytes(&self, entry: &ImageEntry) -> Result<Vec<u8>, ProjectLoadError> {
+        let inner = self.inner();
+        let origin = inner.sources.borrow().origin(entry);
+        let blob = origin.blob(inner.storage, &entry.path).await?;
+        bytes_of(&blob)
+            .await
+            .map_err(|detail| ProjectLoadError::Read {
+                path: entry.path.clone(),
+                detail,
+            })
+    }
+
     /// The original of `entry`, checked (`core::image_check`) and named by its content key
     /// (hashed unless known, and remembered).
     async fn read_original(&self, entry: &ImageEntry) -> Result<Original, ProjectLoadError> {
