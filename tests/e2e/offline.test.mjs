@@ -73,7 +73,7 @@ test('under a sub-path of a plain static host: the shell runs, the service worke
     // The AI worker, loaded through the service worker, is isolated too.
     await page.getByTestId('ai-toggle').click();
     await page.waitForFunction(
-      () => /^worker /.test(document.querySelector('[data-testid="worker"]')?.textContent ?? ''),
+      () => document.querySelector('[data-testid="backend"]')?.textContent !== '',
       null, { timeout: 120_000 });
     const workers = page.workers();
     assert.ok(workers.length >= 1, 'the AI worker runs');

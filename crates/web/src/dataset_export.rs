@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use sightline_core::annotation::Dataset;
+use sightline_core::annotation::{Dataset, ImageSize};
 use sightline_core::formats::dataset::{DatasetOptions, DatasetPlan, SplitRule, plan_dataset};
 use sightline_core::formats::{ExportOptions, Format, ZipStream};
-use sightline_core::project::ImageEntry;
+use sightline_core::project::{ImageEntry, image_size_from_header};
 
 use crate::download::{BlobParts, download_blob};
 use crate::navigation::Navigation;
@@ -59,13 +59,24 @@ pub async fn export_with_images(
         split: request.split,
         labels: ExportOptions::default(),
     };
-    let plan = plan_dataset(&request.dataset, &options)?;
     let entries: HashMap<String, ImageEntry> = nav.manifest.with_untracked(|m| {
         m.iter()
             .flat_map(|m| &m.images)
             .map(|e| (e.path.clone(), e.clone()))
             .collect()
     });
+    // Pixel formats need each image's size; one never opened since its import may not have
+    // it yet (or a LabelMe file said 0 × 0), and its header has it.
+    let mut dataset = request.dataset.clone();
+    let unknown = |size: Option<ImageSize>| size.is_none_or(|s| s.width == 0 || s.height == 0);
+    for image in dataset.images.iter_mut().filter(|i| unknown(i.image_size)) {
+        if let Some(entry) = entries.get(&image.image_path)
+            && let Ok(bytes) = pipeline.original_bytes(entry).await
+        {
+            image.image_size = image_size_from_header(&bytes);
+        }
+    }
+    let plan = plan_dataset(&dataset, &options)?;
     let total = plan.entry_count();
     let mut zip = ZipStream::new(BlobParts::default());
     for file in &plan.files {

@@ -96,8 +96,12 @@ impl Offline {
         options.set_scope("./");
         let registration = match JsFuture::from(container.register_with_options("sw.js", &options))
             .await
+            .map(|r| r.dyn_into::<web_sys::ServiceWorkerRegistration>())
         {
-            Ok(registration) => registration.unchecked_into::<web_sys::ServiceWorkerRegistration>(),
+            Ok(Ok(registration)) => registration,
+            // A browser that blocks service workers (a policy, an automation flag) answers
+            // with nothing: the app works online only.
+            Ok(Err(_)) => return,
             Err(error) => {
                 web_sys::console::warn_1(
                     &format!(

@@ -64,7 +64,7 @@ export async function serveStatic(dir = DIST, { base = '/', isolate = true, head
       });
       res.end(body);
     } catch {
-      res.writeHead(404).end('not found');
+      res.writeHead(404, headers).end('not found');
     }
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
@@ -97,11 +97,13 @@ export async function launchChromium({ webgpu }) {
 }
 
 /** A browser context on a profile kept on disk in `dir` (what the DevTools quota override
- *  needs: an in-memory profile ignores it). */
-export async function launchProfile(dir, { webgpu }) {
+ *  needs: an in-memory profile ignores it). `serviceWorkers: 'block'` keeps the offline
+ *  app's caches out of a spec that measures IndexedDB against a quota. */
+export async function launchProfile(dir, { webgpu, serviceWorkers = 'allow' }) {
   return chromium.launchPersistentContext(dir, {
     ...chromiumArgs(webgpu),
     viewport: { width: 1280, height: 800 },
+    serviceWorkers,
   });
 }
 

@@ -75,14 +75,7 @@ fn export_zip(
         message.push_str(&format!(" {left_out}."));
     }
     if !export.issues.is_empty() {
-        message.push_str(&format!(" {} problem(s): ", export.issues.len()));
-        let shown: Vec<String> = export
-            .issues
-            .iter()
-            .take(5)
-            .map(ToString::to_string)
-            .collect();
-        message.push_str(&shown.join("; "));
+        message.push_str(&problems_line(&export.issues));
         if export
             .issues
             .iter()
@@ -211,16 +204,15 @@ fn exported_message(
         ));
     }
     if !plan.issues.is_empty() {
-        message.push_str(&format!(" {} problem(s): ", plan.issues.len()));
-        let shown: Vec<String> = plan
-            .issues
-            .iter()
-            .take(5)
-            .map(ToString::to_string)
-            .collect();
-        message.push_str(&shown.join("; "));
+        message.push_str(&problems_line(&plan.issues));
     }
     message
+}
+
+/// " N problem(s): " and the first five.
+fn problems_line(issues: &[formats::ExportIssue]) -> String {
+    let shown: Vec<String> = issues.iter().take(5).map(ToString::to_string).collect();
+    format!(" {} problem(s): {}", issues.len(), shown.join("; "))
 }
 
 #[component]
