@@ -7,7 +7,7 @@
 //! finished: the worker stops at its next image and hands back what it completed.
 
 use std::cell::Cell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -26,6 +26,24 @@ use crate::worker_bridge::AiWorker;
 
 const ACTIVE_MODEL_KEY: &str = "sightline.active_model";
 const SETTINGS_KEY: &str = "sightline.ai_settings";
+
+/// Where the URL each model was added from is remembered (`localStorage`), by model key.
+const MODEL_URLS_KEY: &str = "sightline.model_urls";
+
+fn model_urls() -> BTreeMap<String, String> {
+    local_storage()
+        .and_then(|local| local.get_item(MODEL_URLS_KEY).ok()?)
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn remember_model_url(key: &str, url: &str) {
+    let mut urls = model_urls();
+    urls.insert(key.to_owned(), url.to_owned());
+    if let (Some(local), Ok(text)) = (local_storage(), serde_json::to_string(&urls)) {
+        let _ = local.set_item(MODEL_URLS_KEY, &text);
+    }
+}
 
 /// What the AI settings hold (saved in `localStorage`).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -183,6 +201,11 @@ impl Ai {
         self.active.set(key);
     }
 
+    /// The URL model `key` was added from, when it came from one (a shared link names it).
+    pub fn model_url(&self, key: &str) -> Option<String> {
+        model_urls().remove(key)
+    }
+
     /// Re-reads the stored models.
     pub async fn refresh_models(&self, storage: Storage) {
         let listed = async { storage.store().await?.models().await }.await;
@@ -267,7 +290,7 @@ impl Ai {
             .add_model(storage, file_name, bytes, None, probe)
             .await?;
         if let Some(key) = self.active.get_untracked() {
-            crate::share_link::remember_model_url(&key, &url);
+            remember_model_url(&key, &url);
         }
         Ok(info)
     }

@@ -23,35 +23,6 @@ use crate::project_transfer::{open_project_file, restore};
 use crate::storage::ProjectRecord;
 use crate::studio::Studio;
 
-/// Where the URL each model was added from is remembered (`localStorage`), so a shared
-/// link can name it.
-const MODEL_URLS_KEY: &str = "sightline.model_urls";
-
-pub fn remember_model_url(key: &str, url: &str) {
-    let Some(local) = crate::storage::local_storage() else {
-        return;
-    };
-    let mut urls: BTreeMap<String, String> = local
-        .get_item(MODEL_URLS_KEY)
-        .ok()
-        .flatten()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
-    urls.insert(key.to_owned(), url.to_owned());
-    if let Ok(text) = serde_json::to_string(&urls) {
-        let _ = local.set_item(MODEL_URLS_KEY, &text);
-    }
-}
-
-fn model_url(key: &str) -> Option<String> {
-    let text = crate::storage::local_storage()?
-        .get_item(MODEL_URLS_KEY)
-        .ok()??;
-    serde_json::from_str::<BTreeMap<String, String>>(&text)
-        .ok()?
-        .remove(key)
-}
-
 /// A link for the open project, or why there is none.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Shared {
@@ -79,7 +50,7 @@ pub fn share_open_project(nav: Navigation, studio: Studio, ai: Ai) -> Shared {
     let colours = studio.doc.class_colours.get_untracked();
     let mut notes = Vec::new();
     let model = ai.active.get_untracked().and_then(|key| {
-        let url = model_url(&key);
+        let url = ai.model_url(&key);
         if url.is_none() {
             notes
                 .push("The model was added from a file, so the link does not carry it.".to_owned());
