@@ -7,7 +7,8 @@
 // - hostile links each give their own clear message and change nothing; labels are text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -93,7 +94,9 @@ test('a link made in one profile recreates the setup in a fresh one, after askin
       const before = await projects(b.page);
       await b.page.goto(link);
       await b.page.getByTestId('link-preview').waitFor({ timeout: 30_000 });
-      assert.match(await b.page.getByTestId('link-images').textContent(), /demo\/manifest\.json/);
+      await b.page.waitForFunction(
+        () => /^9 image\(s\) listed at .*demo\/manifest\.json$/.test(document.querySelector('[data-testid="link-images"]')?.textContent ?? ''),
+        null, { timeout: 30_000 });
       assert.match(await b.page.getByTestId('link-model').textContent(), /fall-yolov8s\.onnx/);
       const shownClasses = await b.page.$$eval('[data-testid="link-class"]', (items) => items.map((i) => i.textContent));
       assert.ok(shownClasses.includes('hiker'), `classes shown: ${shownClasses}`);
@@ -166,6 +169,28 @@ test('a project file moves a project between profiles, annotations byte for byte
     await b.page.locator('nav.image-list li[title="person.jpg"]').click();
     await waitForShapeCount(b.page, 2);
     await drawn(b.page);
+
+    // A link may point at a project file by URL (here on another origin, with CORS).
+    const files = await mkdtemp(join(tmpdir(), 'sightline-project-file-'));
+    await copyFile(file, join(files, 'demo.sightline'));
+    const host = await serveStatic(files, { isolate: false, headers: { 'access-control-allow-origin': '*' } });
+    try {
+      const c = await profile(browser);
+      await c.page.goto(`${server.url}#share=${payloadOf(JSON.stringify({ n: 'from a file', i: { p: `${host.url}demo.sightline` } }))}`);
+      await c.page.getByTestId('link-preview').waitFor();
+      assert.match(await c.page.getByTestId('link-images').textContent(), /the project file at .*demo\.sightline/);
+      await c.page.getByTestId('link-accept').click();
+      await c.page.getByTestId('link-preview').waitFor({ state: 'detached', timeout: 120_000 });
+      const fromLink = (await projects(c.page)).find((p) => p.stored_images);
+      const savedC = await savedAnnotations(c.page, fromLink.id);
+      for (const path of Object.keys(savedA)) {
+        assert.equal(JSON.stringify(savedC[path].annotations), JSON.stringify(savedA[path].annotations),
+          `${path}: the same annotations through a link to the file`);
+      }
+      assert.deepEqual(c.errors, []);
+    } finally {
+      await host.close();
+    }
     assert.deepEqual([...a.errors, ...b.errors], []);
   } finally {
     await browser.close();

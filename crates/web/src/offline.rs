@@ -287,13 +287,13 @@ impl Offline {
             };
             let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
             loop {
-                let chunk =
-                    JsFuture::from(reader.read())
-                        .await
-                        .map_err(|e| match signal.aborted() {
-                            true => "cancelled".to_owned(),
-                            false => js_error_text(&e),
-                        })?;
+                let chunk = JsFuture::from(reader.read()).await.map_err(|e| {
+                    if signal.aborted() {
+                        "cancelled".to_owned()
+                    } else {
+                        js_error_text(&e)
+                    }
+                })?;
                 let finished = js_sys::Reflect::get(&chunk, &"done".into())
                     .ok()
                     .and_then(|d| d.as_bool())
@@ -324,7 +324,8 @@ fn service_workers() -> Option<web_sys::ServiceWorkerContainer> {
     Some(navigator.service_worker())
 }
 
-/// The version the build stamped into `<meta name="sightline-build">`.
+/// The version the build stamped into `<meta name="sightline-build">`. Read once per page
+/// and kept for its lifetime (leaked), so that `Offline` stays `Copy` like the other contexts.
 fn build_version() -> &'static str {
     let version = web_sys::window()
         .and_then(|w| w.document())

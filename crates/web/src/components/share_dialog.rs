@@ -8,7 +8,9 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::ai::Ai;
 use crate::autosave::Storage;
+use crate::image_loader::absolute_url;
 use crate::navigation::Navigation;
+use crate::project_loader::load_manifest;
 use crate::share_link::{
     Shared, capitalise, create_from_link, forget_incoming, incoming, open_created,
     share_open_project,
@@ -164,11 +166,22 @@ fn preview(
     accept: impl Fn(LabelingSetup) + Copy + 'static,
     close: impl Fn() + Copy + 'static,
 ) -> impl IntoView {
-    let source = match &setup.images {
+    let source = RwSignal::new(match &setup.images {
         ImageSourceSpec::Urls(urls) => format!("{} image(s) from their addresses", urls.len()),
         ImageSourceSpec::Manifest(url) => format!("the images listed at {url}"),
         ImageSourceSpec::ProjectFile(url) => format!("the project file at {url}"),
-    };
+    });
+    // A manifest says how many images it lists: read it (a plain GET; nothing is stored).
+    if let ImageSourceSpec::Manifest(url) = &setup.images {
+        let url = absolute_url(url);
+        leptos::task::spawn_local(async move {
+            let said = match load_manifest(&url).await {
+                Ok(manifest) => format!("{} image(s) listed at {url}", manifest.images.len()),
+                Err(error) => format!("the images listed at {url} (not readable now: {error})"),
+            };
+            source.set(said);
+        });
+    }
     let annotated = setup.annotations.as_ref().map_or(0, |a| a.len());
     let shapes: usize = setup
         .annotations
@@ -190,7 +203,7 @@ fn preview(
         <header><span>"Open a shared labeling setup?"</span></header>
         <dl class="link-facts">
             <dt>"Name"</dt><dd data-testid="link-name">{name}</dd>
-            <dt>"Images"</dt><dd data-testid="link-images">{source}</dd>
+            <dt>"Images"</dt><dd data-testid="link-images">{move || source.get()}</dd>
             <dt>"Classes"</dt>
             <dd>
                 <ul class="link-classes">
