@@ -191,3 +191,51 @@ test('add the demo model, label person.jpg, cancel a folder run, filter, refuse 
       await browser.close();
     }
   });
+
+test('a worker that panics mid-job is reported, starts again with the next request, and the finished images stay',
+  { skip: existsSync(MODEL_SERVED) ? false : `${MODEL_SERVED} missing (run cargo xtask setup)` },
+  async () => {
+    const browser = await launchChromium({ webgpu: false });
+    try {
+      const { page, errors } = await openApp(browser, server.url);
+      await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
+      await waitForSaved(page);
+      await page.getByTestId('ai-toggle').click();
+      await page.getByTestId('add-demo-model').click();
+      await waitForMessage(page, /Model “.*” ready/);
+      // One image per request, so that images finish one by one before the crash.
+      await page.getByTestId('ai-batch').fill('1');
+      await page.getByTestId('ai-batch').dispatchEvent('change');
+
+      await page.getByTestId('label-all').click();
+      await page.waitForFunction(() => {
+        const count = document.querySelector('[data-testid="ai-job-count"]')?.textContent ?? '';
+        return Number(count.split('/')[0]) >= 2;
+      }, null, { timeout: 300_000, polling: 100 });
+      // The forced panic: a `crash` request, as if the page had sent it.
+      const worker = page.workers().find((w) => /worker/.test(w.url()));
+      assert.ok(worker, `the AI worker runs: ${page.workers().map((w) => w.url())}`);
+      await worker.evaluate(() => self.dispatchEvent(new MessageEvent('message', {
+        data: JSON.stringify({ id: 999_999, body: { kind: 'crash' } }),
+      })));
+      await waitForMessage(page, /^Labelled (\d+) image\(s\).* Stopped: .*the AI worker stopped .*panicked.*it starts again with the next AI request/);
+      const finished = Number((await message(page)).match(/Labelled (\d+)/)[1]);
+      assert.ok(finished >= 2 && finished < 9, `stopped mid-folder after ${finished} images`);
+      assert.match(await page.getByTestId('worker').textContent(), /worker failed: the AI worker stopped/);
+      await waitForSaved(page);
+      const kept = Object.values(await savedAnnotations(page))
+        .filter((r) => r.annotations.shapes.some((s) => s.predicted)).length;
+      assert.ok(kept >= finished - 1 && kept <= finished,
+        `the finished images keep their predictions: ${kept} of ${finished} (one may have found nothing)`);
+      await screenshot(page, 'ai-worker-crashed.png');
+
+      // The next request starts a new worker, which finishes the folder.
+      await page.getByTestId('label-all').click();
+      await waitForMessage(page, /^Labelled 9 image\(s\)/);
+      assert.match(await page.getByTestId('worker').textContent(), /^worker \d/);
+      // The panic is in the console of the worker that died, not an error of the page.
+      assert.deepEqual(errors.filter((e) => !/panicked|unreachable|worker/i.test(e)), []);
+    } finally {
+      await browser.close();
+    }
+  });

@@ -5,16 +5,19 @@
 //! ([`formats`]), geometry ([`geometry`]) and the coordinate spaces of the canvas
 //! ([`view`]), the undo/redo history of edits ([`history`]), the canvas editor's pointer
 //! and key state machine ([`interaction`]), the image list of a project ([`project`]) and
-//! the arithmetic of showing long lists of it ([`listing`]), a whole project as one file
+//! the arithmetic of showing long lists of it ([`listing`]), the merge of two tabs'
+//! edits of one record ([`merge`]), a whole project as one file
 //! ([`project_file`]), the policy of the two-tier decoded-image cache ([`image_cache`]), the
-//! checks that give a bad image file its reason ([`image_check`]), named timing spans and
-//! their percentiles ([`timing`]), and quantities written for people ([`units`]).
+//! checks that give a bad image file its reason ([`image_check`]), what the user is told
+//! about the browser keeping their data ([`durability`]), named timing spans and their
+//! percentiles ([`timing`]), and quantities written for people ([`units`]).
 //! It knows no tensors, no browser and no terminal, so everything here is tested with plain
 //! `cargo test` and compiles for `wasm32-unknown-unknown` as well.
 
 pub mod annotation;
 pub mod detection;
 pub mod duplicates;
+pub mod durability;
 pub mod editing;
 pub mod formats;
 pub mod geometry;
@@ -23,6 +26,7 @@ pub mod image_cache;
 pub mod image_check;
 pub mod interaction;
 pub mod listing;
+pub mod merge;
 pub mod project;
 pub mod project_file;
 pub mod quality;

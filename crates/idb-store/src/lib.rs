@@ -33,6 +33,9 @@ pub enum Error {
     /// one (`QuotaExceededError: …` when the disk or the origin's quota is full).
     #[error("the browser aborted the transaction{}", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
     Aborted { reason: Option<String> },
+    /// A row made inside the transaction could not be turned into its JS form.
+    #[error("a row could not be written ({0})")]
+    Row(String),
 }
 
 /// A row that could not be turned into a JS object or read back from one.

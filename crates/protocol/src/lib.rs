@@ -15,7 +15,7 @@ pub use sightline_core::duplicates::PerceptualHash;
 pub use sightline_core::quality::{Metric, Scores};
 
 /// Version of this protocol; the page refuses a worker that speaks another.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Identifies one request so its replies can be matched to it.
 pub type RequestId = u64;
@@ -92,6 +92,10 @@ pub enum RequestBody {
     /// Stops request `target` at the next image boundary. Answered at once with
     /// [`ReplyBody::CancelRequested`].
     Cancel { target: RequestId },
+    /// Makes the worker panic, never answered: how the page's recovery from a dead worker
+    /// is tested (a worker that runs out of memory dies the same way, with
+    /// [`Message::Crashed`] and the worker's `error` event).
+    Crash,
 }
 
 /// What the quality metrics made of one image.
@@ -350,6 +354,9 @@ pub enum Message {
     Progress(Progress),
     /// The last message for a request.
     Reply(Reply),
+    /// The worker panicked and can answer nothing more (its wasm instance is dead): the
+    /// page fails what is pending and starts a new worker on the next request.
+    Crashed { detail: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

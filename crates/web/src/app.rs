@@ -29,6 +29,9 @@ pub fn App() -> impl IntoView {
     let settings = settings_state::load_saved();
     let pipeline = ImagePipeline::new(storage, &settings);
     provide_context(pipeline);
+    storage.set_room_maker(std::rc::Rc::new(move |bytes| {
+        Box::pin(async move { pipeline.make_room(bytes).await })
+    }));
     let nav = Navigation::new(DEMO_MANIFEST_URL, pipeline);
     provide_context(nav);
     let studio = Studio::new(Signal::derive(move || nav.current_path()));

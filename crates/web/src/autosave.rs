@@ -5,6 +5,8 @@
 //! dirty images and the project record; a failure puts them back in the dirty set, shows the
 //! error in the status bar and retries after 2 s. Nothing is dropped.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -12,12 +14,21 @@ use leptos::prelude::*;
 use sightline_core::project::Manifest;
 
 use crate::storage::{
-    AnnotationRecord, DATABASE_NAME, ImageRecord, ProjectRecord, StorageError, Store,
+    AnnotationEdit, AnnotationRecord, DATABASE_NAME, ImageRecord, ProjectRecord, StorageError,
+    Store,
 };
-use crate::studio::{SaveState, Studio};
+use crate::durability::Durability;
+use crate::tab_sync::{self, SaveNews};
+use crate::studio::{DEMO_PROJECT_ID, SaveState, Studio};
 
 const FLUSH_DELAY: Duration = Duration::from_millis(300);
 const RETRY_DELAY: Duration = Duration::from_secs(2);
+/// What a full disk asks the image cache to free before an annotation write is retried:
+/// far more than a save needs, so that the next saves fit too.
+const ROOM_FOR_ANNOTATIONS_BYTES: u64 = 4 << 20;
+
+/// Frees `bytes` of cached data; resolves to whether anything was freed.
+pub type RoomMaker = Rc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = bool>>>>;
 
 /// The open database, shared by the autosave and the project list.
 #[derive(Clone, Copy)]
@@ -25,6 +36,9 @@ pub struct Storage {
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
     timer_armed: StoredValue<bool>,
     flushing: StoredValue<bool>,
+    room_maker: StoredValue<Option<RoomMaker>, LocalStorage>,
+    /// Whether the browser keeps the data, and how full its storage is.
+    pub durability: Durability,
     /// The saved projects, for the project list.
     pub projects: RwSignal<Vec<ProjectRecord>>,
 }
@@ -35,6 +49,8 @@ impl Storage {
             store: StoredValue::new_local(None),
             timer_armed: StoredValue::new(false),
             flushing: StoredValue::new(false),
+            room_maker: StoredValue::new_local(None),
+            durability: Durability::start(),
             projects: RwSignal::new(Vec::new()),
         }
     }
@@ -49,6 +65,24 @@ impl Storage {
         Ok(store)
     }
 
+    /// Who frees space when the disk is full (the image cache).
+    pub fn set_room_maker(&self, room_maker: RoomMaker) {
+        self.room_maker.set_value(Some(room_maker));
+    }
+
+    /// Asks the image cache to free space; whether it freed any.
+    async fn make_room(&self) -> bool {
+        match self.room_maker.get_value() {
+            Some(make_room) => make_room(ROOM_FOR_ANNOTATIONS_BYTES).await,
+            None => false,
+        }
+    }
+
+    /// Whether a save is being written now.
+    fn is_flushing(&self) -> bool {
+        self.flushing.get_value()
+    }
+
     /// Drops the open connection so the next use reopens it (after a failed write: the
     /// connection may have been closed by another tab's upgrade or by the browser).
     pub fn forget_store(&self) {
@@ -60,6 +94,11 @@ impl Storage {
         let store = self.store().await?;
         let (mut projects, _) = store.projects().await?;
         projects.sort_by(|a, b| b.updated_ms.total_cmp(&a.updated_ms));
+        // The first project of the user's own is worth asking the browser to keep.
+        if projects.iter().any(|p| p.id != DEMO_PROJECT_ID) {
+            self.durability.ask_once();
+        }
+        self.durability.refresh();
         self.projects.set(projects);
         Ok(())
     }
@@ -165,8 +204,9 @@ pub async fn restore_project(
     }
 }
 
-/// Starts writing edits through to storage.
+/// Starts writing edits through to storage, and re-reading what other tabs save.
 pub fn start(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
+    tab_sync::listen(move |news| leptos::task::spawn_local(pull(storage, studio, news)));
     // Leaving the page with edits not yet written asks first (the write takes < 1 s).
     let leave = window_event_listener_untyped("beforeunload", move |event| {
         if studio.save.has_unwritten() {
@@ -225,23 +265,29 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
     }
 
     let project_id = studio.doc.project_id.get_untracked();
-    let records: Vec<AnnotationRecord> = studio.doc.dataset.with_untracked(|dataset| {
+    let edits: Vec<AnnotationEdit> = studio.doc.dataset.with_untracked(|dataset| {
         paths
             .iter()
             .filter_map(|path| dataset.image(path))
-            .map(|image| AnnotationRecord {
-                project_id: project_id.clone(),
-                version: studio
+            .map(|image| {
+                let base = studio
                     .save
-                    .saved_versions
-                    .with_value(|v| v.get(&image.image_path).copied())
-                    .unwrap_or(0)
-                    + 1,
-                annotations: image.clone(),
+                    .saved
+                    .with_value(|saved| saved.get(&image.image_path).cloned());
+                AnnotationEdit {
+                    base_version: base.as_ref().map_or(0, |b| b.version),
+                    base: base.map(|b| b.annotations),
+                    ours: AnnotationRecord {
+                        project_id: project_id.clone(),
+                        version: 0,
+                        annotations: image.clone(),
+                    },
+                }
             })
             .collect()
     });
     let url = manifest_url.get_untracked();
+    let sent_classes = studio.doc.dataset.with_untracked(|d| d.classes.clone());
     let project = ProjectRecord {
         id: project_id.clone(),
         name: studio.doc.project_name.get_untracked(),
@@ -250,15 +296,16 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
         // manifest project (it would then fail to reopen).
         stored_images: url.is_empty() || !studio.doc.blob_keys.with_value(|keys| keys.is_empty()),
         manifest_url: url,
-        classes: studio.doc.dataset.with_untracked(|d| d.classes.clone()),
+        classes: sent_classes.clone(),
         class_colours: studio.doc.class_colours.get_untracked(),
         updated_ms: now_ms(),
     };
+    let base_classes = studio.save.saved_classes.get_value();
     let result = async {
         let store = storage.store().await?;
-        store.put_annotations(&records).await?;
+        let written = store.save_annotations(&edits).await?;
         // Image metadata follows the sizes learnt when images are decoded.
-        let images: Vec<ImageRecord> = records
+        let images: Vec<ImageRecord> = written
             .iter()
             .filter_map(|record| {
                 let size = record.annotations.image_size?;
@@ -274,17 +321,27 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
             })
             .collect();
         store.put_images(&images).await?;
-        store.put_project(&project).await
+        let project = store.save_project(&project, &base_classes).await?;
+        Ok::<_, StorageError>((written, project))
     }
     .await;
     storage.flushing.set_value(false);
     match result {
-        Ok(()) => {
-            studio.save.saved_versions.update_value(|versions| {
-                for record in &records {
-                    versions.insert(record.annotations.image_path.clone(), record.version);
-                }
+        Ok((written, project)) => {
+            tab_sync::announce(&SaveNews {
+                project_id: project_id.clone(),
+                paths: paths.iter().cloned().collect(),
             });
+            if studio.doc.project_id.get_untracked() != project_id {
+                // Another project was opened meanwhile; what was written is not shown.
+                return;
+            }
+            for (edit, record) in edits.iter().zip(&written) {
+                studio.doc.take_stored(record, Some(&edit.ours.annotations));
+            }
+            studio
+                .doc
+                .take_stored_classes(project.classes, project.class_colours, &sent_classes);
             let more = !studio.save.dirty_images.with_value(|d| d.is_empty())
                 || studio.save.dirty_project.get_value();
             if more {
@@ -309,8 +366,72 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
             if user_edit {
                 studio.save.user_edit_waiting.set_value(true);
             }
+            // A full disk: the image cache gives way and the save is retried at once; only
+            // when it has nothing left to give is the user told.
+            if error.is_quota() && storage.make_room().await {
+                arm(storage, studio, manifest_url, FLUSH_DELAY);
+                return;
+            }
             studio.save.state.set(SaveState::Failed(error.to_string()));
             arm(storage, studio, manifest_url, RETRY_DELAY);
         }
+    }
+}
+
+/// Shows what another tab saved, for the images this tab has not changed since its last
+/// save (those are merged when this tab saves them). Waits while a save of this tab is
+/// being written, which merges on its own.
+async fn pull(storage: Storage, studio: Studio, news: SaveNews) {
+    let project_id = news.project_id.clone();
+    let open = move || {
+        studio.doc.project_id.get_untracked() == project_id && !studio.save.restoring()
+    };
+    let later = move |news: SaveNews| {
+        set_timeout(
+            move || leptos::task::spawn_local(pull(storage, studio, news)),
+            FLUSH_DELAY,
+        );
+    };
+    if !open() {
+        return;
+    }
+    if storage.is_flushing() {
+        return later(news);
+    }
+    let Ok(store) = storage.store().await else {
+        return;
+    };
+    let mut records = Vec::new();
+    for path in &news.paths {
+        if let Ok(Some(record)) = store.annotation(&news.project_id, path).await {
+            records.push(record);
+        }
+    }
+    let project = store.project(&news.project_id).await.ok().flatten();
+    // Nothing awaits from here on: what is checked below holds while it is applied.
+    if !open() {
+        return;
+    }
+    if storage.is_flushing() {
+        return later(news);
+    }
+    for record in records {
+        let path = &record.annotations.image_path;
+        if studio.save.is_dirty(path) || record.version <= studio.save.saved_version(path) {
+            continue;
+        }
+        let base = studio
+            .save
+            .saved
+            .with_value(|saved| saved.get(path).map(|s| s.annotations.clone()));
+        studio.doc.take_stored(&record, base.as_ref());
+    }
+    if let Some(project) = project
+        && !studio.save.dirty_project.get_value()
+    {
+        let base = studio.save.saved_classes.get_value();
+        studio
+            .doc
+            .take_stored_classes(project.classes, project.class_colours, &base);
     }
 }

@@ -14,6 +14,7 @@ mod cache_store;
 mod components;
 mod dataset_export;
 mod download;
+mod durability;
 mod folder_import;
 pub mod image_loader;
 mod importer;
@@ -30,6 +31,7 @@ mod settings_state;
 mod share_link;
 pub mod storage;
 pub mod studio;
+mod tab_sync;
 mod worker_bridge;
 
 /// Mounts the app on `<body>`.

@@ -19,10 +19,12 @@
 use std::collections::HashSet;
 
 use idb::{Database, DatabaseEvent, Factory, KeyRange, TransactionMode};
+use sightline_core::annotation::ImageAnnotations;
+use sightline_core::merge::{merge_classes, merge_image};
 use sightline_idb_store::{JsBytes, from_js, get, in_transaction, migrate, to_js};
 use sightline_protocol::store::{
     ANNOTATIONS, BLOBS, BlobRow, CURATION, IMAGES, JsonRecord, JsonRow, MODELS, ModelRow, PROJECTS,
-    StoreSpec, project_key_bounds,
+    StoreSpec, project_key_bounds, record_key,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -141,6 +143,14 @@ fn decode_rows<Row: serde::de::DeserializeOwned, R>(
         }
     }
     (records, problems)
+}
+
+/// An image's annotations as edited in this tab, and the saved record they were made
+/// from (`base_version` 0 and no `base` when never saved).
+pub struct AnnotationEdit {
+    pub base_version: u64,
+    pub base: Option<ImageAnnotations>,
+    pub ours: AnnotationRecord,
 }
 
 /// An open project database.
@@ -304,6 +314,113 @@ impl Store {
     /// Saves the annotations of some images of a project, each with its version.
     pub async fn put_annotations(&self, records: &[AnnotationRecord]) -> Result<(), StorageError> {
         self.put_records(records).await
+    }
+
+    /// Saves each edit over the record it was made from, in one transaction. Where another
+    /// tab saved the image since (the stored version is not the edit's base version), the
+    /// edit is merged into that record ([`merge_image`]) instead of replacing it, and the
+    /// record written has a version other than `base_version + 1`. Returns what was
+    /// written, in the order of `edits`.
+    pub async fn save_annotations(
+        &self,
+        edits: &[AnnotationEdit],
+    ) -> Result<Vec<AnnotationRecord>, StorageError> {
+        let keys: Vec<String> = edits.iter().map(|edit| edit.ours.key()).collect();
+        self.update_records(&keys, |i, stored: Option<AnnotationRecord>| {
+            let edit = &edits[i];
+            match stored {
+                Some(theirs) if theirs.version != edit.base_version => AnnotationRecord {
+                    project_id: edit.ours.project_id.clone(),
+                    version: theirs.version + 1,
+                    annotations: merge_image(
+                        edit.base.as_ref(),
+                        &edit.ours.annotations,
+                        &theirs.annotations,
+                    ),
+                },
+                _ => AnnotationRecord {
+                    version: edit.base_version + 1,
+                    ..edit.ours.clone()
+                },
+            }
+        })
+        .await
+    }
+
+    /// Saves the project record; where another tab changed its classes since this tab read
+    /// `base_classes`, our class changes are merged into theirs. Returns what was written.
+    pub async fn save_project(
+        &self,
+        ours: &ProjectRecord,
+        base_classes: &[String],
+    ) -> Result<ProjectRecord, StorageError> {
+        let written = self
+            .update_records(&[ours.key()], |_, stored: Option<ProjectRecord>| {
+                let Some(theirs) = stored.filter(|theirs| theirs.classes != base_classes) else {
+                    return ours.clone();
+                };
+                let mut class_colours = theirs.class_colours;
+                class_colours.extend(ours.class_colours.clone());
+                ProjectRecord {
+                    classes: merge_classes(base_classes, &ours.classes, &theirs.classes),
+                    class_colours,
+                    ..ours.clone()
+                }
+            })
+            .await?;
+        written.into_iter().next().ok_or_else(|| StorageError::write(PROJECTS, "nothing written"))
+    }
+
+    /// Reads the record under each key and writes what `decide` makes of it (given the
+    /// key's index and the stored record, `None` when absent or unreadable, since an
+    /// unreadable row holds nothing to keep), all in one transaction: no other tab writes
+    /// between the read and the write.
+    async fn update_records<R: JsonRecord>(
+        &self,
+        keys: &[String],
+        decide: impl Fn(usize, Option<R>) -> R,
+    ) -> Result<Vec<R>, StorageError> {
+        use sightline_idb_store::Error;
+        in_transaction(
+            &self.database,
+            &[R::STORE],
+            TransactionMode::ReadWrite,
+            async |tx| {
+                let object_store = tx.object_store(R::STORE.name)?;
+                let mut written = Vec::with_capacity(keys.len());
+                for (i, key) in keys.iter().enumerate() {
+                    let stored = object_store.get(JsValue::from_str(key))?.await?;
+                    let stored = stored
+                        .and_then(|value| from_js::<JsonRow>(value).ok())
+                        .and_then(|row| row.record::<R>().ok());
+                    let record = decide(i, stored);
+                    let row = JsonRow::of(&record)
+                        .map_err(|e| e.to_string())
+                        .and_then(|row| to_js(&row).map_err(|e| e.to_string()))
+                        .map_err(Error::Row)?;
+                    object_store.put(&row, None)?;
+                    written.push(record);
+                }
+                Ok(written)
+            },
+        )
+        .await
+        .map_err(|e| StorageError::write(R::STORE, e))
+    }
+
+    /// The saved annotations of one image, `None` if never saved.
+    pub async fn annotation(
+        &self,
+        project_id: &str,
+        path: &str,
+    ) -> Result<Option<AnnotationRecord>, StorageError> {
+        let key = record_key(project_id, path);
+        let Some(row) = self.row::<JsonRow>(ANNOTATIONS, &key).await? else {
+            return Ok(None);
+        };
+        row.record()
+            .map(Some)
+            .map_err(|e| StorageError::Corrupt { key, detail: e.to_string() })
     }
 
     /// The saved annotations of every image of a project, and the records that could not

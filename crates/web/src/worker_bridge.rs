@@ -135,6 +135,7 @@ impl AiWorker {
             pending: RefCell::new(HashMap::new()),
         });
         let state = self.state;
+        let this = *self;
         let handler = inner.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let text = event.data().as_string().unwrap_or_default();
@@ -173,6 +174,7 @@ impl AiWorker {
                         state.set(WorkerState::Failed(error.to_string()));
                     }
                 }
+                Ok(Message::Crashed { detail }) => this.stopped(&handler, &detail),
                 Err(err) => state.set(WorkerState::Failed(err.to_string())),
             }
         });
@@ -180,9 +182,7 @@ impl AiWorker {
         on_message.forget();
         let failing = inner.clone();
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-            let error = format!("the worker failed: {}", event.message());
-            failing.fail_all(&error);
-            state.set(WorkerState::Failed(error));
+            this.stopped(&failing, &event.message());
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
@@ -206,6 +206,26 @@ impl AiWorker {
             }
         });
         Ok(())
+    }
+
+    /// The worker died (a panic, memory exhausted): what it had pending fails with `detail`,
+    /// and the next request starts a new worker. What finished before stays with the
+    /// callers (batch jobs apply each image's result as it arrives).
+    fn stopped(&self, inner: &Rc<Inner>, detail: &str) {
+        // A panic's text spans lines (its location, then its message): one line here.
+        let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+        let error = format!(
+            "the AI worker stopped ({detail}); it starts again with the next AI request"
+        );
+        inner.fail_all(&error);
+        inner.worker.terminate();
+        let current = self
+            .inner
+            .with_value(|running| running.as_ref().is_some_and(|r| Rc::ptr_eq(r, inner)));
+        if current {
+            self.inner.set_value(None);
+            self.state.set(WorkerState::Failed(error));
+        }
     }
 
     /// Sends a request (starting the worker if needed); returns its id (for [`cancel`]) and

@@ -374,3 +374,64 @@ async fn an_upgrade_from_another_tab_is_not_blocked_by_an_open_connection() {
     newer.close();
     Store::delete_database(name).await.expect("deleted");
 }
+
+/// Two tabs (two connections) save the same image from the same base: the second save
+/// finds a newer version and merges, so both tabs' shapes are stored; the class list too.
+#[wasm_bindgen_test]
+async fn a_save_over_another_tabs_newer_record_merges_instead_of_replacing() {
+    use sightline_web::storage::AnnotationEdit;
+    let name = "sightline-test-two-tabs";
+    Store::delete_database(name).await.expect("deleted");
+    let tab_a = Store::open(name).await.expect("opened");
+    let tab_b = Store::open(name).await.expect("opened");
+    let base = annotations("a.jpg");
+    tab_a
+        .put_annotations(&[AnnotationRecord {
+            project_id: "p".to_owned(),
+            version: 1,
+            annotations: base.clone(),
+        }])
+        .await
+        .expect("saved");
+    let edit = |extra: &str| {
+        let mut ours = base.clone();
+        ours.shapes
+            .push(Shape::rectangle(extra, Point::new(1.0, 1.0), Point::new(9.0, 9.0)));
+        AnnotationEdit {
+            base_version: 1,
+            base: Some(base.clone()),
+            ours: AnnotationRecord {
+                project_id: "p".to_owned(),
+                version: 0,
+                annotations: ours,
+            },
+        }
+    };
+
+    let first = tab_a.save_annotations(&[edit("from A")]).await.expect("A saved");
+    assert_eq!(first[0].version, 2, "no conflict: the next version");
+    let second = tab_b.save_annotations(&[edit("from B")]).await.expect("B saved");
+    assert_eq!(second[0].version, 3, "merged over A's version 2");
+    let labels: Vec<&str> = second[0]
+        .annotations
+        .shapes
+        .iter()
+        .map(|s| s.label.as_str())
+        .collect();
+    assert_eq!(labels, ["car", "dot", "roof", "from A", "from B"]);
+    let stored = tab_a.annotation("p", "a.jpg").await.expect("read");
+    assert_eq!(stored.as_ref(), Some(&second[0]), "what B got is what is stored");
+
+    // Classes: A adds "bird", B (still on the old list) adds "cat"; both stay.
+    let mut ours_a = project("p");
+    ours_a.classes.push("bird".to_owned());
+    let base_classes = project("p").classes;
+    tab_a.put_project(&project("p")).await.expect("saved");
+    tab_a.save_project(&ours_a, &base_classes).await.expect("saved");
+    let mut ours_b = project("p");
+    ours_b.classes.push("cat".to_owned());
+    let written = tab_b.save_project(&ours_b, &base_classes).await.expect("saved");
+    assert_eq!(written.classes, ["car", "dot", "roof", "bird", "cat"]);
+    tab_a.close();
+    tab_b.close();
+}

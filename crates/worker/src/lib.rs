@@ -51,7 +51,8 @@ fn pong(engine: &Engine) -> ReplyBody {
     })
 }
 
-/// Answers one request. Every failure is a typed error in the reply, never a panic.
+/// Answers one request. Every failure is a typed error in the reply, never a panic (but
+/// for [`RequestBody::Crash`], which asks for one).
 pub async fn handle_request(engine: &Engine, host: &impl Host, request: Request) -> Message {
     let id = request.id;
     let outcome = match request.body {
@@ -104,6 +105,7 @@ pub async fn handle_request(engine: &Engine, host: &impl Host, request: Request)
             engine.cancel(target);
             Ok(ReplyBody::CancelRequested { target })
         }
+        RequestBody::Crash => panic!("the page asked the worker to crash (request {id})"),
     };
     Message::Reply(Reply { id, outcome })
 }

@@ -39,11 +39,23 @@ type Started = (Rc<Engine>, Rc<WebHost>);
 
 /// Installs the message handler. Called once by the worker bin's `main`.
 pub fn start() {
-    console_error_panic_hook::set_once();
     let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
         web_sys::console::error_1(&"sightline worker: not running in a dedicated worker".into());
         return;
     };
+    // A panic leaves the wasm instance unusable: the page is told, so that it fails what
+    // is pending and starts a new worker (an abort without a panic, such as a failed
+    // allocation, reaches it as the worker's `error` event instead).
+    let panic_scope = scope.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        console_error_panic_hook::hook(info);
+        post(
+            &panic_scope,
+            &Message::Crashed {
+                detail: info.to_string(),
+            },
+        );
+    }));
     // Decided once at start-up, before `Ready`: the page sends nothing until then.
     let engine: Rc<RefCell<Option<Started>>> = Rc::new(RefCell::new(None));
     let handler_engine = engine.clone();

@@ -18,6 +18,7 @@ mod quality_panel;
 mod settings_dialog;
 mod share_dialog;
 mod status_bar;
+mod storage_bits;
 
 pub use ai_panel::{AiPanel, label_images};
 pub use canvas_view::CanvasView;
@@ -34,3 +35,4 @@ pub use quality_panel::QualityPanel;
 pub use settings_dialog::SettingsDialog;
 pub use share_dialog::{LinkPreview, ShareButton};
 pub use status_bar::StatusBar;
+pub use storage_bits::{StorageSettings, StorageStatus};

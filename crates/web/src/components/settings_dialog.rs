@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use sightline_protocol::settings::{NUMBERS, Settings, SettingsError, field};
 use sightline_protocol::{BackendChoice, PrecisionChoice};
 
-use crate::components::OfflineSettings;
+use crate::components::{OfflineSettings, StorageSettings};
 use crate::settings_state::SettingsState;
 use crate::studio::UiState;
 
@@ -185,6 +185,7 @@ fn SettingsForm() -> impl IntoView {
                         <p class="hint">"f16 only where it finds what f32 finds on the first images"</p>
                         {error_list(field::PRECISION, "precision")}
                     </div>
+                    <StorageSettings />
                     <OfflineSettings />
                     <footer>
                         <button type="button" data-testid="settings-cancel" on:click=move |_| close()>"Cancel"</button>

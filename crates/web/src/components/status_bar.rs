@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use sightline_protocol::Backend;
 
 use crate::ai::Ai;
-use crate::components::OfflineStatus;
+use crate::components::{OfflineStatus, StorageStatus};
 use crate::navigation::{Navigation, OpenImage};
 use crate::studio::{SaveState, SaveStatus, UiState};
 use crate::worker_bridge::WorkerState;
@@ -70,6 +70,7 @@ pub fn StatusBar() -> impl IntoView {
                 </span>
             </Show>
             <span class="spacer"></span>
+            <StorageStatus />
             <OfflineStatus />
             <span data-testid="worker">{worker}</span>
             <span class="backend" data-testid="backend" title=backend_detail>

@@ -686,6 +686,26 @@ impl ImagePipeline {
         });
     }
 
+    /// Answers a full disk on a write that must not be dropped (annotations): the cache
+    /// gives way first, evicting stored levels worth at least `bytes`. Returns whether any
+    /// were evicted (so that the write is worth retrying at once).
+    pub async fn make_room(&self, bytes: u64) -> bool {
+        let inner = self.inner();
+        let evicted = evicted_levels(
+            inner.policy.borrow_mut().make_room_in_store(bytes),
+            inner.level_side,
+        );
+        if evicted.is_empty() {
+            return false;
+        }
+        let deleted = match inner.storage.store().await {
+            Ok(store) => store.delete_levels(&evicted).await.is_ok(),
+            Err(_) => false,
+        };
+        self.refresh_figures();
+        deleted
+    }
+
     /// Reads tier 2's index (its rows only, no pixels) into the policy, oldest first.
     fn restore_store_index(&self) {
         let pipeline = *self;

@@ -11,8 +11,10 @@ use leptos::prelude::*;
 use sightline_core::annotation::{Dataset, ImageAnnotations, ImageSize, Shape};
 use sightline_core::editing;
 use sightline_core::history::{Command, GestureId, History};
+use sightline_core::merge::{merge_classes, merge_image};
+use sightline_protocol::store::AnnotationRecord;
 
-use super::save_status::{Change, SaveStatus};
+use super::save_status::{Change, SaveStatus, SavedImage};
 use super::ui::UiState;
 
 /// The stable id of the demo project, so its annotations survive reloads.
@@ -359,17 +361,89 @@ impl Document {
 
     /// Installs restored annotations and classes.
     pub fn restore(&self, classes: Vec<String>, images: Vec<(u64, ImageAnnotations)>) {
-        let mut versions = HashMap::new();
+        let mut saved = HashMap::new();
         let mut dataset = Dataset {
-            classes,
+            classes: classes.clone(),
             images: Vec::new(),
         };
         for (version, image) in images {
-            versions.insert(image.image_path.clone(), version);
+            saved.insert(
+                image.image_path.clone(),
+                SavedImage {
+                    version,
+                    annotations: image.clone(),
+                },
+            );
             dataset.images.push(image);
         }
-        self.save.saved_versions.set_value(versions);
+        self.save.saved.set_value(saved);
+        self.save.saved_classes.set_value(classes);
         self.dataset.set(dataset);
+    }
+
+    /// Takes a record of `path` written by storage (ours merged with another tab's, or
+    /// another tab's own) as the saved state, and shows it unless this tab changed the
+    /// image since `sent` (the annotations it last handed to a save, `None` when it did
+    /// not save): those later edits are then kept on top of the record. The image's undo
+    /// history ends here, since its steps no longer fit the shapes.
+    pub fn take_stored(&self, record: &AnnotationRecord, sent: Option<&ImageAnnotations>) {
+        let path = record.annotations.image_path.clone();
+        self.save.saved.update_value(|saved| {
+            saved.insert(
+                path.clone(),
+                SavedImage {
+                    version: record.version,
+                    annotations: record.annotations.clone(),
+                },
+            );
+        });
+        // Most saves write what is shown: the dataset (and every view of it) stays as is.
+        let shown = self.dataset.with_untracked(|dataset| match dataset.image(&path) {
+            None => Some(record.annotations.clone()),
+            Some(image) => {
+                let shown = match sent {
+                    Some(sent) if image != sent => {
+                        merge_image(Some(sent), image, &record.annotations)
+                    }
+                    _ => record.annotations.clone(),
+                };
+                (*image != shown).then_some(shown)
+            }
+        });
+        let Some(shown) = shown else {
+            return;
+        };
+        self.dataset.update(|dataset| *dataset.image_mut_or_insert(&path) = shown);
+        self.histories.update_value(|histories| {
+            histories.remove(&path);
+        });
+        self.history_changed.update(|n| *n += 1);
+    }
+
+    /// Takes the class list written by storage (another tab's classes merged in) as the
+    /// saved one; shown unless this tab changed its classes since `sent`.
+    pub fn take_stored_classes(&self, classes: Vec<String>, colours: BTreeMap<String, String>, sent: &[String]) {
+        self.save.saved_classes.set_value(classes.clone());
+        let shown = self.dataset.with_untracked(|dataset| {
+            let shown = if dataset.classes == sent {
+                classes
+            } else {
+                merge_classes(sent, &dataset.classes, &classes)
+            };
+            (dataset.classes != shown).then_some(shown)
+        });
+        if let Some(shown) = shown {
+            self.dataset.update(|dataset| dataset.classes = shown);
+        }
+        let new_colours: Vec<(String, String)> = self.class_colours.with_untracked(|mine| {
+            colours
+                .into_iter()
+                .filter(|(name, _)| !mine.contains_key(name))
+                .collect()
+        });
+        if !new_colours.is_empty() {
+            self.class_colours.update(|mine| mine.extend(new_colours));
+        }
     }
 }
 

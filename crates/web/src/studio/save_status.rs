@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use leptos::prelude::*;
+use sightline_core::annotation::ImageAnnotations;
 
 /// Where saving stands, for the status bar.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +30,13 @@ pub enum Change {
     Learnt,
 }
 
+/// An image's record as this tab last read or wrote it.
+#[derive(Clone, Debug)]
+pub struct SavedImage {
+    pub version: u64,
+    pub annotations: ImageAnnotations,
+}
+
 #[derive(Clone, Copy)]
 pub struct SaveStatus {
     /// Images whose annotations changed since the last save, and whether the project
@@ -37,7 +45,11 @@ pub struct SaveStatus {
     pub dirty_project: StoredValue<bool>,
     /// Whether a user edit waits among the dirty records.
     pub user_edit_waiting: StoredValue<bool>,
-    pub saved_versions: StoredValue<HashMap<String, u64>>,
+    /// What was last read from or written to storage for each image (its version and
+    /// annotations) and for the class list: the base that another tab's saves are merged
+    /// against.
+    pub saved: StoredValue<HashMap<String, SavedImage>>,
+    pub saved_classes: StoredValue<Vec<String>>,
     /// Bumped by every change; the autosave effect watches it.
     pub edits: RwSignal<u64>,
     pub state: RwSignal<SaveState>,
@@ -55,7 +67,8 @@ impl SaveStatus {
             dirty_images: StoredValue::new(BTreeSet::new()),
             dirty_project: StoredValue::new(false),
             user_edit_waiting: StoredValue::new(false),
-            saved_versions: StoredValue::new(HashMap::new()),
+            saved: StoredValue::new(HashMap::new()),
+            saved_classes: StoredValue::new(Vec::new()),
             edits: RwSignal::new(0),
             state: RwSignal::new(SaveState::Restoring),
         }
@@ -102,6 +115,18 @@ impl SaveStatus {
         self.dirty_images.set_value(BTreeSet::new());
         self.dirty_project.set_value(false);
         self.user_edit_waiting.set_value(false);
-        self.saved_versions.set_value(HashMap::new());
+        self.saved.set_value(HashMap::new());
+        self.saved_classes.set_value(Vec::new());
+    }
+
+    /// The stored version of `path` this tab last read or wrote (0: none).
+    pub fn saved_version(&self, path: &str) -> u64 {
+        self.saved
+            .with_value(|saved| saved.get(path).map_or(0, |s| s.version))
+    }
+
+    /// Whether `path` has changes not yet handed to a save.
+    pub fn is_dirty(&self, path: &str) -> bool {
+        self.dirty_images.with_value(|dirty| dirty.contains(path))
     }
 }
