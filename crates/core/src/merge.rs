@@ -64,7 +64,10 @@ pub fn merge_image(
         image_size: ours.image_size.or(theirs.image_size),
         shapes,
         flags: merge_maps(&base.flags, &ours.flags, &theirs.flags),
-        image_data: theirs.image_data.clone().or_else(|| ours.image_data.clone()),
+        image_data: theirs
+            .image_data
+            .clone()
+            .or_else(|| ours.image_data.clone()),
         labelme_version: theirs
             .labelme_version
             .clone()

@@ -13,13 +13,13 @@ use std::time::Duration;
 use leptos::prelude::*;
 use sightline_core::project::Manifest;
 
+use crate::durability::Durability;
 use crate::storage::{
     AnnotationEdit, AnnotationRecord, DATABASE_NAME, ImageRecord, ProjectRecord, StorageError,
     Store,
 };
-use crate::durability::Durability;
-use crate::tab_sync::{self, SaveNews};
 use crate::studio::{DEMO_PROJECT_ID, SaveState, Studio};
+use crate::tab_sync::{self, SaveNews};
 
 const FLUSH_DELAY: Duration = Duration::from_millis(300);
 const RETRY_DELAY: Duration = Duration::from_secs(2);
@@ -383,9 +383,8 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
 /// being written, which merges on its own.
 async fn pull(storage: Storage, studio: Studio, news: SaveNews) {
     let project_id = news.project_id.clone();
-    let open = move || {
-        studio.doc.project_id.get_untracked() == project_id && !studio.save.restoring()
-    };
+    let open =
+        move || studio.doc.project_id.get_untracked() == project_id && !studio.save.restoring();
     let later = move |news: SaveNews| {
         set_timeout(
             move || leptos::task::spawn_local(pull(storage, studio, news)),

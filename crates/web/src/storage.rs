@@ -368,7 +368,10 @@ impl Store {
                 }
             })
             .await?;
-        written.into_iter().next().ok_or_else(|| StorageError::write(PROJECTS, "nothing written"))
+        written
+            .into_iter()
+            .next()
+            .ok_or_else(|| StorageError::write(PROJECTS, "nothing written"))
     }
 
     /// Reads the record under each key and writes what `decide` makes of it (given the
@@ -418,9 +421,10 @@ impl Store {
         let Some(row) = self.row::<JsonRow>(ANNOTATIONS, &key).await? else {
             return Ok(None);
         };
-        row.record()
-            .map(Some)
-            .map_err(|e| StorageError::Corrupt { key, detail: e.to_string() })
+        row.record().map(Some).map_err(|e| StorageError::Corrupt {
+            key,
+            detail: e.to_string(),
+        })
     }
 
     /// The saved annotations of every image of a project, and the records that could not

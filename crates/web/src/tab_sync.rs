@@ -51,15 +51,16 @@ pub fn announce(news: &SaveNews) {
 
 /// Calls `on_news` with each save another tab announces, for as long as the page lives.
 pub fn listen(on_news: impl Fn(SaveNews) + 'static) {
-    let handler = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        let news = event
-            .data()
-            .as_string()
-            .and_then(|text| serde_json::from_str::<SaveNews>(&text).ok());
-        if let Some(news) = news {
-            on_news(news);
-        }
-    });
+    let handler =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let news = event
+                .data()
+                .as_string()
+                .and_then(|text| serde_json::from_str::<SaveNews>(&text).ok());
+            if let Some(news) = news {
+                on_news(news);
+            }
+        });
     with_channel(|channel| channel.set_onmessage(Some(handler.as_ref().unchecked_ref())));
     handler.forget();
 }

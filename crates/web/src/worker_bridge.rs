@@ -214,9 +214,8 @@ impl AiWorker {
     fn stopped(&self, inner: &Rc<Inner>, detail: &str) {
         // A panic's text spans lines (its location, then its message): one line here.
         let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
-        let error = format!(
-            "the AI worker stopped ({detail}); it starts again with the next AI request"
-        );
+        let error =
+            format!("the AI worker stopped ({detail}); it starts again with the next AI request");
         inner.fail_all(&error);
         inner.worker.terminate();
         let current = self

@@ -395,8 +395,11 @@ async fn a_save_over_another_tabs_newer_record_merges_instead_of_replacing() {
         .expect("saved");
     let edit = |extra: &str| {
         let mut ours = base.clone();
-        ours.shapes
-            .push(Shape::rectangle(extra, Point::new(1.0, 1.0), Point::new(9.0, 9.0)));
+        ours.shapes.push(Shape::rectangle(
+            extra,
+            Point::new(1.0, 1.0),
+            Point::new(9.0, 9.0),
+        ));
         AnnotationEdit {
             base_version: 1,
             base: Some(base.clone()),
@@ -408,9 +411,15 @@ async fn a_save_over_another_tabs_newer_record_merges_instead_of_replacing() {
         }
     };
 
-    let first = tab_a.save_annotations(&[edit("from A")]).await.expect("A saved");
+    let first = tab_a
+        .save_annotations(&[edit("from A")])
+        .await
+        .expect("A saved");
     assert_eq!(first[0].version, 2, "no conflict: the next version");
-    let second = tab_b.save_annotations(&[edit("from B")]).await.expect("B saved");
+    let second = tab_b
+        .save_annotations(&[edit("from B")])
+        .await
+        .expect("B saved");
     assert_eq!(second[0].version, 3, "merged over A's version 2");
     let labels: Vec<&str> = second[0]
         .annotations
@@ -420,17 +429,27 @@ async fn a_save_over_another_tabs_newer_record_merges_instead_of_replacing() {
         .collect();
     assert_eq!(labels, ["car", "dot", "roof", "from A", "from B"]);
     let stored = tab_a.annotation("p", "a.jpg").await.expect("read");
-    assert_eq!(stored.as_ref(), Some(&second[0]), "what B got is what is stored");
+    assert_eq!(
+        stored.as_ref(),
+        Some(&second[0]),
+        "what B got is what is stored"
+    );
 
     // Classes: A adds "bird", B (still on the old list) adds "cat"; both stay.
     let mut ours_a = project("p");
     ours_a.classes.push("bird".to_owned());
     let base_classes = project("p").classes;
     tab_a.put_project(&project("p")).await.expect("saved");
-    tab_a.save_project(&ours_a, &base_classes).await.expect("saved");
+    tab_a
+        .save_project(&ours_a, &base_classes)
+        .await
+        .expect("saved");
     let mut ours_b = project("p");
     ours_b.classes.push("cat".to_owned());
-    let written = tab_b.save_project(&ours_b, &base_classes).await.expect("saved");
+    let written = tab_b
+        .save_project(&ours_b, &base_classes)
+        .await
+        .expect("saved");
     assert_eq!(written.classes, ["car", "dot", "roof", "bird", "cat"]);
     tab_a.close();
     tab_b.close();

@@ -398,22 +398,25 @@ impl Document {
             );
         });
         // Most saves write what is shown: the dataset (and every view of it) stays as is.
-        let shown = self.dataset.with_untracked(|dataset| match dataset.image(&path) {
-            None => Some(record.annotations.clone()),
-            Some(image) => {
-                let shown = match sent {
-                    Some(sent) if image != sent => {
-                        merge_image(Some(sent), image, &record.annotations)
-                    }
-                    _ => record.annotations.clone(),
-                };
-                (*image != shown).then_some(shown)
-            }
-        });
+        let shown = self
+            .dataset
+            .with_untracked(|dataset| match dataset.image(&path) {
+                None => Some(record.annotations.clone()),
+                Some(image) => {
+                    let shown = match sent {
+                        Some(sent) if image != sent => {
+                            merge_image(Some(sent), image, &record.annotations)
+                        }
+                        _ => record.annotations.clone(),
+                    };
+                    (*image != shown).then_some(shown)
+                }
+            });
         let Some(shown) = shown else {
             return;
         };
-        self.dataset.update(|dataset| *dataset.image_mut_or_insert(&path) = shown);
+        self.dataset
+            .update(|dataset| *dataset.image_mut_or_insert(&path) = shown);
         self.histories.update_value(|histories| {
             histories.remove(&path);
         });
@@ -422,7 +425,12 @@ impl Document {
 
     /// Takes the class list written by storage (another tab's classes merged in) as the
     /// saved one; shown unless this tab changed its classes since `sent`.
-    pub fn take_stored_classes(&self, classes: Vec<String>, colours: BTreeMap<String, String>, sent: &[String]) {
+    pub fn take_stored_classes(
+        &self,
+        classes: Vec<String>,
+        colours: BTreeMap<String, String>,
+        sent: &[String],
+    ) {
         self.save.saved_classes.set_value(classes.clone());
         let shown = self.dataset.with_untracked(|dataset| {
             let shown = if dataset.classes == sent {
