@@ -106,6 +106,11 @@ pub enum ImageProblem {
     /// The format's magic bytes, then a header or segment structure that makes no sense.
     #[error("the {} header could not be read", format.name())]
     BadHeader { format: ImageFormat },
+    /// A PNG chunk the image needs (IHDR, PLTE, IDAT, IEND) whose CRC does not match its
+    /// bytes: the file was damaged on the way. Browsers refuse such an image without saying
+    /// why (a damaged optional chunk, such as text, is only skipped, by them and here).
+    #[error("damaged: the PNG chunk {chunk} fails its checksum (CRC)")]
+    BadChecksum { chunk: String },
 }
 
 fn despite_name(extension: &Option<String>) -> String {
@@ -128,8 +133,9 @@ pub struct CheckedImage {
 }
 
 /// Checks the bytes of the file at `path` (the path is used for its extension only): not
-/// empty, a known format, complete (JPEG and PNG, whose ends are marked), a readable header
-/// and at most [`MAX_IMAGE_PIXELS`].
+/// empty, a known format, complete (JPEG and PNG, whose ends are marked), undamaged (the
+/// checksums of a PNG's critical chunks), a readable header and at most [`MAX_IMAGE_PIXELS`].
+/// The size is the image as shown (a JPEG's EXIF orientation applied).
 pub fn check_image(path: &str, bytes: &[u8]) -> Result<CheckedImage, ImageProblem> {
     if bytes.is_empty() {
         return Err(ImageProblem::Empty);
@@ -222,7 +228,8 @@ fn end_of_scan(bytes: &[u8], mut pos: usize) -> Option<usize> {
     }
 }
 
-/// Walks a PNG's chunks to IEND.
+/// Walks a PNG's chunks to IEND, checking the CRC of each critical chunk (the ones named
+/// with an upper-case first letter).
 fn png_complete(bytes: &[u8]) -> Result<(), ImageProblem> {
     let truncated = ImageProblem::Truncated {
         format: ImageFormat::Png,
@@ -233,14 +240,22 @@ fn png_complete(bytes: &[u8]) -> Result<(), ImageProblem> {
             return Err(truncated);
         };
         let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        let is_end = &head[4..8] == b"IEND";
+        let kind = &head[4..8];
         // Length, type, data and CRC; a length past the end of the file is a cut.
         let end = usize::try_from(length)
             .ok()
             .and_then(|length| pos.checked_add(12)?.checked_add(length))
             .filter(|&end| end <= bytes.len())
             .ok_or(truncated.clone())?;
-        if is_end {
+        // The CRC covers the type and the data, and is stored big-endian after them.
+        if kind[0].is_ascii_uppercase()
+            && crc32fast::hash(&bytes[pos + 4..end - 4]).to_be_bytes() != bytes[end - 4..end]
+        {
+            return Err(ImageProblem::BadChecksum {
+                chunk: String::from_utf8_lossy(kind).into_owned(),
+            });
+        }
+        if kind == b"IEND" {
             return Ok(());
         }
         pos = end;

@@ -169,13 +169,78 @@ pub fn plan_folder(listing: &[String]) -> FolderPlan {
     plan
 }
 
-/// An image's `(width, height)` read from its file header (JPEG, PNG, BMP, GIF, TIFF, WebP),
-/// without decoding it. `None` when the header is not one of these or is broken.
+/// An image's `(width, height)` as shown, read from its file header (JPEG, PNG, BMP, GIF,
+/// TIFF, WebP) without decoding it: a JPEG whose EXIF orientation turns it by 90° (as phone
+/// cameras write portraits) has its sides swapped, since browsers (`image-orientation:
+/// from-image`), LabelMe and Ultralytics all show and label it turned. `None` when the header
+/// is not one of these or is broken.
 pub fn image_size_from_header(bytes: &[u8]) -> Option<crate::annotation::ImageSize> {
     let size = imagesize::blob_size(bytes).ok()?;
     let width = u32::try_from(size.width).ok().filter(|w| *w > 0)?;
     let height = u32::try_from(size.height).ok().filter(|h| *h > 0)?;
+    let (width, height) = match jpeg_exif_orientation(bytes) {
+        // 5 to 8: transposed, rotated by 90° or 270°, possibly mirrored.
+        Some(5..=8) => (height, width),
+        _ => (width, height),
+    };
     Some(crate::annotation::ImageSize { width, height })
+}
+
+/// The EXIF orientation tag (1 to 8) of a JPEG: the first APP1 `Exif` segment's IFD0 entry
+/// 0x0112. `None` for other formats, without EXIF, or where the EXIF is cut short.
+fn jpeg_exif_orientation(bytes: &[u8]) -> Option<u16> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut pos = 2;
+    // The markers before the image data: APP1 comes first in every camera's files.
+    loop {
+        let marker = *bytes.get(pos + 1).filter(|_| bytes[pos] == 0xFF)?;
+        let length = usize::from(u16::from_be_bytes([
+            *bytes.get(pos + 2)?,
+            *bytes.get(pos + 3)?,
+        ]));
+        let segment = bytes.get(pos + 4..pos + 2 + length)?;
+        match marker {
+            0xE1 if segment.starts_with(b"Exif\0\0") => return tiff_orientation(&segment[6..]),
+            // Start of scan or end of image: no EXIF before the data.
+            0xDA | 0xD9 => return None,
+            _ => pos += 2 + length,
+        }
+    }
+}
+
+/// Tag 0x0112 of the first IFD of a TIFF structure (EXIF's layout).
+fn tiff_orientation(tiff: &[u8]) -> Option<u16> {
+    let big_endian = match tiff.get(..4)? {
+        b"MM\0*" => true,
+        b"II*\0" => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| -> Option<u16> {
+        let pair = [*tiff.get(at)?, *tiff.get(at + 1)?];
+        Some(if big_endian {
+            u16::from_be_bytes(pair)
+        } else {
+            u16::from_le_bytes(pair)
+        })
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let quad: [u8; 4] = tiff.get(at..at + 4)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(quad)
+        } else {
+            u32::from_le_bytes(quad)
+        })
+    };
+    let ifd = usize::try_from(u32_at(4)?).ok()?;
+    let entries = usize::from(u16_at(ifd)?);
+    (0..entries)
+        .map(|index| ifd + 2 + index * 12)
+        .find(|&entry| u16_at(entry) == Some(0x0112))
+        // A SHORT, its value in the first two bytes of the entry's value field.
+        .and_then(|entry| u16_at(entry + 8))
+        .filter(|orientation| (1..=8).contains(orientation))
 }
 
 #[cfg(test)]
@@ -226,6 +291,85 @@ mod tests {
             None,
             "truncated JPEG"
         );
+    }
+
+    /// `jpeg` with an APP1 EXIF segment right after its SOI that holds `orientation`.
+    fn with_exif_orientation(jpeg: &[u8], orientation: u16, big_endian: bool) -> Vec<u8> {
+        let u16_bytes = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let u32_bytes = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut tiff = if big_endian {
+            b"MM\0*".to_vec()
+        } else {
+            b"II*\0".to_vec()
+        };
+        tiff.extend(u32_bytes(8));
+        // Two entries, the orientation second: 0x010F (Make, ASCII), then 0x0112 (SHORT).
+        tiff.extend(u16_bytes(2));
+        for (tag, kind, value) in [(0x010F, 2, 0), (0x0112, 3, orientation)] {
+            tiff.extend(u16_bytes(tag));
+            tiff.extend(u16_bytes(kind));
+            tiff.extend(u32_bytes(1));
+            // A SHORT sits in the first two bytes of the four-byte value field.
+            tiff.extend(u16_bytes(value));
+            tiff.extend([0, 0]);
+        }
+        tiff.extend(u32_bytes(0));
+        let mut segment = b"Exif\0\0".to_vec();
+        segment.extend(tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend([0xFF, 0xE1]);
+        out.extend(
+            u16::try_from(segment.len() + 2)
+                .expect("small")
+                .to_be_bytes(),
+        );
+        out.extend(segment);
+        out.extend(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn exif_orientation_turns_the_header_size() {
+        let root =
+            std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo") + "/../../public/demo";
+        let dog = std::fs::read(format!("{root}/dog.jpg")).expect("demo image");
+        let stored = image_size_from_header(&dog).expect("a header");
+        let turned = crate::annotation::ImageSize::new(stored.height, stored.width);
+        for (orientation, want) in [
+            (1, stored),
+            (3, stored),
+            (5, turned),
+            (6, turned),
+            (8, turned),
+        ] {
+            for big_endian in [false, true] {
+                let bytes = with_exif_orientation(&dog, orientation, big_endian);
+                assert_eq!(
+                    image_size_from_header(&bytes),
+                    Some(want),
+                    "orientation {orientation}, big-endian {big_endian}"
+                );
+            }
+        }
+        // An IFD past the end of the EXIF, or an orientation out of range, turns nothing.
+        let mut cut = with_exif_orientation(&dog, 6, false);
+        // SOI, APP1 marker and length, "Exif\0\0", "II*\0", then the IFD's offset.
+        cut[16] = 0xF0;
+        assert_eq!(image_size_from_header(&cut), Some(stored));
+        let odd = with_exif_orientation(&dog, 60, false);
+        assert_eq!(image_size_from_header(&odd), Some(stored));
     }
 
     /// Width and height from a JPEG's first SOFn segment.

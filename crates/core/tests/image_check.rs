@@ -157,12 +157,45 @@ fn a_png_cut_anywhere_is_truncated() {
     }
 }
 
-/// A real PNG whose IHDR claims another size (the CRC is not checked before decoding).
+/// A real PNG whose IHDR claims another size (its CRC made to match, as a crafted file's).
 fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = demo("chelsea.png");
     bytes[16..20].copy_from_slice(&width.to_be_bytes());
     bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    // IHDR: length at 8, type at 12, 13 bytes of data at 16, CRC at 29.
+    let crc = crc32fast::hash(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
     bytes
+}
+
+#[test]
+fn a_damaged_critical_png_chunk_is_named() {
+    let bytes = demo("chelsea.png");
+    // The first IDAT's data: a flipped bit fails its CRC.
+    let idat = bytes
+        .windows(4)
+        .position(|w| w == b"IDAT")
+        .expect("an IDAT");
+    let mut damaged = bytes.clone();
+    damaged[idat + 10] ^= 0x01;
+    let problem = check_image("chelsea.png", &damaged).expect_err("damaged");
+    assert_eq!(
+        problem,
+        ImageProblem::BadChecksum {
+            chunk: "IDAT".to_owned()
+        }
+    );
+    assert_eq!(
+        problem.to_string(),
+        "damaged: the PNG chunk IDAT fails its checksum (CRC)"
+    );
+    // A damaged optional chunk (here a text chunk added before IEND) is skipped, as browsers do.
+    let mut with_text = bytes[..bytes.len() - 12].to_vec();
+    with_text.extend(4u32.to_be_bytes());
+    with_text.extend(b"tEXtab\0c");
+    with_text.extend(0u32.to_be_bytes());
+    with_text.extend(&bytes[bytes.len() - 12..]);
+    assert!(check_image("chelsea.png", &with_text).is_ok());
 }
 
 #[test]

@@ -47,6 +47,12 @@ pub const PRECISION_MIN_IOU: f32 = 0.95;
 /// …and its scores are this close.
 pub const PRECISION_MAX_SCORE_DELTA: f32 = 0.01;
 
+/// The largest model input, in pixels: 8192 × 8192, whose f32 RGB tensor alone is 805 MB.
+/// A model declares its input size, and a hostile or broken one may declare anything: above
+/// this the first image would ask for gigabytes (32768 × 32768 is 12.9 GB), so the model is
+/// refused when it is loaded. Real YOLO exports are 320 to 1920 pixels a side.
+pub const MAX_INPUT_PIXELS: u64 = 8192 * 8192;
+
 /// Raw outputs read back to the host: (shape, values) per output, in graph order.
 pub type HostOutputs = Vec<(Vec<usize>, Vec<f32>)>;
 
@@ -83,6 +89,16 @@ impl Detector {
                 )));
             }
         };
+        // usize to u128 is lossless: no product of two sides overflows.
+        let pixels = width as u128 * height as u128;
+        if pixels > u128::from(MAX_INPUT_PIXELS) {
+            return Err(VisionError::InvalidModel(format!(
+                "input `{}` is declared {width}x{height}, over the limit of {MAX_INPUT_PIXELS} \
+                 pixels (one image would take {} MB)",
+                input.name,
+                pixels * 3 * 4 / 1_000_000
+            )));
+        }
         let input_size = (
             u32::try_from(width).map_err(|_| VisionError::InvalidModel("input too wide".into()))?,
             u32::try_from(height)

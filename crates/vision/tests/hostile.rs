@@ -111,3 +111,48 @@ fn bad_images_are_errors() {
         "a truncated JPEG decoded"
     );
 }
+
+/// A model that passes `input -> Identity -> output0`, its input declared `side`² pixels.
+fn identity_model(side: usize) -> OnnxModel {
+    use sightline_vision::onnx::{Graph, Node, ValueDecl};
+    let graph = Graph {
+        opset: 17,
+        inputs: vec![ValueDecl {
+            name: "images".into(),
+            shape: vec![Some(1), Some(3), Some(side), Some(side)],
+        }],
+        outputs: vec![ValueDecl {
+            name: "output0".into(),
+            shape: vec![Some(1), Some(84), Some(8400)],
+        }],
+        nodes: vec![Node {
+            name: "out".into(),
+            op_type: "Identity".into(),
+            inputs: vec!["images".into()],
+            outputs: vec!["output0".into()],
+            attributes: Default::default(),
+        }],
+        initializers: Vec::new(),
+        metadata: Vec::new(),
+    };
+    OnnxModel::from_graph(graph, &ComputeDevice::cpu().unwrap().device).unwrap()
+}
+
+#[test]
+fn a_huge_declared_input_is_refused_at_load() {
+    use sightline_vision::Detector;
+    use sightline_vision::detector::MAX_INPUT_PIXELS;
+    // 32768² RGB floats: 12.9 GB for the first image's input tensor.
+    let error = Detector::new(identity_model(32_768), None, None).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, VisionError::InvalidModel(_)), "{message}");
+    assert!(
+        message.contains("32768x32768") && message.contains(&MAX_INPUT_PIXELS.to_string()),
+        "{message}"
+    );
+    // The limit itself loads.
+    let side = 8192;
+    assert_eq!((side * side) as u64, MAX_INPUT_PIXELS);
+    let detector = Detector::new(identity_model(side), None, None).unwrap();
+    assert_eq!(detector.input_size(), (8192, 8192));
+}

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Export, ExportError, ExportProblem, ImageIndex, ImagePlacement, ImportError, ImportReport,
-    IssueOutcome, OutputFile, check_points_in_image, json_error, normalise_path,
+    IssueOutcome, OutputFile, check_points_in_image, normalise_path, parse_json,
 };
 use crate::annotation::{Dataset, ImageSize, Shape, ShapeKind};
 use crate::geometry::{self, Rect};
@@ -71,8 +71,12 @@ fn numbers(value: &Value) -> Option<Vec<f64>> {
 
 /// Reads a COCO file. An error means the file as a whole is unusable.
 pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
-    parse_value(value)
+    let (value, note) = parse_json(bytes)?;
+    let mut parsed = parse_value(value)?;
+    if let Some(note) = note {
+        parsed.issues.insert(0, (note, IssueOutcome::Kept));
+    }
+    Ok(parsed)
 }
 
 /// Reads one file already parsed as JSON.

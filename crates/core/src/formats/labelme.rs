@@ -18,7 +18,7 @@ use serde_json::{Map, Number, Value};
 
 use super::{
     Export, ExportError, ExportOptions, ImageIndex, ImagePlacement, ImportError, ImportReport,
-    IssueOutcome, OutputFile, check_points_in_image, file_name, join_path, json_error, parent_dir,
+    IssueOutcome, OutputFile, check_points_in_image, file_name, join_path, parent_dir, parse_json,
     with_extension,
 };
 use crate::annotation::{Dataset, ImageAnnotations, ImageSize, Shape, ShapeKind};
@@ -48,8 +48,12 @@ const FILE_KEYS: [&str; 7] = [
 /// Reads one LabelMe file. An error means nothing of the file could be read; problems of
 /// single shapes (the shape is then skipped) come back in `shape_issues`.
 pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
-    parse_value(value)
+    let (value, note) = parse_json(bytes)?;
+    let mut parsed = parse_value(value)?;
+    if let Some(note) = note {
+        parsed.shape_issues.insert(0, (note, IssueOutcome::Kept));
+    }
+    Ok(parsed)
 }
 
 /// Reads one file already parsed as JSON.
@@ -526,6 +530,40 @@ mod tests {
             &parsed.shape_issues[1].0,
             ImportError::WrongPointCount { found: 1, .. }
         ));
+    }
+
+    /// Python's json writes a NaN coordinate as `NaN`: that shape is skipped, the rest kept.
+    #[test]
+    fn a_nan_coordinate_skips_its_shape_only() {
+        let text = "{\"shapes\":[{\"label\":\"a\",\"points\":[[1,2],[3,4]],\"shape_type\":\"rectangle\"},\n  {\"label\":\"b\",\"points\":[[NaN,2],[3,4]],\"shape_type\":\"rectangle\"}],\"imagePath\":\"x.jpg\"}";
+        let parsed = parse(text.as_bytes()).expect("read");
+        assert_eq!(parsed.annotations.shapes.len(), 1);
+        assert_eq!(parsed.annotations.shapes[0].label, "a");
+        assert!(
+            parsed
+                .annotations
+                .shapes
+                .iter()
+                .flat_map(|s| &s.points_in_image)
+                .all(|p| p.x.is_finite() && p.y.is_finite())
+        );
+        let issues: Vec<&ImportError> = parsed.shape_issues.iter().map(|(e, _)| e).collect();
+        assert!(
+            matches!(
+                issues[0],
+                ImportError::NotJsonNumber {
+                    line: 2,
+                    column: 27,
+                    count: 1,
+                    ..
+                }
+            ),
+            "{issues:?}"
+        );
+        assert!(
+            matches!(issues[1], ImportError::InvalidField { field, .. } if field == "shapes[1].points"),
+            "{issues:?}"
+        );
     }
 
     #[test]

@@ -87,6 +87,16 @@ pub enum ImportError {
         column: usize,
         message: String,
     },
+    #[error(
+        "line {line}, column {column}: {token} is not a JSON number (Python's json writes NaN \
+         and Infinity so); {count} such value(s) read as missing"
+    )]
+    NotJsonNumber {
+        line: usize,
+        column: usize,
+        token: String,
+        count: usize,
+    },
     #[error("not valid XML (line {line}, byte {position}): {message}")]
     MalformedXml {
         line: usize,
@@ -170,6 +180,7 @@ impl ImportError {
     pub fn line(&self) -> Option<usize> {
         match self {
             ImportError::MalformedJson { line, .. }
+            | ImportError::NotJsonNumber { line, .. }
             | ImportError::MalformedXml { line, .. }
             | ImportError::WrongColumnCount { line, .. }
             | ImportError::InvalidNumber { line, .. }
@@ -434,10 +445,15 @@ pub fn import_folder(
         match ext.as_deref() {
             Some("json") if wants(Format::Labelme) || wants(Format::Coco) => {
                 // Parsed once; the kind of file is told by its keys.
-                let value = match serde_json::from_slice::<serde_json::Value>(&file.bytes) {
-                    Ok(value) => value,
+                let value = match parse_json(&file.bytes) {
+                    Ok((value, note)) => {
+                        if let Some(note) = note {
+                            report.push(&file.path, note, IssueOutcome::Kept);
+                        }
+                        value
+                    }
                     Err(error) => {
-                        report.push(&file.path, json_error(&error), IssueOutcome::FileSkipped);
+                        report.push(&file.path, error, IssueOutcome::FileSkipped);
                         continue;
                     }
                 };
@@ -506,7 +522,77 @@ fn json_kind(value: &serde_json::Value) -> JsonKind {
     }
 }
 
-pub(crate) fn json_error(error: &serde_json::Error) -> ImportError {
+/// Parses a JSON annotation file. Python's `json` (LabelMe, most converters) writes a NaN or
+/// infinite float as the bare word `NaN`, `Infinity` or `-Infinity`, which is not JSON; rather
+/// than lose every label of the file, each such word is read as `null` (so whatever held it
+/// is reported and skipped where it is read, and the rest imports), and the first is
+/// returned as an [`ImportError::NotJsonNumber`] note to report with the file.
+pub(crate) fn parse_json(
+    bytes: &[u8],
+) -> Result<(serde_json::Value, Option<ImportError>), ImportError> {
+    let error = match serde_json::from_slice(bytes) {
+        Ok(value) => return Ok((value, None)),
+        Err(error) => error,
+    };
+    let Some((patched, note)) = non_numbers_as_null(bytes) else {
+        return Err(json_error(&error));
+    };
+    match serde_json::from_slice(&patched) {
+        Ok(value) => Ok((value, Some(note))),
+        // Wrong elsewhere too: that error, its column counted in the patched text.
+        Err(error) => Err(json_error(&error)),
+    }
+}
+
+/// `bytes` with every `NaN`, `Infinity` and `-Infinity` outside strings replaced by `null`,
+/// and a note of the first and the count; `None` when there is none.
+fn non_numbers_as_null(bytes: &[u8]) -> Option<(Vec<u8>, ImportError)> {
+    const WORDS: [&[u8]; 3] = [b"-Infinity", b"Infinity", b"NaN"];
+    let mut patched = Vec::with_capacity(bytes.len() + 16);
+    let mut first: Option<(usize, usize, String)> = None;
+    let mut count = 0;
+    let (mut line, mut line_start) = (1, 0);
+    let (mut in_string, mut escaped) = (false, false);
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let byte = bytes[pos];
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if let Some(word) = WORDS.iter().find(|word| bytes[pos..].starts_with(word)) {
+            count += 1;
+            first.get_or_insert_with(|| {
+                let token = String::from_utf8_lossy(word).into_owned();
+                (line, pos - line_start + 1, token)
+            });
+            patched.extend_from_slice(b"null");
+            pos += word.len();
+            continue;
+        } else if byte == b'"' {
+            in_string = true;
+        }
+        if byte == b'\n' {
+            line += 1;
+            line_start = pos + 1;
+        }
+        patched.push(byte);
+        pos += 1;
+    }
+    let (line, column, token) = first?;
+    let note = ImportError::NotJsonNumber {
+        line,
+        column,
+        token,
+        count,
+    };
+    Some((patched, note))
+}
+
+fn json_error(error: &serde_json::Error) -> ImportError {
     ImportError::MalformedJson {
         line: error.line(),
         column: error.column(),
@@ -673,6 +759,8 @@ pub fn export(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
@@ -684,6 +772,38 @@ mod tests {
         assert_eq!(with_extension("a/b.jpg", "json"), "a/b.json");
         assert_eq!(parent_dir("a/b/c.jpg"), "a/b");
         assert!(is_image_path("X.JPG"));
+    }
+
+    #[test]
+    fn python_non_numbers_are_read_as_missing_and_noted() {
+        let text =
+            b"{\"a\": [NaN, 1], \"s\": \"NaN \\\" Infinity\",\n \"b\": -Infinity, \"c\": Infinity}";
+        let (value, note) = parse_json(text).expect("read");
+        assert_eq!(value["a"], serde_json::json!([null, 1]));
+        assert_eq!(value["s"], "NaN \" Infinity", "strings are left alone");
+        assert_eq!((&value["b"], &value["c"]), (&Value::Null, &Value::Null));
+        assert_eq!(
+            note,
+            Some(ImportError::NotJsonNumber {
+                line: 1,
+                column: 8,
+                token: "NaN".to_owned(),
+                count: 3
+            })
+        );
+        assert_eq!(
+            parse_json(b"[1]").expect("valid"),
+            (serde_json::json!([1]), None)
+        );
+        // Still broken once they are read: the file's other error.
+        assert!(matches!(
+            parse_json(b"[NaN, 1,]"),
+            Err(ImportError::MalformedJson { line: 1, .. })
+        ));
+        assert!(matches!(
+            parse_json(b"[nan]"),
+            Err(ImportError::MalformedJson { .. })
+        ));
     }
 
     #[test]
