@@ -105,6 +105,9 @@ pub enum AiError {
     Cancelled,
     #[error("{0}")]
     Worker(#[from] WorkerError),
+    /// The worker could not load a picked or fetched model file (named).
+    #[error("{file}: {source}")]
+    ModelRefused { file: String, source: WorkerError },
     #[error("{0}")]
     Storage(#[from] StorageError),
     /// A picked file could not be read or hashed.
@@ -258,7 +261,10 @@ impl Ai {
             Err(error) => {
                 let _ = store.delete_model(&key).await;
                 self.refresh_models(storage).await;
-                Err(error.into())
+                Err(AiError::ModelRefused {
+                    file: summary.file_name,
+                    source: error,
+                })
             }
         }
     }
