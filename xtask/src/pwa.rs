@@ -90,7 +90,7 @@ pub fn plan(dir: &Path) -> Result<Plan, String> {
     Ok(Plan { version, shell, ai })
 }
 
-fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
+pub(crate) fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
