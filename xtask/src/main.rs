@@ -12,7 +12,8 @@
 //! cargo xtask bench              forward time per image against onnxruntime, as ratios
 //! cargo xtask bench-quality      time per image of each quality metric against pyiqa and
 //!                                scikit-image (speed-ups, peak memory), and on wgpu
-//! cargo xtask pwa              (Trunk's post-build hook) write sw.js, stamp the version
+//! cargo xtask pwa              (Trunk's post-build hook) write sw.js, stamp the version,
+//!                                put index.html under the Content-Security-Policy
 //! cargo xtask licences           the licence checks of `test` alone: cargo deny, AGPL models
 //! cargo xtask size [DIST]        raw and gzip size of the built app and worker wasm (dist/ by
 //!                                default); fails when the app wasm is over its gzip budget
@@ -24,6 +25,7 @@
 
 mod bench;
 mod bench_quality;
+mod csp;
 mod licences;
 mod pwa;
 mod serve;
