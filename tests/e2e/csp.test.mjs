@@ -46,7 +46,8 @@ const reported = async (match, what, timeout = 30_000) => {
     await new Promise((ok) => setTimeout(ok, 100));
   }
 };
-test('the demo, drawing and auto-labelling run under the policy without a violation; the policy is in force', async () => {
+
+test('the demo, drawing and auto-labelling run under the policy without a violation; the policy is in force', async (t) => {
   const policy = await policyOf(DIST);
   assert.ok(policy, `${DIST}/index.html carries a Content-Security-Policy <meta>`);
   assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'(;|$)/);
@@ -106,7 +107,7 @@ test('the demo, drawing and auto-labelling run under the policy without a violat
       await aiMessage(page, /Labelled 1 image\(s\)/);
       await waitForSaved(page);
     } else {
-      test.diagnostic?.(`${MODEL_SERVED} missing (run cargo xtask setup): no auto-label run`);
+      t.diagnostic(`${MODEL_SERVED} missing (run cargo xtask setup): no auto-label run`);
       await page.waitForFunction(
         () => document.querySelector('[data-testid="backend"]')?.textContent !== '',
         null, { timeout: 120_000 });
@@ -161,11 +162,13 @@ test('the demo, drawing and auto-labelling run under the policy without a violat
     await reported((r) => r['blocked-uri'] === 'eval' && !/worker/.test(r['source-file'] ?? ''), 'eval in the page');
     await reported((r) => r['blocked-uri'] === 'inline' && r['effective-directive'] === 'script-src-elem', 'the inline script');
 
-    // In the AI worker (its policy comes from its script's response, the header).
-    const workers = page.workers();
-    if (workers.length === 0) {
-      await page.getByTestId('ai-toggle').click();
-      await page.waitForEvent('worker', { timeout: 60_000 });
+    // In the AI worker (its policy comes from its script's response, the header), started
+    // again after the reload, through the service worker.
+    if (page.workers().length === 0) await page.getByTestId('ai-toggle').click();
+    const until = Date.now() + 120_000;
+    while (page.workers().length === 0) {
+      assert.ok(Date.now() < until, 'the AI worker starts');
+      await new Promise((ok) => setTimeout(ok, 100));
     }
     const worker = page.workers()[0];
     const workerEval = await worker.evaluate(() => new Promise((resolve) => {
