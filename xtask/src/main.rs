@@ -3,15 +3,18 @@
 //! ```text
 //! cargo xtask serve [--port N]   set up, build the app and serve it on 127.0.0.1 (the demo)
 //! cargo xtask test               set up, then every check: fmt, clippy (native + wasm32),
-//!                                native tests, wasm tests in headless Chromium, fuzz smoke,
-//!                                browser end-to-end specs
+//!                                cargo deny, native tests, wasm tests in headless Chromium,
+//!                                fuzz smoke, app build, licence policy, browser e2e specs
 //! cargo xtask setup              only install what is missing (idempotent, quiet when done)
-//! cargo xtask build              set up and build the app into dist/; prints the wasm sizes
-//!                                and fails when the app wasm is over its gzip budget
+//! cargo xtask build              set up and build the app into dist/ (to publish: AGPL models
+//!                                left out); prints the wasm sizes and fails when the app
+//!                                wasm is over its gzip budget
 //! cargo xtask bench              forward time per image against onnxruntime, as ratios
 //! cargo xtask bench-quality      time per image of each quality metric against pyiqa and
 //!                                scikit-image (speed-ups, peak memory), and on wgpu
-//! cargo xtask pwa              (Trunk's post-build hook) write sw.js, stamp the version
+//! cargo xtask pwa              (Trunk's post-build hook) write sw.js, stamp the version,
+//!                                put index.html under the Content-Security-Policy
+//! cargo xtask licences           the licence checks of `test` alone: cargo deny, AGPL models
 //! cargo xtask size [DIST]        raw and gzip size of the built app and worker wasm (dist/ by
 //!                                default); fails when the app wasm is over its gzip budget
 //! ```
@@ -22,6 +25,8 @@
 
 mod bench;
 mod bench_quality;
+mod csp;
+mod licences;
 mod pwa;
 mod serve;
 mod setup;
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::build_tools(&env).map(|()| true),
         Some("build") => setup::build_tools(&env)
             .and_then(|()| steps::build_app(&env))
+            .and_then(|()| licences::leave_out_agpl_models(&root.join(steps::DIST)))
             .map(|()| true),
         Some("serve") => {
             let port = flag_value(&args, "--port").unwrap_or_else(|| "8080".to_owned());
@@ -49,6 +55,10 @@ fn main() -> ExitCode {
         Some("test") => setup::build_tools(&env)
             .and_then(|()| setup::test_tools(&env))
             .map(|()| steps::test_all(&env)),
+        Some("licences") => licences::ensure_cargo_deny(&env)
+            .and_then(|()| licences::deny(&env))
+            .and_then(|()| licences::check_models(&root, &root.join(steps::DIST)))
+            .map(|()| true),
         Some("size") => {
             let dist = args
                 .get(1)
@@ -63,7 +73,7 @@ fn main() -> ExitCode {
         Some("pwa") => pwa::hook(&root).map(|()| true),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve [--port N] | test | setup | build | bench | bench-quality | size [DIST]>"
+                "usage: cargo xtask <serve [--port N] | test | setup | build | bench | bench-quality | licences | size [DIST]>"
             );
             return ExitCode::from(2);
         }

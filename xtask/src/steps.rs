@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime};
 
-use crate::{serve, wasm_size};
+use crate::{licences, serve, wasm_size};
 
 /// The crates that have browser tests (`wasm_bindgen_test` with `run_in_browser`).
 const WASM_TEST_CRATES: &[&str] = &["sightline-worker", "sightline-web"];
@@ -174,6 +174,10 @@ pub fn test_all(env: &Env) -> bool {
         }
         Ok(())
     });
+    step(
+        "cargo deny (licences, bans, sources; advisories when reachable)",
+        &|| licences::deny(env),
+    );
     step("native tests", &|| {
         run_command(
             env.command("cargo")
@@ -206,6 +210,10 @@ pub fn test_all(env: &Env) -> bool {
         });
     }
     step("app build (trunk --release)", &|| build_app(env));
+    step(
+        "licence policy (no AGPL model committed or bundled)",
+        &|| licences::check_models(&env.root, &env.root.join(DIST)),
+    );
     step("browser end-to-end specs", &|| {
         run_command(
             env.command("node")

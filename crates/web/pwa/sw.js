@@ -11,10 +11,13 @@
 // - Every response it serves carries COOP/COEP, so the page and its worker are
 //   cross-origin isolated on any static host, even one that cannot set headers.
 //   `credentialless` lets cross-origin images load without CORP headers.
+// - And the Content-Security-Policy (xtask/src/csp.rs; index.html has it as a <meta> too):
+//   as a header it is what puts the AI worker under the policy. A host's own policy is kept.
 
 const VERSION = '__SIGHTLINE_VERSION__';
 const SHELL = '__SIGHTLINE_SHELL__';
 const AI = '__SIGHTLINE_AI__';
+const CSP = '__SIGHTLINE_CSP__';
 
 const PREFIX = 'sightline-';
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
@@ -84,6 +87,7 @@ function isolated(response) {
   headers.set('Cross-Origin-Opener-Policy', 'same-origin');
   headers.set('Cross-Origin-Embedder-Policy', 'credentialless');
   headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+  if (!headers.has('Content-Security-Policy')) headers.set('Content-Security-Policy', CSP);
   return new Response(response.body, {
     status: response.status,
     statusText: response.statusText,

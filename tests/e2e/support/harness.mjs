@@ -26,24 +26,60 @@ const { chromium } = createRequire(join(ROOT, 'xtask/tools/package.json'))('play
 export const DIST = process.env.SIGHTLINE_DIST ?? join(ROOT, 'dist');
 export const OUTPUT = join(ROOT, 'tests/output/e2e');
 
-/** The headers of a host set up for Sightline (what `cargo xtask serve` sends too). */
+/** The isolation headers of a host set up for Sightline (what `cargo xtask serve` sends too;
+ *  `serveStatic` adds the build's Content-Security-Policy, see `policyOf`). */
 export const ISOLATION_HEADERS = {
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-embedder-policy': 'credentialless',
   'cross-origin-resource-policy': 'same-origin',
 };
 
+/** Where the servers collect CSP violation reports (`report-uri`, with `cspReports`). */
+export const CSP_REPORT_PATH = '/__csp-report';
+
+/** The Content-Security-Policy the build in `dir` carries in its index.html (`cargo xtask
+ *  pwa` writes it; xtask/src/csp.rs), or null for a build without one. */
+export async function policyOf(dir = DIST) {
+  const index = await readFile(join(dir, 'index.html'), 'utf8').catch(() => '');
+  const meta = index.match(/<meta http-equiv="Content-Security-Policy" content="([^"]*)"/);
+  return meta ? meta[1] : null;
+}
+
 /**
- * Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close, setRoot }.
+ * Serves `dir` on 127.0.0.1 at a free port; resolves to { url, close, setRoot, cspReports }.
  * `base`: the path the app is served under (`/some/sub/path/`); anything outside is a 404.
- * `isolate`: send COOP/COEP (off: a plain static host, where only the service worker
- * isolates the page). `setRoot(dir)` serves another build from then on (the update spec).
+ * `isolate`: send COOP/COEP and the build's Content-Security-Policy (off: a plain static
+ * host, where only the service worker isolates the page and adds the policy header).
+ * `setRoot(dir)` serves another build from then on (the update spec).
  * `headers`: extra headers on every response (CORS for a second origin).
+ * `cspReports`: the policy header asks for violation reports, collected in `cspReports`
+ * (the `csp-report` objects, in the order they came).
  */
-export async function serveStatic(dir = DIST, { base = '/', isolate = true, headers = {} } = {}) {
+export async function serveStatic(dir = DIST, {
+  base = '/', isolate = true, headers = {}, cspReports = false,
+} = {}) {
   let root = resolve(dir);
+  const reports = [];
+  const policy = isolate ? await policyOf(root) : null;
+  const hostHeaders = {
+    ...(isolate ? ISOLATION_HEADERS : {}),
+    ...(policy ? {
+      'content-security-policy': cspReports ? `${policy}; report-uri ${CSP_REPORT_PATH}` : policy,
+    } : {}),
+  };
   const server = createServer(async (req, res) => {
     const requested = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (req.method === 'POST' && requested === CSP_REPORT_PATH) {
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      try {
+        reports.push(JSON.parse(Buffer.concat(chunks).toString('utf8'))['csp-report'] ?? {});
+      } catch (error) {
+        reports.push({ unreadable: String(error) });
+      }
+      res.writeHead(204).end();
+      return;
+    }
     if (!requested.startsWith(base)) {
       res.writeHead(404).end('not found');
       return;
@@ -59,7 +95,7 @@ export async function serveStatic(dir = DIST, { base = '/', isolate = true, head
       res.writeHead(200, {
         'content-type': MIME[extname(file)] ?? 'application/octet-stream',
         'cache-control': 'no-cache',
-        ...(isolate ? ISOLATION_HEADERS : {}),
+        ...hostHeaders,
         ...headers,
       });
       res.end(body);
@@ -74,6 +110,7 @@ export async function serveStatic(dir = DIST, { base = '/', isolate = true, head
     origin: `http://127.0.0.1:${port}`,
     close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
     setRoot: (dir) => { root = resolve(dir); },
+    cspReports: reports,
   };
 }
 

@@ -119,7 +119,7 @@ fn ShapeList() -> impl IntoView {
                                 let visible = event_target_checked(&event);
                                 studio.hidden.update(|h| { if visible { h.remove(&index); } else { h.insert(index); } });
                             } />
-                        <span class="swatch" style=format!("background:{colour}")></span>
+                        <span class="swatch" style:background=colour></span>
                         <span class="name">{label.clone()}</span>
                         <span class="kind">{kind}</span>
                     </li>
