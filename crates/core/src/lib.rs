@@ -20,6 +20,10 @@ pub mod duplicates;
 pub mod durability;
 pub mod editing;
 pub mod formats;
+/// The fuzz targets' bodies (`crates/core/fuzz`), for them and for the seed replay test.
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod geometry;
 pub mod history;
 pub mod image_cache;

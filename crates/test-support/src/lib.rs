@@ -11,6 +11,9 @@
 //! feature, a GPU adapter). The line is written to the process's standard error itself, past
 //! libtest's capture of `print!`/`eprint!`, so a plain `cargo test` shows every skip: a
 //! skipped test still counts as passed, and must not pass unseen.
+//!
+//! [`replay_fuzz_inputs`] runs a crate's committed fuzz seeds and crash reproducers through
+//! its fuzz targets' bodies natively, so that the test command replays the corpus.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -96,6 +99,65 @@ pub fn external_data(what: &str, path: PathBuf, how: &str) -> Option<PathBuf> {
 /// `cargo test`.
 pub fn skip(needs: &str) {
     report(&skip_line(&test_name(), needs));
+}
+
+/// A fuzz target as `sightline_core::fuzzing` and `sightline_vision::fuzzing` list them: its
+/// name and the function its cargo-fuzz binary calls.
+pub type FuzzTarget = (&'static str, fn(&[u8]));
+
+/// Runs every file of `<fuzz_dir>/seeds/<target>/` and `<fuzz_dir>/regressions/<target>/`
+/// (the committed corpus and the crash reproducers) through the body of each fuzz target,
+/// natively, and fails naming every file that panics. Also fails when a target has no seed,
+/// or when `<fuzz_dir>/fuzz_targets/` holds a target that `targets` lacks (or the reverse):
+/// each cargo-fuzz binary must be replayed here.
+pub fn replay_fuzz_inputs(fuzz_dir: &Path, targets: &[FuzzTarget]) {
+    let files_in = |dir: &Path| -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|path| path.is_file());
+        files.sort();
+        files
+    };
+    let mut binaries: Vec<String> = files_in(&fuzz_dir.join("fuzz_targets"))
+        .iter()
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .filter_map(|path| Some(path.file_stem()?.to_str()?.to_owned()))
+        .collect();
+    binaries.sort();
+    let mut names: Vec<String> = targets.iter().map(|(name, _)| name.to_string()).collect();
+    names.sort();
+    assert_eq!(
+        binaries,
+        names,
+        "the fuzz targets in {} and the replayed ones differ",
+        fuzz_dir.join("fuzz_targets").display()
+    );
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for (name, body) in targets {
+        let seeds = files_in(&fuzz_dir.join("seeds").join(name));
+        assert!(
+            !seeds.is_empty(),
+            "no seed for the fuzz target `{name}` in {}",
+            fuzz_dir.join("seeds").join(name).display()
+        );
+        let regressions = files_in(&fuzz_dir.join("regressions").join(name));
+        for path in seeds.iter().chain(&regressions) {
+            let bytes = std::fs::read(path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            replayed += 1;
+            if std::panic::catch_unwind(|| body(&bytes)).is_err() {
+                failures.push(format!("{name}: {}", path.display()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {replayed} fuzz inputs panic (the messages are above):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// libtest runs each test on a thread named after it.

@@ -12,6 +12,12 @@ pub const MAX_IMAGE_PIXELS: u64 = 200_000_000;
 
 /// Decodes encoded image bytes to 8-bit RGB (grey, 16-bit and alpha are converted).
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
+    decode_image_within(bytes, MAX_IMAGE_PIXELS)
+}
+
+/// [`decode_image`] refusing images above `max_pixels` (the fuzz targets ask for less than
+/// [`MAX_IMAGE_PIXELS`], to stay inside libFuzzer's memory limit).
+pub(crate) fn decode_image_within(bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
     if bytes.is_empty() {
         return Err(VisionError::Image("the file is empty".into()));
     }
@@ -23,7 +29,7 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
         .and_then(|r| r.into_decoder().ok())
         .map(|mut d| d.orientation().ok());
     if let Some(orientation) = orientation_only
-        && let Some(decoded) = crate::jpeg::decode_baseline(bytes)
+        && let Some(decoded) = crate::jpeg::decode_baseline(bytes, max_pixels)
     {
         let Ok((width, height, rgb)) = decoded else {
             return Err(VisionError::Image("the JPEG file is truncated".into()));
@@ -44,9 +50,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
         .into_decoder()
         .map_err(|err| VisionError::Image(err.to_string()))?;
     let (width, height) = decoder.dimensions();
-    if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+    if u64::from(width) * u64::from(height) > max_pixels {
         return Err(VisionError::Image(format!(
-            "{width}x{height} is above the limit of {MAX_IMAGE_PIXELS} pixels"
+            "{width}x{height} is above the limit of {max_pixels} pixels"
         )));
     }
     let orientation = decoder.orientation().ok();

@@ -18,6 +18,10 @@ pub mod detection;
 pub mod detector;
 pub mod device;
 pub mod error;
+/// The fuzz targets' bodies (`crates/vision/fuzz`), for them and for the seed replay test.
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod image_io;
 mod jpeg;
 pub mod model_config;

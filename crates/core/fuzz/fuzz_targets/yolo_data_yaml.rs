@@ -1,13 +1,5 @@
 //! `data.yaml` and `classes.txt`: never panic.
+//! The rules are `sightline_core::fuzzing::yolo_data_yaml`, which `tests/fuzz_seeds.rs` also replays.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use sightline_core::formats::yolo;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = yolo::parse_data_yaml(text);
-    let _ = yolo::parse_class_list(text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sightline_core::fuzzing::yolo_data_yaml(data));

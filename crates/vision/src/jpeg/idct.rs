@@ -26,7 +26,7 @@ fn descale(x: i32, n: i32) -> i32 {
 fn butterfly(v: [i32; 8]) -> [i32; 8] {
     // Even part.
     let (z2, z3) = (v[2], v[6]);
-    let z1 = (z2 + z3).wrapping_mul(FIX_0_541196100);
+    let z1 = z2.wrapping_add(z3).wrapping_mul(FIX_0_541196100);
     let tmp2 = z1.wrapping_add(z3.wrapping_mul(-FIX_1_847759065));
     let tmp3 = z1.wrapping_add(z2.wrapping_mul(FIX_0_765366865));
     let tmp0 = (v[0].wrapping_add(v[4])) << CONST_BITS;
@@ -37,11 +37,11 @@ fn butterfly(v: [i32; 8]) -> [i32; 8] {
     let tmp12 = tmp1.wrapping_sub(tmp2);
     // Odd part.
     let (mut t0, mut t1, mut t2, mut t3) = (v[7], v[5], v[3], v[1]);
-    let mut z1 = t0 + t3;
-    let mut z2 = t1 + t2;
-    let mut z3 = t0 + t2;
-    let mut z4 = t1 + t3;
-    let z5 = (z3 + z4).wrapping_mul(FIX_1_175875602);
+    let mut z1 = t0.wrapping_add(t3);
+    let mut z2 = t1.wrapping_add(t2);
+    let mut z3 = t0.wrapping_add(t2);
+    let mut z4 = t1.wrapping_add(t3);
+    let z5 = z3.wrapping_add(z4).wrapping_mul(FIX_1_175875602);
     t0 = t0.wrapping_mul(FIX_0_298631336);
     t1 = t1.wrapping_mul(FIX_2_053119869);
     t2 = t2.wrapping_mul(FIX_3_072711026);

@@ -107,8 +107,10 @@ pub(super) fn prepare(
                         return Err(refuse("broadcasts the batch into a higher rank".into()));
                     }
                     for operand in operands.iter().filter(|k| !k.batched && k.rank == rank) {
-                        // A full-rank operand without a batch axis must broadcast over it.
-                        if operand.shape.as_ref().is_none_or(|s| s[0] != 1) {
+                        // A full-rank operand without a batch axis must broadcast over it. (A
+                        // batched value can be a scalar, e.g. a `Split` of a constant by sizes
+                        // read from the image: a scalar operand has no axis 0 to index.)
+                        if operand.shape.as_ref().is_none_or(|s| s.first() != Some(&1)) {
                             return Err(refuse(format!(
                                 "combines the batch with a value of shape {:?}",
                                 operand.shape
@@ -195,8 +197,11 @@ pub(super) fn prepare(
                     return Err(refuse("multiplies vectors".into()));
                 }
                 for operand in [&first, &second] {
-                    let broadcasts =
-                        operand.rank < rank || operand.shape.as_ref().is_some_and(|s| s[0] == 1);
+                    let broadcasts = operand.rank < rank
+                        || operand
+                            .shape
+                            .as_ref()
+                            .is_some_and(|s| s.first() == Some(&1));
                     if (first.batched || second.batched) && !operand.batched && !broadcasts {
                         return Err(refuse("multiplies the batch by a batched constant".into()));
                     }
@@ -362,5 +367,28 @@ mod tests {
         let mut constants = HashMap::from([("c".to_string(), full)]);
         let error = check(&mut [node("Add", &["x", "c"], "y")], &mut constants).unwrap_err();
         assert!(error.contains("[2, 3, 4, 4]"), "{error}");
+    }
+
+    /// A scalar marked batched (a constant split by sizes that come from the image) added to
+    /// a scalar constant: refused, where it used to index axis 0 of a shape without axes and
+    /// panic while the model loaded (fuzz/regressions/onnx/batch-scalar.onnx).
+    #[test]
+    fn a_batched_scalar_is_refused_without_a_panic() {
+        let scalar = |v: f32| {
+            Value::Host(HostTensor {
+                shape: vec![],
+                data: HostData::F32(vec![v]),
+            })
+        };
+        let mut constants = HashMap::from([
+            ("c0".to_string(), scalar(1.0)),
+            ("c1".to_string(), scalar(2.0)),
+        ]);
+        let mut nodes = vec![
+            node("Split", &["c0", "x"], "s"),
+            node("Add", &["s", "c1"], "y"),
+        ];
+        let error = check(&mut nodes, &mut constants).unwrap_err();
+        assert!(error.contains("Add_y") && error.contains("[]"), "{error}");
     }
 }
