@@ -205,8 +205,8 @@ pub fn test_all(env: &Env) -> bool {
     });
     let fuzz_script = env.root.join("crates/core/fuzz/run.sh");
     if fuzz_script.exists() {
-        step("fuzz smoke (a few seconds per parser)", &|| {
-            run(env, "bash", &[&fuzz_script.to_string_lossy(), "5"])
+        step("fuzz smoke (a few seconds per core parser)", &|| {
+            run(env, "bash", &[&fuzz_script.to_string_lossy(), "5", "core"])
         });
     }
     step("app build (trunk --release)", &|| build_app(env));
