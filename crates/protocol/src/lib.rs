@@ -771,8 +771,29 @@ mod tests {
         let ready = Message::Ready {
             protocol_version: PROTOCOL_VERSION,
         };
-        assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":4}"#);
+        assert_eq!(encode(&ready), r#"{"kind":"ready","protocol_version":5}"#);
         assert_eq!(decode::<Message>(&encode(&ready)).expect("decodes"), ready);
+    }
+
+    #[test]
+    fn a_crash_request_and_the_crashed_message_round_trip() {
+        let request = Request {
+            id: 999_999,
+            body: RequestBody::Crash,
+        };
+        // The e2e spec writes this text into the worker by hand.
+        assert_eq!(encode(&request), r#"{"id":999999,"body":{"kind":"crash"}}"#);
+        assert_eq!(
+            decode::<Request>(&encode(&request)).expect("decodes"),
+            request
+        );
+        let crashed = Message::Crashed {
+            detail: "panicked at lib.rs:1:1:\nboom".into(),
+        };
+        assert_eq!(
+            decode::<Message>(&encode(&crashed)).expect("decodes"),
+            crashed
+        );
     }
 
     #[test]
