@@ -51,19 +51,24 @@ const waitForMessage = async (page, pattern, timeout = 300_000) => {
   }
 };
 
+/** The app on the demo with its detector added through the model manager, and loaded. */
+async function openWithDemoModel(browser) {
+  const { page, errors } = await openApp(browser, server.url);
+  await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
+  await waitForSaved(page);
+  // The model manager: the demo offers its detector; adding it stores and loads it.
+  await page.getByTestId('ai-toggle').click();
+  await page.getByTestId('add-demo-model').click();
+  await waitForMessage(page, /Model “.*” ready: 2 class\(es\), 640×640/);
+  return { page, errors };
+}
+
 test('add the demo model, label person.jpg, cancel a folder run, filter, refuse a broken model',
   { skip: existsSync(MODEL_SERVED) ? false : `${MODEL_SERVED} missing (run cargo xtask setup)` },
   async () => {
     const browser = await launchChromium({ webgpu: false });
     try {
-      const { page, errors } = await openApp(browser, server.url);
-      await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
-      await waitForSaved(page);
-
-      // The model manager: the demo offers its detector; adding it stores and loads it.
-      await page.getByTestId('ai-toggle').click();
-      await page.getByTestId('add-demo-model').click();
-      await waitForMessage(page, /Model “.*” ready: 2 class\(es\), 640×640/);
+      const { page, errors } = await openWithDemoModel(browser);
       assert.match(await page.getByTestId('model-info').textContent(), /Normal, Fall/);
       assert.equal(await page.getByTestId('model-item').count(), 1);
       // Auto precision on the CPU backend is f32, and the model manager says why.
@@ -197,12 +202,7 @@ test('a worker that panics mid-job is reported, starts again with the next reque
   async () => {
     const browser = await launchChromium({ webgpu: false });
     try {
-      const { page, errors } = await openApp(browser, server.url);
-      await page.waitForSelector('canvas[data-testid="canvas"][data-drawn="true"]', { timeout: 30_000 });
-      await waitForSaved(page);
-      await page.getByTestId('ai-toggle').click();
-      await page.getByTestId('add-demo-model').click();
-      await waitForMessage(page, /Model “.*” ready/);
+      const { page, errors } = await openWithDemoModel(browser);
       // One image per request, so that images finish one by one before the crash.
       await page.getByTestId('ai-batch').fill('1');
       await page.getByTestId('ai-batch').dispatchEvent('change');
