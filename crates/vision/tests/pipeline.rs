@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{data_dir, demo_dir, npy, shared_fixture};
+use common::{data_dir, demo_dir, npy, shared_fixture, tiny_model};
 use sightline_vision::image_io::read_image;
 use sightline_vision::yolo::letterbox::letterbox;
 use sightline_vision::{ComputeDevice, Detector, ModelConfig};
@@ -57,8 +57,10 @@ fn segmentation_pipeline_produces_polygons_inside_the_image() {
     // yolo11t's random head has negative widths everywhere (no box at any threshold), so
     // the plain detector here is yolov8t.
     for name in ["yolov8t-seg", "yolov5t-classic-seg", "yolov8t"] {
-        let mut detector =
-            Detector::load(data_dir().join(format!("{name}.onnx")), &device.device).unwrap();
+        let Some(path) = tiny_model(name) else {
+            return;
+        };
+        let mut detector = Detector::load(path, &device.device).unwrap();
         assert_eq!(detector.class_names(), ["cat", "dog", "person"]);
         // Random weights give low scores: lower the threshold to exercise post-processing.
         detector.options.score_threshold = 0.01;
@@ -107,7 +109,10 @@ fn segmentation_pipeline_produces_polygons_inside_the_image() {
 #[test]
 fn mask_polygons_follow_the_prototypes() {
     let device = ComputeDevice::cpu().unwrap();
-    let detector = Detector::load(data_dir().join("yolov8t-seg.onnx"), &device.device).unwrap();
+    let Some(path) = tiny_model("yolov8t-seg") else {
+        return;
+    };
+    let detector = Detector::load(path, &device.device).unwrap();
     assert_eq!(detector.input_size(), (320, 320));
     // 640×480 into 320×320: scale 0.5, 40 rows of padding above.
     let (_, placement) = letterbox(&image::RgbImage::new(640, 480), (320, 320));
@@ -187,7 +192,10 @@ fn mask_polygons_follow_the_prototypes() {
 fn anylabeling_config_loads_the_model_it_names() {
     let dir = std::env::temp_dir().join(format!("sightline-vision-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(data_dir().join("yolov5t-classic.onnx"), dir.join("m.onnx")).unwrap();
+    let Some(model) = tiny_model("yolov5t-classic") else {
+        return;
+    };
+    std::fs::copy(model, dir.join("m.onnx")).unwrap();
     let yaml = "type: yolov5\nname: tiny\ndisplay_name: Tiny\nmodel_path: m.onnx\ninput_width: 320\n\
                 input_height: 320\nscore_threshold: 0.3\nnms_threshold: 0.5\nconfidence_threshold: 0.2\n\
                 classes: [a, b, c]\n";

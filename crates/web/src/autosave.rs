@@ -328,6 +328,7 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
     storage.flushing.set_value(false);
     match result {
         Ok((written, project)) => {
+            storage.durability.set_write_refused(false);
             tab_sync::announce(&SaveNews {
                 project_id: project_id.clone(),
                 paths: paths.iter().cloned().collect(),
@@ -368,9 +369,12 @@ async fn flush(storage: Storage, studio: Studio, manifest_url: Signal<String>) {
             }
             // A full disk: the image cache gives way and the save is retried at once; only
             // when it has nothing left to give is the user told.
-            if error.is_quota() && storage.make_room().await {
-                arm(storage, studio, manifest_url, FLUSH_DELAY);
-                return;
+            if error.is_quota() {
+                if storage.make_room().await {
+                    arm(storage, studio, manifest_url, FLUSH_DELAY);
+                    return;
+                }
+                storage.durability.set_write_refused(true);
             }
             studio.save.state.set(SaveState::Failed(error.to_string()));
             arm(storage, studio, manifest_url, RETRY_DELAY);

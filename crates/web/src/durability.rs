@@ -51,12 +51,24 @@ impl Durability {
                 .map(web_sys::StorageEstimate::unchecked_from_js);
             let usage_bytes = estimate.as_ref().and_then(|e| e.get_usage());
             let quota_bytes = estimate.as_ref().and_then(|e| e.get_quota());
-            facts.set(StorageFacts {
-                persisted,
-                usage_bytes: usage_bytes.map(|b| b as u64),
-                quota_bytes: quota_bytes.map(|b| b as u64),
+            facts.update(|facts| {
+                *facts = StorageFacts {
+                    persisted,
+                    usage_bytes: usage_bytes.map(|b| b as u64),
+                    quota_bytes: quota_bytes.map(|b| b as u64),
+                    write_refused: facts.write_refused,
+                }
             });
         });
+    }
+
+    /// Whether the browser refused the last save for want of space; shown at once, with the
+    /// usage read again.
+    pub fn set_write_refused(&self, refused: bool) {
+        if self.facts.with_untracked(|facts| facts.write_refused) != refused {
+            self.facts.update(|facts| facts.write_refused = refused);
+            self.refresh();
+        }
     }
 
     /// Asks the browser to keep the site's data, then shows its answer.

@@ -103,10 +103,16 @@ fn read(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Tiny model `name` (`yolov8t.onnx`, …) from the shared fixtures: YOLO architectures with
+/// random weights, exported by AGPL/GPL code and so never committed (LICENSES.md). [`host`]
+/// has checked that they are there.
 fn stored(name: &str) -> StoredModel {
+    let path = sightline_test_support::shared_fixtures_dir()
+        .join("models/tiny")
+        .join(name);
     StoredModel {
         name: name.to_owned(),
-        onnx: read(&data(name)),
+        onnx: std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         config: None,
     }
 }
@@ -130,8 +136,11 @@ fn image(name: &str) -> ImageRef {
     }
 }
 
-fn host() -> MemoryHost {
-    let mut host = MemoryHost::default();
+/// The models and images of these tests; `None` (a skip line, or a failure under
+/// `SIGHTLINE_REQUIRE_DATA=1`) without the shared fixtures' tiny models.
+fn host() -> Option<MemoryHost> {
+    sightline_test_support::shared_fixture("models/tiny")?;
+    let mut host = images_host();
     for model in ["yolov8t.onnx", "yolov8t-seg.onnx", "yolov5t-classic.onnx"] {
         host.models.insert(model.to_owned(), stored(model));
     }
@@ -146,6 +155,12 @@ fn host() -> MemoryHost {
     let mut truncated = stored("yolov8t.onnx");
     truncated.onnx.truncate(truncated.onnx.len() / 2);
     host.models.insert("truncated".into(), truncated);
+    Some(host)
+}
+
+/// The demo's photos and a broken JPEG, no models.
+fn images_host() -> MemoryHost {
+    let mut host = MemoryHost::default();
     for name in ["dog.jpg", "person.jpg", "kite.jpg", "horses.jpg"] {
         host.images.insert(name.to_owned(), read(&demo(name)));
     }
@@ -175,7 +190,9 @@ fn detections(reply: ReplyBody) -> Vec<sightline_protocol::ImageResult> {
 
 #[test]
 fn models_load_once_and_describe_themselves() {
-    let host = host();
+    let Some(host) = host() else {
+        return;
+    };
     let engine = Engine::new(cpu(), cpu_backend());
     let info = load(&engine, &host, "yolov8t.onnx").expect("loads");
     assert_eq!((info.input_width, info.input_height), (320, 320));
@@ -203,7 +220,9 @@ fn models_load_once_and_describe_themselves() {
 
 #[test]
 fn detections_equal_the_vision_pipeline_and_bad_images_stop_nothing() {
-    let host = host();
+    let Some(host) = host() else {
+        return;
+    };
     let engine = Engine::new(cpu(), cpu_backend());
     let images = [
         image("dog.jpg"),
@@ -244,9 +263,65 @@ fn detections_equal_the_vision_pipeline_and_bad_images_stop_nothing() {
     assert!(progress.iter().all(|p| p.id == 7));
 }
 
+/// Every format the page opens (`core::image_check`: JPEG, PNG, GIF, BMP, WebP, TIFF) is
+/// labelled too: the same pixels as PNG, BMP, TIFF and lossless WebP give the PNG's
+/// detections; a GIF (256 colours, so other pixels) is labelled at the photo's size.
+#[test]
+fn every_format_the_page_opens_is_labelled() {
+    use image::ImageFormat;
+    let Some(mut host) = host() else {
+        return;
+    };
+    let dog = image::load_from_memory(&read(&demo("dog.jpg")))
+        .expect("decodes")
+        .to_rgb8();
+    let formats = [
+        ("dog.png", ImageFormat::Png),
+        ("dog.bmp", ImageFormat::Bmp),
+        ("dog.tiff", ImageFormat::Tiff),
+        ("dog.webp", ImageFormat::WebP),
+        ("dog.gif", ImageFormat::Gif),
+    ];
+    for (name, format) in formats {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        dog.write_to(&mut bytes, format).expect("encodes");
+        host.images.insert(name.to_owned(), bytes.into_inner());
+    }
+    let images: Vec<_> = formats.iter().map(|(name, _)| image(name)).collect();
+    let engine = Engine::new(cpu(), cpu_backend());
+    let results = detections(
+        block_on(engine.detect(&host, 8, "yolov8t.onnx", &images, &LOW, None)).expect("runs"),
+    );
+    let outcome = |index: usize| {
+        results[index]
+            .outcome
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{}: {e}", images[index].name))
+    };
+    let png = outcome(0);
+    assert!(
+        !png.detections.is_empty(),
+        "the tiny model finds something at 0.01"
+    );
+    for index in 1..formats.len() {
+        let got = outcome(index);
+        assert_eq!(
+            (got.width, got.height),
+            dog.dimensions(),
+            "{}",
+            images[index].name
+        );
+        if formats[index].1 != ImageFormat::Gif {
+            assert_eq!(got.detections, png.detections, "{}", images[index].name);
+        }
+    }
+}
+
 #[test]
 fn filter_says_which_images_match() {
-    let host = host();
+    let Some(host) = host() else {
+        return;
+    };
     let engine = Engine::new(cpu(), cpu_backend());
     let images = [image("dog.jpg"), image("person.jpg")];
     let all = detections(
@@ -278,7 +353,9 @@ fn filter_says_which_images_match() {
 
 #[test]
 fn broken_models_are_refused_by_name_and_not_cached() {
-    let host = host();
+    let Some(host) = host() else {
+        return;
+    };
     let engine = Engine::new(cpu(), cpu_backend());
     for key in ["garbage", "truncated"] {
         let error = load(&engine, &host, key).expect_err("refused");
@@ -327,7 +404,10 @@ fn cancelled_at_yield(
 
 #[test]
 fn a_cancel_keeps_the_images_finished_before_it() {
-    let host = Rc::new(host());
+    let Some(host) = host() else {
+        return;
+    };
+    let host = Rc::new(host);
     let engine = Rc::new(Engine::new(cpu(), cpu_backend()));
     load(&engine, &host, "yolov8t.onnx").expect("loads");
     let images = [
@@ -355,7 +435,10 @@ fn a_cancel_keeps_the_images_finished_before_it() {
 /// the batches finished before it.
 #[test]
 fn batches_give_each_image_its_own_result() {
-    let host = Rc::new(host());
+    let Some(host) = host() else {
+        return;
+    };
+    let host = Rc::new(host);
     let engine = Rc::new(Engine::new(cpu(), cpu_backend()));
     let images = [
         image("dog.jpg"),
@@ -410,7 +493,9 @@ fn batches_give_each_image_its_own_result() {
 /// told either way; f32 and auto on the CPU never try it; a changed setting reloads.
 #[test]
 fn f16_is_used_only_when_it_finds_what_f32_finds() {
-    let host = host();
+    let Some(host) = host() else {
+        return;
+    };
     let engine = Engine::new(cpu(), cpu_backend());
     let probe = [image("broken.jpg"), image("dog.jpg"), image("person.jpg")];
     let decoded: Vec<image::RgbImage> = ["dog.jpg", "person.jpg"]
@@ -523,7 +608,9 @@ fn f16_is_used_only_when_it_finds_what_f32_finds() {
 
 #[test]
 fn requests_are_answered_with_typed_replies() {
-    let host = host();
+    let Some(host) = host() else {
+        return;
+    };
     let engine = Engine::new(cpu(), cpu_backend());
     let ask = |id, body| block_on(handle_request(&engine, &host, Request { id, body }));
     let Message::Reply(Reply {
@@ -599,7 +686,7 @@ fn the_trained_model_finds_the_person_ultralytics_finds() {
     let Some(path) = sightline_test_support::fall_model() else {
         return;
     };
-    let mut host = host();
+    let mut host = images_host();
     host.models.insert(
         "fall".into(),
         StoredModel {

@@ -2,7 +2,8 @@
 //! (headless Chromium with `--enable-unsafe-webgpu` offers SwiftShader's adapter, see
 //! `xtask/webdriver.json`) and the CPU fallback (burn flex in wasm). Every output must match
 //! onnxruntime's (stored as .npy beside the models): scores within 1e-4, box coordinates
-//! within 1e-3 relative — the tolerances of the native oracle tests.
+//! within 1e-3 relative — the tolerances of the native oracle tests. The models are read
+//! from the shared fixtures at build time (`SIGHTLINE_SHARED`), the tensors from the repository.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -18,11 +19,24 @@ wasm_bindgen_test_configure!(run_in_browser);
 const BOX_RELATIVE_TOLERANCE: f32 = 1e-3;
 const SCORE_TOLERANCE: f32 = 1e-4;
 
+/// The oracle's tensors, committed beside vision's tests.
 macro_rules! fixture {
     ($name:literal) => {
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../vision/tests/data/",
+            $name
+        ))
+    };
+}
+
+/// A tiny model from the shared fixtures (exported by AGPL/GPL code, so never committed:
+/// LICENSES.md). `cargo xtask test` sets `SIGHTLINE_SHARED` to the folder holding them.
+macro_rules! tiny {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("SIGHTLINE_SHARED"),
+            "/fixtures/models/tiny/",
             $name
         ))
     };
@@ -38,31 +52,31 @@ struct Fixture {
 const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "yolov8t",
-        onnx: fixture!("yolov8t.onnx"),
+        onnx: tiny!("yolov8t.onnx"),
         input: fixture!("yolov8t.dog.input.npy"),
         outputs: &[fixture!("yolov8t.dog.output0.npy")],
     },
     Fixture {
         name: "yolo11t",
-        onnx: fixture!("yolo11t.onnx"),
+        onnx: tiny!("yolo11t.onnx"),
         input: fixture!("yolo11t.dog.input.npy"),
         outputs: &[fixture!("yolo11t.dog.output0.npy")],
     },
     Fixture {
         name: "yolov5ut",
-        onnx: fixture!("yolov5ut.onnx"),
+        onnx: tiny!("yolov5ut.onnx"),
         input: fixture!("yolov5ut.dog.input.npy"),
         outputs: &[fixture!("yolov5ut.dog.output0.npy")],
     },
     Fixture {
         name: "yolov5t-classic",
-        onnx: fixture!("yolov5t-classic.onnx"),
+        onnx: tiny!("yolov5t-classic.onnx"),
         input: fixture!("yolov5t-classic.dog.input.npy"),
         outputs: &[fixture!("yolov5t-classic.dog.output0.npy")],
     },
     Fixture {
         name: "yolov8t-seg",
-        onnx: fixture!("yolov8t-seg.onnx"),
+        onnx: tiny!("yolov8t-seg.onnx"),
         input: fixture!("yolov8t-seg.dog.input.npy"),
         outputs: &[
             fixture!("yolov8t-seg.dog.output0.npy"),
@@ -71,7 +85,7 @@ const FIXTURES: &[Fixture] = &[
     },
     Fixture {
         name: "yolo11t-seg",
-        onnx: fixture!("yolo11t-seg.onnx"),
+        onnx: tiny!("yolo11t-seg.onnx"),
         input: fixture!("yolo11t-seg.dog.input.npy"),
         outputs: &[
             fixture!("yolo11t-seg.dog.output0.npy"),
@@ -80,7 +94,7 @@ const FIXTURES: &[Fixture] = &[
     },
     Fixture {
         name: "yolov5t-classic-seg",
-        onnx: fixture!("yolov5t-classic-seg.onnx"),
+        onnx: tiny!("yolov5t-classic-seg.onnx"),
         input: fixture!("yolov5t-classic-seg.dog.input.npy"),
         outputs: &[
             fixture!("yolov5t-classic-seg.dog.output0.npy"),

@@ -49,7 +49,7 @@ export async function listedKinds(page) {
   return page.$$eval('[data-testid="shape-item"]', (items) => items.map((i) => i.dataset.kind));
 }
 
-/** The annotation records saved for a project, keyed by image path. */
+/** The annotation records saved for a project (`null`: for any project), keyed by image path. */
 export async function savedAnnotations(page, projectId = 'demo') {
   return page.evaluate((id) => new Promise((resolve, reject) => {
     const open = indexedDB.open('sightline');
@@ -62,7 +62,7 @@ export async function savedAnnotations(page, projectId = 'demo') {
         const out = {};
         for (const value of request.result) {
           const record = JSON.parse(value.json);
-          if (record.project_id === id) out[record.annotations.image_path] = record;
+          if (id === null || record.project_id === id) out[record.annotations.image_path] = record;
         }
         db.close();
         resolve(out);

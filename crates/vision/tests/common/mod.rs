@@ -9,9 +9,18 @@ use std::path::PathBuf;
 pub use sightline_test_support::{data_required, fall_model, manifest_dir, shared_fixture, skip};
 use sightline_vision::npy::{NpyArray, read_npy};
 
-/// crates/vision/tests/data.
+/// crates/vision/tests/data: the oracle's tensors, the quality fixtures.
 pub fn data_dir() -> PathBuf {
     manifest_dir().join("tests/data")
+}
+
+/// A tiny test model (`yolov8t`, `yolov5t-classic-seg`, …: YOLO architectures with random
+/// weights) from the shared fixtures' `models/tiny/`. They were exported by AGPL/GPL code, so
+/// they are read from there, never committed (LICENSES.md, "Models"); the oracle's tensors
+/// for them are in [`data_dir`].
+#[track_caller]
+pub fn tiny_model(name: &str) -> Option<PathBuf> {
+    shared_fixture(&format!("models/tiny/{name}.onnx"))
 }
 
 /// The demo's images (`public/demo`; the same files as the shared fixtures' `images/`).

@@ -60,7 +60,8 @@ pub fn StatusBar() -> impl IntoView {
         <footer class="status-bar">
             <span data-testid="position">{position}</span>
             <span>{image_size}</span>
-            <span class="save-state" class:failed=save_failed data-testid="save-state" role="status">
+            <span class="save-state" class:failed=save_failed data-testid="save-state" role="status"
+                title=save_state>
                 {save_state}
             </span>
             <Show when=move || ui.notice.with(Option::is_some)>

@@ -14,7 +14,7 @@ pub fn StorageStatus() -> impl IntoView {
     let warn = move || {
         matches!(
             facts.get().standing(),
-            StorageStanding::NearlyFull | StorageStanding::MayBeCleared
+            StorageStanding::Full | StorageStanding::NearlyFull | StorageStanding::MayBeCleared
         )
     };
     view! {
