@@ -43,6 +43,11 @@ pub(crate) fn decode_image_within(bytes: &[u8], max_pixels: u64) -> Result<RgbIm
         }
         return Ok(image.to_rgb8());
     }
+    if orientation_only.is_some()
+        && let Some(reason) = crate::jpeg::fallback_refusal(bytes)
+    {
+        return Err(VisionError::Image(reason.into()));
+    }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|err| VisionError::Image(err.to_string()))?;

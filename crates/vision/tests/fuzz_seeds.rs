@@ -80,8 +80,8 @@ fn onnx_seeds_load_run_or_are_refused_as_built() {
 
 /// The image seeds (made with Pillow) reach the decoders they were made for: every one decodes
 /// to its size (baseline JPEGs of each chroma layout, 16-bit tables, restart markers, and the
-/// fallback's progressive, CMYK and PNG files, EXIF rotations applied) except the file cut
-/// inside its scan. A seed that fails early fuzzes less.
+/// fallback's progressive, CMYK, PNG, GIF, BMP, TIFF and WebP files, EXIF rotations applied)
+/// except the file cut inside its scan. A seed that fails early fuzzes less.
 #[test]
 fn image_seeds_decode_as_built() {
     use sightline_vision::image_io::decode_image;
@@ -107,6 +107,15 @@ fn image_seeds_decode_as_built() {
         ("gray16.png", Some((5, 4))),
         ("palette.png", Some((8, 8))),
         ("rgba.png", Some((9, 7))),
+        ("animated.gif", Some((20, 10))),
+        ("still.gif", Some((6, 4))),
+        ("gradient.bmp", Some((6, 4))),
+        ("deflate.tif", Some((6, 4))),
+        ("gray.tif", Some((6, 4))),
+        ("lzw.tif", Some((6, 4))),
+        ("alpha.webp", Some((6, 4))),
+        ("lossless.webp", Some((6, 4))),
+        ("lossy.webp", Some((6, 4))),
     ];
     for dir in ["jpeg", "image"] {
         let dir = manifest_dir().join("fuzz/seeds").join(dir);

@@ -166,3 +166,31 @@ fn a_huge_declared_input_is_refused_at_load() {
     let detector = Detector::new(identity_model(side), None, None).unwrap();
     assert_eq!(detector.input_size(), (8192, 8192));
 }
+
+/// JPEGs whose colour is sampled more finely than their brightness are refused with a reason
+/// before they reach zune-jpeg, which panics on them (found by the `image` fuzz target; the
+/// files are its regressions). The same picture with ordinary sampling decodes.
+#[test]
+fn chroma_finer_than_luma_is_refused_not_a_panic() {
+    use sightline_vision::image_io::decode_image;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/image");
+    let found = std::fs::read(dir.join("zune-chroma-finer-than-luma.jpg")).unwrap();
+    for name in [
+        "zune-chroma-finer-than-luma.jpg",
+        "zune-chroma-2x2-luma-1x1.jpg",
+        "zune-chroma-2x4-luma-2x2.jpg",
+    ] {
+        let error = decode_image(&std::fs::read(dir.join(name)).unwrap()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("sampled more finely than the brightness"),
+            "{name}: {error}"
+        );
+    }
+    // The found file with the third component at 1x1, as the other two.
+    let frame = found.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+    let mut ordinary = found.clone();
+    ordinary[frame + 4 + 6 + 2 * 3 + 1] = 0x11;
+    assert_eq!(decode_image(&ordinary).unwrap().dimensions(), (244, 11));
+}

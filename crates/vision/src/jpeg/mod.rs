@@ -37,6 +37,55 @@ pub struct Truncated;
 /// A decoded image (width, height, interleaved RGB), or the news that the file is cut short.
 pub type Decoded = Result<(usize, usize, Vec<u8>), Truncated>;
 
+/// Why a JPEG must not reach the fallback decoder (zune-jpeg 0.5.15, behind `image`), if it
+/// must not: a component sampled more finely than the first (brightness) one. zune-jpeg
+/// indexes past a block on such frames and panics (fuzz/regressions/image/), which in the
+/// browser's worker aborts the whole job; encoders never write them.
+pub fn fallback_refusal(data: &[u8]) -> Option<&'static str> {
+    if data.get(..2)? != [0xff, 0xd8] {
+        return None;
+    }
+    let mut position = 2;
+    // Read as `decode_baseline` (and zune-jpeg) read it: bytes between segments are skipped.
+    loop {
+        while data.get(position)? != &0xff {
+            position += 1;
+        }
+        while data.get(position)? == &0xff {
+            position += 1;
+        }
+        let marker = *data.get(position)?;
+        position += 1;
+        if marker == 0xd8 || (0xd0..=0xd7).contains(&marker) || marker == 0x01 {
+            continue;
+        }
+        if marker == 0xd9 || marker == 0xda {
+            return None; // no frame header before the image data
+        }
+        let length = usize::from(u16::from_be_bytes([
+            *data.get(position)?,
+            *data.get(position + 1)?,
+        ]));
+        let segment = data.get(position + 2..position + length)?;
+        position += length;
+        // Every SOFn: C0–CF but for DHT (C4), JPG (C8) and DAC (CC).
+        if (0xc0..=0xcf).contains(&marker) && ![0xc4, 0xc8, 0xcc].contains(&marker) {
+            let count = usize::from(*segment.get(5)?);
+            let sampling: Vec<u8> = (0..count)
+                .filter_map(|i| segment.get(7 + i * 3).copied())
+                .collect();
+            let (&first, rest) = sampling.split_first()?;
+            let finer = rest
+                .iter()
+                .any(|&s| s >> 4 > first >> 4 || s & 15 > first & 15);
+            return finer.then_some(
+                "unsupported JPEG: a colour component is sampled more finely than the \
+                 brightness (no camera or encoder writes this)",
+            );
+        }
+    }
+}
+
 /// Decodes a baseline JPEG; `None` when the file uses a feature this decoder leaves to the
 /// fallback, or is malformed in a way the fallback should judge (images above `max_pixels`
 /// included).
