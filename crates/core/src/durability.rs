@@ -47,8 +47,10 @@ impl StorageFacts {
     }
 
     pub fn standing(&self) -> StorageStanding {
+        if self.write_refused {
+            return StorageStanding::Full;
+        }
         match self.used_fraction() {
-            _ if self.write_refused => return StorageStanding::Full,
             Some(used) if used >= 1.0 => return StorageStanding::Full,
             Some(used) if used >= NEARLY_FULL_FRACTION => return StorageStanding::NearlyFull,
             _ => {}
