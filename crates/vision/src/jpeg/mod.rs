@@ -42,32 +42,10 @@ pub type Decoded = Result<(usize, usize, Vec<u8>), Truncated>;
 /// indexes past a block on such frames and panics (fuzz/regressions/image/), which in the
 /// browser's worker aborts the whole job; encoders never write them.
 pub fn fallback_refusal(data: &[u8]) -> Option<&'static str> {
-    if data.get(..2)? != [0xff, 0xd8] {
-        return None;
-    }
-    let mut position = 2;
-    // Read as `decode_baseline` (and zune-jpeg) read it: bytes between segments are skipped.
-    loop {
-        while data.get(position)? != &0xff {
-            position += 1;
-        }
-        while data.get(position)? == &0xff {
-            position += 1;
-        }
-        let marker = *data.get(position)?;
-        position += 1;
-        if marker == 0xd8 || (0xd0..=0xd7).contains(&marker) || marker == 0x01 {
-            continue;
-        }
-        if marker == 0xd9 || marker == 0xda {
+    for (marker, segment, _) in segments(data)? {
+        if marker == 0xda {
             return None; // no frame header before the image data
         }
-        let length = usize::from(u16::from_be_bytes([
-            *data.get(position)?,
-            *data.get(position + 1)?,
-        ]));
-        let segment = data.get(position + 2..position + length)?;
-        position += length;
         // Every SOFn: C0–CF but for DHT (C4), JPG (C8) and DAC (CC).
         if (0xc0..=0xcf).contains(&marker) && ![0xc4, 0xc8, 0xcc].contains(&marker) {
             let count = usize::from(*segment.get(5)?);
@@ -84,16 +62,58 @@ pub fn fallback_refusal(data: &[u8]) -> Option<&'static str> {
             );
         }
     }
+    None
+}
+
+/// The marker segments of a JPEG from its SOI (`None` without one), read as libjpeg and
+/// zune-jpeg read them: bytes between segments and fill bytes are skipped, and standalone
+/// markers (SOI, RSTn, TEM) have no segment. Each item is a marker, its segment and the
+/// position just after the segment; the walk ends at EOI or at the first segment that runs
+/// past the end of the data.
+fn segments(data: &[u8]) -> Option<Segments<'_>> {
+    (data.get(..2)? == [0xff, 0xd8]).then_some(Segments { data, position: 2 })
+}
+
+struct Segments<'a> {
+    data: &'a [u8],
+    position: usize,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = (u8, &'a [u8], usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let data = self.data;
+        loop {
+            while data.get(self.position)? != &0xff {
+                self.position += 1;
+            }
+            while data.get(self.position)? == &0xff {
+                self.position += 1;
+            }
+            let marker = *data.get(self.position)?;
+            self.position += 1;
+            if marker == 0xd8 || (0xd0..=0xd7).contains(&marker) || marker == 0x01 {
+                continue;
+            }
+            if marker == 0xd9 {
+                return None;
+            }
+            let length = usize::from(u16::from_be_bytes([
+                *data.get(self.position)?,
+                *data.get(self.position + 1)?,
+            ]));
+            let segment = data.get(self.position + 2..self.position + length)?;
+            self.position += length;
+            return Some((marker, segment, self.position));
+        }
+    }
 }
 
 /// Decodes a baseline JPEG; `None` when the file uses a feature this decoder leaves to the
 /// fallback, or is malformed in a way the fallback should judge (images above `max_pixels`
 /// included).
 pub fn decode_baseline(data: &[u8], max_pixels: u64) -> Option<Decoded> {
-    if data.get(..2)? != [0xff, 0xd8] {
-        return None;
-    }
-    let mut position = 2;
     let mut quant = [[0i32; 64]; 4];
     let mut dc_tables: [Option<HuffmanTable>; 4] = Default::default();
     let mut ac_tables: [Option<HuffmanTable>; 4] = Default::default();
@@ -101,27 +121,8 @@ pub fn decode_baseline(data: &[u8], max_pixels: u64) -> Option<Decoded> {
     let (mut width, mut height) = (0usize, 0usize);
     let mut restart_interval = 0usize;
     let mut adobe_transform: Option<u8> = None;
-    loop {
-        while data.get(position)? != &0xff {
-            position += 1;
-        }
-        while data.get(position)? == &0xff {
-            position += 1;
-        }
-        let marker = *data.get(position)?;
-        position += 1;
-        if marker == 0xd8 || (0xd0..=0xd7).contains(&marker) || marker == 0x01 {
-            continue;
-        }
-        if marker == 0xd9 {
-            return None; // EOI before any scan
-        }
-        let length = usize::from(u16::from_be_bytes([
-            *data.get(position)?,
-            *data.get(position + 1)?,
-        ]));
-        let segment = data.get(position + 2..position + length)?;
-        position += length;
+    // The walk ending (EOI, or data cut short) before any scan leaves the file to the fallback.
+    for (marker, segment, position) in segments(data)? {
         match marker {
             0xc0 | 0xc1 => {
                 // A segment too short for its fields, or a second frame header (both once
@@ -224,6 +225,7 @@ pub fn decode_baseline(data: &[u8], max_pixels: u64) -> Option<Decoded> {
             _ => {}
         }
     }
+    None
 }
 
 #[allow(clippy::too_many_arguments)]
