@@ -12,7 +12,8 @@ import {
 } from './support/harness.mjs';
 import { writeFolder } from './support/images.mjs';
 import {
-  canvasFrame, drag, saveSettings, savedAnnotations, waitForSaved, waitForShapeCount,
+  canvasFrame, countRows, drag, importDone, saveSettings, savedAnnotations, tiers, waitForImage,
+  waitForSaved, waitForShapeCount,
 } from './support/studio.mjs';
 
 let server;
@@ -132,21 +133,6 @@ test('a browser killed right after a save (no unload handlers) restores the edit
   }
 });
 
-/** Rows of IndexedDB store `name` (the page's own database). */
-const countRows = (page, name) => page.evaluate((store) => new Promise((resolve, reject) => {
-  const open = indexedDB.open('sightline');
-  open.onerror = () => reject(open.error);
-  open.onsuccess = () => {
-    const request = open.result.transaction(store).objectStore(store).count();
-    request.onerror = () => reject(request.error);
-    request.onsuccess = () => { open.result.close(); resolve(request.result); };
-  };
-}), name);
-
-/** The decoded-image cache's tier in IndexedDB, as the performance panel reports it. */
-const storeTier = (page) => page.$eval('[data-testid="perf-tier"][data-tier="store"]',
-  (row) => ({ entries: Number(row.dataset.entries), evictions: Number(row.dataset.evictions) }));
-
 const saveState = (page) => page.getByTestId('save-state').textContent();
 
 test('a full disk on an annotation write: the image cache gives way, then the edit waits in the tab and is saved once there is room', async () => {
@@ -162,14 +148,10 @@ test('a full disk on an annotation write: the image cache gives way, then the ed
     // A small memory cache, so that browsing the folder demotes levels to IndexedDB.
     await saveSettings(page, { memory_cache_mb: 64, prefetch_depth: 0 });
     await page.getByTestId('open-folder').setInputFiles(dir);
-    await page.waitForFunction(() => !document.querySelector('[data-testid="import-progress"]'),
-      null, { timeout: 120_000 });
+    await importDone(page);
     for (let i = 1; i < count; i += 1) {
-      const name = `img-${String(i).padStart(5, '0')}.png`;
       await page.keyboard.press('d');
-      await page.waitForFunction((n) =>
-        document.querySelector('canvas[data-testid="canvas"]')?.dataset.image?.endsWith(n),
-      name, { timeout: 60_000 });
+      await waitForImage(page, `img-${String(i).padStart(5, '0')}.png`);
     }
     await page.getByTestId('open-perf').click();
     await page.waitForFunction(() =>
@@ -179,7 +161,7 @@ test('a full disk on an annotation write: the image cache gives way, then the ed
     await waitForShapeCount(page, 1);
     await waitForSaved(page);
     const image = await openImage(page);
-    const before = await storeTier(page);
+    const before = (await tiers(page)).store;
 
     // The disk fills up: Chromium checks a write against the quota it last read for up to
     // 30 s (IndexedDB's BucketContext::kBucketSpaceCacheTimeLimit), so the next save waits that out.
@@ -195,7 +177,7 @@ test('a full disk on an annotation write: the image cache gives way, then the ed
       /^not saved: .*QuotaExceededError.*your edits are kept in this tab and saving is retried/);
     // The image cache gave way first (every stored level, as the quota leaves no room at
     // all); the originals and the saved annotations are untouched, and the edit is on screen.
-    const after = await storeTier(page);
+    const after = (await tiers(page)).store;
     assert.ok(after.evictions > before.evictions, `levels evicted for the annotation (${JSON.stringify({ before, after })})`);
     assert.equal(await countRows(page, 'levels'), 0, 'no level left to give');
     assert.equal(await countRows(page, 'blobs'), count, 'no original evicted');
@@ -216,9 +198,7 @@ test('a full disk on an annotation write: the image cache gives way, then the ed
     await again.goto(server.url);
     await drawn(again);
     await again.locator(`[data-testid="image-item"][title="${image}"]`).click();
-    await again.waitForFunction((n) =>
-      document.querySelector('canvas[data-testid="canvas"]')?.dataset.image?.endsWith(n),
-    image, { timeout: 60_000 });
+    await waitForImage(again, image);
     await waitForShapeCount(again, 2);
     assert.deepEqual(errors, []);
   } finally {

@@ -11,28 +11,15 @@ import {
   ROOT, serveStatic, launchChromium, launchProfile, openApp, screenshot,
 } from './support/harness.mjs';
 import { writeFolder, writeBadImages, withExifOrientation } from './support/images.mjs';
-import { canvasFrame, drag, saveSettings, waitForShapeCount } from './support/studio.mjs';
+import {
+  canvasFrame, countRows, drag, importDone, saveSettings, tiers, waitForImage, waitForShapeCount,
+} from './support/studio.mjs';
 
 let server;
 before(async () => { server = await serveStatic(); });
 after(async () => { await server?.close(); });
 
 const MIB = 1024 * 1024;
-
-/** Waits until a frame has drawn the image `name` (the canvas names what it drew). */
-async function waitForImage(page, name) {
-  await page.waitForFunction((n) =>
-    document.querySelector('canvas[data-testid="canvas"]')?.dataset.image?.endsWith(n),
-  name, { timeout: 60_000 });
-}
-
-/** Each tier's figures as the performance panel reports them. */
-const tiers = (page) => page.$$eval('[data-testid="perf-tier"]', (rows) =>
-  Object.fromEntries(rows.map((r) => [r.dataset.tier, {
-    hits: Number(r.dataset.hits), misses: Number(r.dataset.misses),
-    evictions: Number(r.dataset.evictions), entries: Number(r.dataset.entries),
-    resident: Number(r.dataset.residentBytes), budget: Number(r.dataset.budgetBytes),
-  }])));
 
 /** Waits until the levels being written settle: IndexedDB then holds exactly as many as the
  *  cache reports (the performance panel is open). */
@@ -45,22 +32,6 @@ async function levelsSettled(page) {
     return row && Number(row.dataset.entries) === stored;
   }, null, { timeout: 30_000, polling: 500 });
 }
-
-/** Waits until the import has stored every original. */
-const importDone = (page) => page.waitForFunction(
-  () => !document.querySelector('[data-testid="import-progress"]'), null, { timeout: 120_000 });
-
-/** How many levels IndexedDB really holds (tier 2). */
-const storedLevels = (page) => page.evaluate(() => new Promise((resolve, reject) => {
-  const open = indexedDB.open('sightline');
-  open.onerror = () => reject(open.error);
-  open.onsuccess = () => {
-    const db = open.result;
-    const request = db.transaction('levels').objectStore('levels').count();
-    request.onsuccess = () => { db.close(); resolve(request.result); };
-    request.onerror = () => reject(request.error);
-  };
-}));
 
 test('a folder of hundreds opens at once; list and grid are virtualised; bad images say why', async () => {
   const dir = join(await mkdtemp(join(tmpdir(), 'sightline-pipeline-')), 'many');
@@ -191,7 +162,7 @@ test('the cache keeps both tiers within their budgets when overfilled; settings 
     assert.ok(memory.evictions >= count - 16, `overfilled memory evicted (${memory.evictions})`);
     assert.ok(store.evictions > 0, 'overfilled store evicted');
     assert.ok(store.hits >= 1, `images demoted to tier 2 came back from it (${store.hits})`);
-    assert.equal(await storedLevels(page), store.entries);
+    assert.equal(await countRows(page, 'levels'), store.entries);
     await screenshot(page, 'pipeline-perf-panel.png');
 
     // Settings persist across a reload.
@@ -315,11 +286,7 @@ test('a full disk (quota) evicts cached levels and retries; the originals stay',
     assert.ok(store.resident <= headroom && store.resident < store.budget,
       `evicted for the quota, not the budget (${store.resident} of ${store.budget})`);
     assert.ok(store.entries >= 1, 'levels were written again after making room');
-    const blobs = await page.evaluate(() => new Promise((ok) => {
-      const r = indexedDB.open('sightline');
-      r.onsuccess = () => { const c = r.result.transaction('blobs').objectStore('blobs').count(); c.onsuccess = () => { r.result.close(); ok(c.result); }; };
-    }));
-    assert.equal(blobs, count, 'no original was evicted');
+    assert.equal(await countRows(page, 'blobs'), count, 'no original was evicted');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

@@ -80,3 +80,33 @@ export async function saveSettings(page, values) {
   await page.getByTestId('settings-save').click();
   await page.getByTestId('settings-dialog').waitFor({ state: 'detached' });
 }
+
+/** Waits until a frame has drawn the image `name` (the canvas names what it drew). */
+export async function waitForImage(page, name) {
+  await page.waitForFunction((n) =>
+    document.querySelector('canvas[data-testid="canvas"]')?.dataset.image?.endsWith(n),
+  name, { timeout: 60_000 });
+}
+
+/** Waits until the import has stored every original. */
+export const importDone = (page) => page.waitForFunction(
+  () => !document.querySelector('[data-testid="import-progress"]'), null, { timeout: 120_000 });
+
+/** Each cache tier's figures as the performance panel reports them (the panel is open). */
+export const tiers = (page) => page.$$eval('[data-testid="perf-tier"]', (rows) =>
+  Object.fromEntries(rows.map((r) => [r.dataset.tier, {
+    hits: Number(r.dataset.hits), misses: Number(r.dataset.misses),
+    evictions: Number(r.dataset.evictions), entries: Number(r.dataset.entries),
+    resident: Number(r.dataset.residentBytes), budget: Number(r.dataset.budgetBytes),
+  }])));
+
+/** How many rows IndexedDB store `name` of the page's database holds. */
+export const countRows = (page, name) => page.evaluate((store) => new Promise((resolve, reject) => {
+  const open = indexedDB.open('sightline');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const request = open.result.transaction(store).objectStore(store).count();
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => { open.result.close(); resolve(request.result); };
+  };
+}), name);
