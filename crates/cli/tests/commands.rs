@@ -15,7 +15,7 @@ fn demo() -> String {
 
 /// yolov8t from the shared fixtures (exported by AGPL code: never committed, LICENSES.md).
 fn tiny() -> Option<String> {
-    sightline_test_support::shared_fixture("models/tiny/yolov8t.onnx").map(path_text)
+    sightline_test_support::tiny_model("yolov8t").map(path_text)
 }
 
 fn refs() -> PathBuf {

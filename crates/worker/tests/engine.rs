@@ -103,18 +103,15 @@ fn read(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Tiny model `name` (`yolov8t.onnx`, …) from the shared fixtures: YOLO architectures with
-/// random weights, exported by AGPL/GPL code and so never committed (LICENSES.md). [`host`]
-/// has checked that they are there.
-fn stored(name: &str) -> StoredModel {
-    let path = sightline_test_support::shared_fixtures_dir()
-        .join("models/tiny")
-        .join(name);
-    StoredModel {
+/// Tiny model file `name` (`yolov8t.onnx`, …) from the shared fixtures
+/// (`sightline_test_support::tiny_model`); `None` when they are missing.
+fn stored(name: &str) -> Option<StoredModel> {
+    let path = sightline_test_support::tiny_model(name.strip_suffix(".onnx")?)?;
+    Some(StoredModel {
         name: name.to_owned(),
         onnx: std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         config: None,
-    }
+    })
 }
 
 /// Vision's own detector for stored model `name` in `precision`: the oracle of these tests.
@@ -122,8 +119,9 @@ fn reference_detector(
     name: &str,
     precision: sightline_vision::Precision,
 ) -> sightline_vision::Detector {
-    let model = sightline_vision::OnnxModel::from_bytes_with(&stored(name).onnx, &cpu(), precision)
-        .expect("parses");
+    let onnx = stored(name).expect("found by host()").onnx;
+    let model =
+        sightline_vision::OnnxModel::from_bytes_with(&onnx, &cpu(), precision).expect("parses");
     sightline_vision::Detector::new(model, None, None).expect("a detector")
 }
 
@@ -139,10 +137,9 @@ fn image(name: &str) -> ImageRef {
 /// The models and images of these tests; `None` (a skip line, or a failure under
 /// `SIGHTLINE_REQUIRE_DATA=1`) without the shared fixtures' tiny models.
 fn host() -> Option<MemoryHost> {
-    sightline_test_support::shared_fixture("models/tiny")?;
     let mut host = images_host();
     for model in ["yolov8t.onnx", "yolov8t-seg.onnx", "yolov5t-classic.onnx"] {
-        host.models.insert(model.to_owned(), stored(model));
+        host.models.insert(model.to_owned(), stored(model)?);
     }
     host.models.insert(
         "garbage".into(),
@@ -152,7 +149,7 @@ fn host() -> Option<MemoryHost> {
             config: None,
         },
     );
-    let mut truncated = stored("yolov8t.onnx");
+    let mut truncated = stored("yolov8t.onnx")?;
     truncated.onnx.truncate(truncated.onnx.len() / 2);
     host.models.insert("truncated".into(), truncated);
     Some(host)

@@ -6,21 +6,15 @@ use std::path::PathBuf;
 /// Data outside the repository (the shared fixtures, the trained model): present, skipped
 /// with one line, or a failure under `SIGHTLINE_REQUIRE_DATA=1`, as in every crate's tests.
 #[allow(unused_imports)] // each test binary uses some of them
-pub use sightline_test_support::{data_required, fall_model, manifest_dir, shared_fixture, skip};
+pub use sightline_test_support::{
+    data_required, fall_model, manifest_dir, shared_fixture, skip, tiny_model,
+};
 use sightline_vision::npy::{NpyArray, read_npy};
 
-/// crates/vision/tests/data: the oracle's tensors, the quality fixtures.
+/// crates/vision/tests/data: the oracle's tensors (the tiny models themselves are shared
+/// fixtures: [`tiny_model`]), the quality fixtures.
 pub fn data_dir() -> PathBuf {
     manifest_dir().join("tests/data")
-}
-
-/// A tiny test model (`yolov8t`, `yolov5t-classic-seg`, …: YOLO architectures with random
-/// weights) from the shared fixtures' `models/tiny/`. They were exported by AGPL/GPL code, so
-/// they are read from there, never committed (LICENSES.md, "Models"); the oracle's tensors
-/// for them are in [`data_dir`].
-#[track_caller]
-pub fn tiny_model(name: &str) -> Option<PathBuf> {
-    shared_fixture(&format!("models/tiny/{name}.onnx"))
 }
 
 /// The demo's images (`public/demo`; the same files as the shared fixtures' `images/`).
